@@ -1,0 +1,56 @@
+# vosadmin — the two commands a user needs: `make run` and `make test` (see README.md).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test lint format system-deps bench-cdr-query clean
+
+## run: install, start embedded PostgreSQL + Redis (unless DATABASE_URL/REDIS_URL), migrate,
+##      bootstrap, and run console, worker, beat and SIP engine in the foreground (Ctrl-C stops all)
+run: $(INSTALLED)
+	$(PY) -m vosadmin.stack run
+
+## test: install what the tests need, lint, check, and run the whole suite against real services
+test: $(INSTALLED) system-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m vosadmin.stack exec -- sh -c '\
+		$(PY) manage.py check --fail-level WARNING && \
+		$(PY) manage.py makemigrations --check --dry-run && \
+		$(PY) -m pytest $(PYTEST_ARGS)'
+	@if command -v docker >/dev/null 2>&1; then \
+		docker compose config --quiet && echo "docker-compose.yml: valid"; \
+	else echo "docker client not found: docker-compose.yml not checked"; fi
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[embedded,test]'
+	touch $@
+
+## system-deps: sipp and Chromium for the integration and browser tests (root + apt only;
+##              elsewhere those tests are skipped with the reason)
+system-deps:
+	@missing=""; \
+	command -v sipp >/dev/null 2>&1 || missing="$$missing sip-tester"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "missing$$missing and cannot install (needs root and apt): their tests will be skipped"; \
+	fi
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(INSTALLED)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Billing: call detail records (CDRs), their codes, partitions and queries."""

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class BillingConfig(AppConfig):
+    """Call detail records."""
+
+    name = "billing"
+    verbose_name = "Billing"

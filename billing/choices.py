@@ -1,0 +1,110 @@
+"""The codes of a CDR (SPEC §4.2): billing mode, end direction and end reason.
+
+End reasons are either the SIP status that ended the call (200 for a normally ended answered
+call, 486, 503, …) or one of the negative internal codes below for decisions of the switch
+itself. The console and the API show every code with its name; this module is the reference.
+"""
+
+from django.db import models
+
+
+class CdrBillingModeChoices(models.IntegerChoices):
+    """Who is charged for the call (0–3 as in the VOS3000 Web API)."""
+
+    PHONE = 0, "Phone account"
+    MAPPING_GATEWAY = 1, "Mapping gateway account"
+    BOUND_NUMBER = 2, "Bound number account"
+    PHONE_CARD = 3, "Phone card account"
+    NO_BILLING = -1, "No billing"
+    ILLEGAL_CALL = -2, "Illegal call"
+
+
+class CdrEndDirectionChoices(models.IntegerChoices):
+    """Who ended the call."""
+
+    CALLER = 0, "Caller"
+    CALLEE = 1, "Callee"
+    SERVER = 2, "Server"
+
+
+class CdrEndReasonChoices(models.IntegerChoices):
+    """Internal end reasons: decisions of the switch, not SIP statuses (all negative)."""
+
+    ILLEGAL_SOURCE = -1, "Illegal call: unknown source"
+    AUTHENTICATION_FAILED = -2, "Authentication failed"
+    NOT_REGISTERED = -3, "Phone not registered"
+    CALLER_STATIC_BLACKLIST = -4, "Caller in static blacklist"
+    CALLEE_STATIC_BLACKLIST = -5, "Callee in static blacklist"
+    CALLER_DYNAMIC_BLACKLIST_MALICIOUS = -6, "Caller in dynamic blacklist (malicious caller)"
+    CALLER_DYNAMIC_BLACKLIST_CONCURRENT = -7, "Caller in dynamic blacklist (concurrent abuse)"
+    CALLEE_DYNAMIC_BLACKLIST_MALICIOUS = -8, "Callee in dynamic blacklist (malicious callee)"
+    CALLEE_DYNAMIC_BLACKLIST_NO_ANSWER = -9, "Callee in dynamic blacklist (no answer)"
+    ORIGIN_LOCKED = -10, "Phone or mapping gateway locked"
+    ORIGIN_CAPACITY = -11, "Phone or mapping gateway line limit reached"
+    NO_ROUTE = -12, "No route: no routing gateway matches the callee"
+    NO_AVAILABLE_GATEWAY = -13, "No available gateway: matching gateways locked, full or offline"
+    GATEWAY_TIMEOUT = -14, "Routing gateway did not answer in time"
+    MAX_DURATION = -15, "Maximum call duration reached"
+    SHUTDOWN = -16, "Switch shut down"
+    NO_ACK = -17, "Caller did not acknowledge the answer"
+
+
+SIP_STATUS_NAMES = {
+    200: "Normal call clearing",
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    407: "Proxy Authentication Required",
+    408: "Request Timeout",
+    410: "Gone",
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    415: "Unsupported Media Type",
+    416: "Unsupported URI Scheme",
+    420: "Bad Extension",
+    421: "Extension Required",
+    423: "Interval Too Brief",
+    480: "Temporarily Unavailable",
+    481: "Call/Transaction Does Not Exist",
+    482: "Loop Detected",
+    483: "Too Many Hops",
+    484: "Address Incomplete",
+    485: "Ambiguous",
+    486: "Busy Here",
+    487: "Request Terminated",
+    488: "Not Acceptable Here",
+    491: "Request Pending",
+    493: "Undecipherable",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Server Time-out",
+    505: "Version Not Supported",
+    513: "Message Too Large",
+    600: "Busy Everywhere",
+    603: "Decline",
+    604: "Does Not Exist Anywhere",
+    606: "Not Acceptable",
+}
+
+
+def end_reason_name(code: int) -> str:
+    """The name of an end reason: internal codes by label, SIP statuses by reason phrase."""
+    if code < 0:
+        try:
+            return CdrEndReasonChoices(code).label
+        except ValueError:
+            return f"Internal reason {code}"
+    return SIP_STATUS_NAMES.get(code, f"SIP {code}")
+
+
+def end_reason_choices() -> list[tuple[int, str]]:
+    """Every named end reason, internal codes first, for filter forms."""
+    internal = [(code, f"{code} {label}") for code, label in CdrEndReasonChoices.choices]
+    sip = [(code, f"{code} {name}") for code, name in sorted(SIP_STATUS_NAMES.items())]
+    return internal + sip

@@ -1,0 +1,24 @@
+"""Billing housekeeping run by Celery beat."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from billing.partitions import drop_cdr_partitions_before, ensure_cdr_partitions
+
+DAYS_AHEAD = 7
+
+
+@shared_task
+def maintain_cdr_partitions_task() -> dict[str, list[str]]:
+    """Create the CDR partitions of the coming week and drop those past the retention period."""
+    from vosadmin.core.parameters import get_parameter
+
+    today = timezone.now().date()
+    created = ensure_cdr_partitions(today - timedelta(days=1), today + timedelta(days=DAYS_AHEAD))
+    retention = get_parameter("SERVER_BILLING_RECORD_RETENTION_DAYS")
+    dropped = drop_cdr_partitions_before(today - timedelta(days=retention))
+    return {"created": [str(day) for day in created], "dropped": [str(day) for day in dropped]}

@@ -1,0 +1,1 @@
+"""Blacklists: static black/white list groups, the system white list and the dynamic blacklist."""

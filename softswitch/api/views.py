@@ -1,0 +1,69 @@
+"""Softswitch API views."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from rest_framework import mixins, viewsets
+
+from softswitch.api.serializers import (
+    MappingGatewaySerializer,
+    PhoneSerializer,
+    RegistrationSerializer,
+    RoutingGatewaySerializer,
+)
+from softswitch.filtersets import (
+    MappingGatewayFilterSet,
+    PhoneFilterSet,
+    RegistrationFilterSet,
+    RoutingGatewayFilterSet,
+)
+from softswitch.models import MappingGateway, Phone, Registration, RoutingGateway
+from softswitch.registrations import force_unregister
+from vosadmin.core.api.views import AuditedModelViewSet
+
+
+class MappingGatewayViewSet(AuditedModelViewSet):
+    """Mapping gateways (customer side)."""
+
+    queryset = MappingGateway.objects.prefetch_related(
+        "caller_blacklist_groups", "callee_blacklist_groups"
+    )
+    serializer_class = MappingGatewaySerializer
+    filterset_class = MappingGatewayFilterSet
+    ordering_fields = ["name", "capacity", "created"]
+
+
+class RoutingGatewayViewSet(AuditedModelViewSet):
+    """Routing gateways (vendor side)."""
+
+    queryset = RoutingGateway.objects.all()
+    serializer_class = RoutingGatewaySerializer
+    filterset_class = RoutingGatewayFilterSet
+    ordering_fields = ["name", "priority", "capacity", "created"]
+
+
+class PhoneViewSet(AuditedModelViewSet):
+    """Phones (SIP accounts)."""
+
+    queryset = Phone.objects.prefetch_related("caller_blacklist_groups", "callee_blacklist_groups")
+    serializer_class = PhoneSerializer
+    filterset_class = PhoneFilterSet
+    ordering_fields = ["e164", "capacity", "created"]
+
+
+class RegistrationViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Online phones. DELETE forces an unregister: the engine drops the binding within seconds."""
+
+    queryset = Registration.objects.select_related("phone")
+    serializer_class = RegistrationSerializer
+    filterset_class = RegistrationFilterSet
+    ordering_fields = ["phone__e164", "registered_at", "expires_at"]
+
+    def perform_destroy(self, instance: Registration) -> None:
+        with transaction.atomic():
+            force_unregister(instance, self.request.user)

@@ -1,0 +1,90 @@
+"""Softswitch console pages: gateways, phones, online phones, current calls."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views import View
+
+from softswitch import filtersets, forms, tables
+from softswitch.models import CurrentCall, MappingGateway, Phone, Registration, RoutingGateway
+from softswitch.registrations import force_unregister
+from vosadmin.core.generic import (
+    ObjectDeleteView,
+    ObjectEditView,
+    ObjectListView,
+    RoleRequiredMixin,
+)
+
+
+class MappingGatewayListView(ObjectListView):
+    queryset = MappingGateway.objects.all()
+    table_class = tables.MappingGatewayTable
+    filterset_class = filtersets.MappingGatewayFilterSet
+
+
+class MappingGatewayEditView(ObjectEditView):
+    model = MappingGateway
+    form_class = forms.MappingGatewayForm
+
+
+class MappingGatewayDeleteView(ObjectDeleteView):
+    model = MappingGateway
+
+
+class RoutingGatewayListView(ObjectListView):
+    queryset = RoutingGateway.objects.all()
+    table_class = tables.RoutingGatewayTable
+    filterset_class = filtersets.RoutingGatewayFilterSet
+
+
+class RoutingGatewayEditView(ObjectEditView):
+    model = RoutingGateway
+    form_class = forms.RoutingGatewayForm
+
+
+class RoutingGatewayDeleteView(ObjectDeleteView):
+    model = RoutingGateway
+
+
+class PhoneListView(ObjectListView):
+    queryset = Phone.objects.select_related("registration")
+    table_class = tables.PhoneTable
+    filterset_class = filtersets.PhoneFilterSet
+
+
+class PhoneEditView(ObjectEditView):
+    model = Phone
+    form_class = forms.PhoneForm
+
+
+class PhoneDeleteView(ObjectDeleteView):
+    model = Phone
+
+
+class RegistrationListView(ObjectListView):
+    queryset = Registration.objects.select_related("phone")
+    table_class = tables.RegistrationTable
+    filterset_class = filtersets.RegistrationFilterSet
+    title = "Online phones"
+    help_text = "Phones registered with the SIP engine. Unregister drops a binding at once."
+
+
+class RegistrationDeleteView(RoleRequiredMixin, View):
+    """Force an unregister (POST only): the engine drops the binding within seconds."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        registration = get_object_or_404(Registration.objects.select_related("phone"), pk=pk)
+        with transaction.atomic():
+            force_unregister(registration, request.user)
+        messages.success(request, f"Phone {registration.phone.e164} unregistered.")
+        return HttpResponseRedirect(reverse("softswitch:registration_list"))
+
+
+class CurrentCallListView(ObjectListView):
+    queryset = CurrentCall.objects.all()
+    table_class = tables.CurrentCallTable
+    filterset_class = filtersets.CurrentCallFilterSet

@@ -1,0 +1,200 @@
+"""CRUD of mapping gateways, routing gateways and phones through the API and the pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from blacklist.models import BlacklistGroup
+from softswitch.models import MappingGateway, Phone, RoutingGateway
+from tests.crud import ApiCrudTests, PageCrudTests
+
+pytestmark = pytest.mark.django_db
+
+
+class TestMappingGatewayApi(ApiCrudTests):
+    model = MappingGateway
+    api_url = "/api/v1/gateways/mapping/"
+    create_data = {
+        "name": "GW-TEST",
+        "ips": ["192.0.2.10", "2001:db8::10"],
+        "auth_mode": "ip",
+        "capacity": 30,
+        "locked": False,
+        "dynamic_blacklist": True,
+        "memo": "m",
+    }
+    update_data = {
+        "ips": ["192.0.2.10:5070", "[2001:db8::10]:5080"],
+        "auth_mode": "ip_port",
+        "capacity": 0,
+    }
+    bad_data = [
+        ({"ips": ["not-an-ip"]}, "ips"),
+        ({"ips": []}, "ips"),
+        ({"ips": ["192.0.2.10:5070"], "auth_mode": "ip"}, "ips"),
+        ({"ips": ["192.0.2.10:99999"], "auth_mode": "ip_port"}, "ips"),
+        ({"auth_mode": "password"}, "auth_mode"),
+        ({"capacity": -1}, "capacity"),
+        ({"name": ""}, "name"),
+        ({"caller_blacklist_groups": [999999]}, "caller_blacklist_groups"),
+    ]
+
+    def make(self) -> MappingGateway:
+        return MappingGateway.objects.create(name="GW-EXISTING", ips=["198.51.100.1"])
+
+    def test_blacklist_groups_attach_by_id(self, admin_api) -> None:
+        group = BlacklistGroup.objects.create(name="fraud")
+        data = {**self.create_data, "caller_blacklist_groups": [group.pk]}
+        response = admin_api.post(self.api_url, data, format="json")
+        assert response.status_code == 201
+        assert response.json()["caller_blacklist_groups"] == [group.pk]
+        assert list(MappingGateway.objects.get().caller_blacklist_groups.all()) == [group]
+
+    def test_duplicate_name_is_400(self, admin_api) -> None:
+        self.make()
+        response = admin_api.post(
+            self.api_url, {**self.create_data, "name": "GW-EXISTING"}, format="json"
+        )
+        assert response.status_code == 400 and "name" in response.json()
+
+    def test_ip_port_entries_become_source_keys(self) -> None:
+        gateway = MappingGateway(
+            name="x", ips=["192.0.2.1", "192.0.2.2:5070", "[2001:db8::1]:5080"], auth_mode="ip_port"
+        )
+        assert gateway.source_keys() == [
+            ("192.0.2.1", 5060),
+            ("192.0.2.2", 5070),
+            ("2001:db8::1", 5080),
+        ]
+        assert MappingGateway(name="y", ips=["192.0.2.1"]).source_keys() == [("192.0.2.1", None)]
+
+
+class TestRoutingGatewayApi(ApiCrudTests):
+    model = RoutingGateway
+    api_url = "/api/v1/gateways/routing/"
+    create_data = {
+        "name": "VENDOR-TEST",
+        "host": "192.0.2.50",
+        "port": 5060,
+        "transport": "udp",
+        "prefixes": ["86", "852"],
+        "priority": 1,
+        "capacity": 100,
+        "locked": False,
+        "strip_digits": 2,
+        "add_prefix": "00",
+        "options_check": True,
+        "memo": "",
+    }
+    update_data = {"prefixes": ["*"], "transport": "tcp", "priority": 0, "port": 5080}
+    bad_data = [
+        ({"prefixes": ["86x"]}, "prefixes"),
+        ({"prefixes": []}, "prefixes"),
+        ({"port": 70000}, "port"),
+        ({"transport": "tls"}, "transport"),
+        ({"add_prefix": "abc"}, "add_prefix"),
+        ({"strip_digits": 99}, "strip_digits"),
+        ({"host": ""}, "host"),
+    ]
+
+    def make(self) -> RoutingGateway:
+        return RoutingGateway.objects.create(name="VENDOR-EXISTING", host="192.0.2.1")
+
+    def test_defaults(self, admin_api) -> None:
+        response = admin_api.post(
+            self.api_url, {"name": "MINIMAL", "host": "192.0.2.9"}, format="json"
+        )
+        assert response.status_code == 201
+        body = response.json()
+        assert (body["port"], body["transport"], body["prefixes"]) == (5060, "udp", ["*"])
+        assert (body["capacity"], body["strip_digits"], body["locked"]) == (0, 0, False)
+
+
+class TestPhoneApi(ApiCrudTests):
+    model = Phone
+    api_url = "/api/v1/phones/"
+    create_data = {
+        "e164": "8613800000001",
+        "password": "s3cret-pass",
+        "capacity": 2,
+        "locked": False,
+        "dynamic_blacklist": False,
+        "memo": "desk phone",
+    }
+    update_data = {"password": "n3w-pass", "locked": True, "capacity": 0}
+    bad_data = [
+        ({"e164": "12ab"}, "e164"),
+        ({"e164": ""}, "e164"),
+        ({"password": ""}, "password"),
+        ({"capacity": "many"}, "capacity"),
+        ({"callee_blacklist_groups": ["x"]}, "callee_blacklist_groups"),
+    ]
+
+    def make(self) -> Phone:
+        return Phone.objects.create(e164="1009", password="pw")
+
+    def test_viewers_do_not_see_passwords(self, viewer_api, operator_api) -> None:
+        phone = self.make()
+        assert viewer_api.get(f"{self.api_url}{phone.pk}/").json()["password"] is None
+        assert operator_api.get(f"{self.api_url}{phone.pk}/").json()["password"] == "pw"
+
+    def test_audit_log_never_records_passwords(self, admin_api) -> None:
+        from vosadmin.core.models import AuditLog
+
+        admin_api.post(self.api_url, self.create_data, format="json")
+        assert "password" not in AuditLog.objects.get().changes
+        assert "s3cret-pass" not in str(AuditLog.objects.get().changes)
+
+
+class TestMappingGatewayPages(PageCrudTests):
+    model = MappingGateway
+    list_url = "/mapping-gateways/"
+    form_data = {
+        "name": "GW-PAGE",
+        "ips": "192.0.2.10\n192.0.2.11",
+        "auth_mode": "ip",
+        "capacity": 10,
+        "memo": "x",
+    }
+
+    def make(self) -> MappingGateway:
+        return MappingGateway.objects.create(name="GW-EXISTING", ips=["198.51.100.1"])
+
+    def test_bad_address_is_reported_on_the_field(self, client, operator_user) -> None:
+        client.force_login(operator_user)
+        response = client.post(f"{self.list_url}add/", {**self.form_data, "ips": "192.0.2.300"})
+        assert "192.0.2.300" in str(response.context["form"].errors["ips"])
+
+
+class TestRoutingGatewayPages(PageCrudTests):
+    model = RoutingGateway
+    list_url = "/routing-gateways/"
+    form_data = {
+        "name": "VENDOR-PAGE",
+        "host": "192.0.2.50",
+        "port": 5060,
+        "transport": "udp",
+        "prefixes": "86, 852",
+        "priority": 1,
+        "capacity": 0,
+        "strip_digits": 0,
+        "add_prefix": "",
+        "memo": "",
+    }
+
+    def make(self) -> RoutingGateway:
+        return RoutingGateway.objects.create(name="VENDOR-EXISTING", host="192.0.2.1")
+
+
+class TestPhonePages(PageCrudTests):
+    model = Phone
+    list_url = "/phones/"
+    form_data = {"e164": "1001", "password": "pw-1001", "capacity": 0, "memo": ""}
+
+    def make(self) -> Phone:
+        return Phone.objects.create(e164="1009", password="pw")
+
+    def test_new_phone_form_offers_a_generated_password(self, client, operator_user) -> None:
+        client.force_login(operator_user)
+        response = client.get(f"{self.list_url}add/")
+        assert len(response.context["form"].initial["password"]) >= 12

@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """System parameters, users and roles, the operation log and shared console machinery."""
+
+    name = "vosadmin.core"
+    label = "core"
+    verbose_name = "Core"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from . import checks  # noqa: F401 - registers the system checks
+
+        post_migrate.connect(sync_schedules_after_migrate, sender=self)
+
+
+def sync_schedules_after_migrate(**kwargs: object) -> None:
+    """Keep beat's PeriodicTask rows in step with the code after every migrate."""
+    from vosadmin.core.schedules import sync_periodic_tasks
+
+    sync_periodic_tasks()

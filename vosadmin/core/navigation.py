@@ -1,0 +1,85 @@
+"""The console's navigation, laid out like the VOS3000 client (SPEC §6).
+
+An entry appears when its page exists (its URL name resolves) and the user's role may see it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+
+from vosadmin.core.roles import Role, has_role
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """One page in the navigation."""
+
+    label: str
+    url_name: str
+    role: Role = Role.VIEWER
+
+
+@dataclass(frozen=True)
+class MenuGroup:
+    """A top-level section of the navigation."""
+
+    label: str
+    items: tuple[MenuItem, ...]
+
+
+MENU = (
+    MenuGroup(
+        "Operation management",
+        (
+            MenuItem("Mapping gateways", "softswitch:mappinggateway_list"),
+            MenuItem("Routing gateways", "softswitch:routinggateway_list"),
+            MenuItem("Phones", "softswitch:phone_list"),
+            MenuItem("Online phones", "softswitch:registration_list"),
+            MenuItem("Current calls", "softswitch:currentcall_list"),
+            MenuItem("System parameter", "core:parameter_list"),
+        ),
+    ),
+    MenuGroup(
+        "Number management",
+        (
+            MenuItem("Black/white list groups", "blacklist:blacklistgroup_list"),
+            MenuItem("System white list", "blacklist:systemwhitelistentry_list"),
+            MenuItem("Dynamic black list", "blacklist:dynamicblacklistentry_list"),
+        ),
+    ),
+    MenuGroup("Data query", (MenuItem("CDR", "billing:cdr_list"),)),
+    MenuGroup(
+        "System management",
+        (
+            MenuItem("Users", "core:user_list", Role.ADMINISTRATOR),
+            MenuItem("Operation log", "core:auditlog_list"),
+            MenuItem("API documentation", "api-docs"),
+        ),
+    ),
+)
+
+
+def menu_for(user: Any, current_path: str) -> list[dict[str, Any]]:
+    """The navigation this user sees, with the current page marked."""
+    groups = []
+    for group in MENU:
+        items = []
+        for item in group.items:
+            url = _url(item.url_name)
+            if url and has_role(user, item.role):
+                items.append(
+                    {"label": item.label, "url": url, "active": current_path.startswith(url)}
+                )
+        if items:
+            groups.append({"label": group.label, "items": items})
+    return groups
+
+
+def _url(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None

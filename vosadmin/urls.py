@@ -1,0 +1,29 @@
+"""Root URLs: console pages, `/api/v1/`, the OpenAPI schema and its offline docs."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from vosadmin.core.views import HomeView
+
+API_MODULES = ["vosadmin.core.api.urls", "softswitch.api.urls"]
+
+api_patterns = [path("", include(module)) for module in API_MODULES] + [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+]
+
+urlpatterns = [
+    path("", HomeView.as_view(), name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("vosadmin.core.urls")),
+    path("", include("softswitch.urls")),
+    path("api/v1/", include(api_patterns)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+handler403 = "vosadmin.core.errors.permission_denied"
+handler404 = "vosadmin.core.errors.page_not_found"
+handler500 = "vosadmin.core.errors.server_error"
