@@ -20,9 +20,11 @@ test: $(INSTALLED) system-deps
 		$(PY) manage.py check --fail-level WARNING && \
 		$(PY) manage.py makemigrations --check --dry-run && \
 		$(PY) -m pytest $(PYTEST_ARGS)'
-	@if command -v docker >/dev/null 2>&1; then \
-		docker compose config --quiet && echo "docker-compose.yml: valid"; \
-	else echo "docker client not found: docker-compose.yml not checked"; fi
+	@if docker compose version >/dev/null 2>&1; then \
+		docker compose config --quiet && echo "docker-compose.yml: valid (docker compose)"; \
+	elif command -v docker-compose >/dev/null 2>&1; then \
+		docker-compose config --quiet && echo "docker-compose.yml: valid (docker-compose)"; \
+	else echo "no docker compose client: docker-compose.yml not checked"; fi
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,12 +32,14 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[embedded,test]'
 	touch $@
 
-## system-deps: sipp and Chromium for the integration and browser tests (root + apt only;
-##              elsewhere those tests are skipped with the reason)
+## system-deps: sipp and Chromium for the integration and browser tests, and a compose client
+##              to check docker-compose.yml (root + apt only; elsewhere skipped with the reason)
 system-deps:
 	@missing=""; \
 	command -v sipp >/dev/null 2>&1 || missing="$$missing sip-tester"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if command -v docker >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then \
+		command -v docker-compose >/dev/null 2>&1 || missing="$$missing docker-compose"; fi; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "installing$$missing"; \

@@ -3,14 +3,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
+from vosadmin.core.api.auth import ObtainAuthTokenView
 from vosadmin.core.views import HomeView
 
 API_MODULES = ["vosadmin.core.api.urls", "softswitch.api.urls"]
 
 api_patterns = [path("", include(module)) for module in API_MODULES] + [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", ObtainAuthTokenView.as_view(), name="api-token"),
 ]
 
 urlpatterns = [

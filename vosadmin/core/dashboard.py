@@ -7,9 +7,18 @@ from typing import Any
 
 from django.utils import timezone
 
+from vosadmin.core.navigation import page_url
+
 
 def dashboard_figures() -> list[dict[str, Any]]:
-    """Counts of what is configured and what is live, each linking to its page."""
+    """Counts of what is configured and what is live, each linking to its page (if it has one)."""
+    figures = _figures()
+    for figure in figures:
+        figure["url"] = page_url(figure.pop("url_name"))
+    return figures
+
+
+def _figures() -> list[dict[str, Any]]:
     from billing.models import Cdr
     from blacklist.models import DynamicBlacklistEntry
     from softswitch.models import CurrentCall, MappingGateway, Phone, Registration, RoutingGateway

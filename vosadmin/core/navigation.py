@@ -68,7 +68,7 @@ def menu_for(user: Any, current_path: str) -> list[dict[str, Any]]:
     for group in MENU:
         items = []
         for item in group.items:
-            url = _url(item.url_name)
+            url = page_url(item.url_name)
             if url and has_role(user, item.role):
                 items.append(
                     {"label": item.label, "url": url, "active": current_path.startswith(url)}
@@ -78,7 +78,8 @@ def menu_for(user: Any, current_path: str) -> list[dict[str, Any]]:
     return groups
 
 
-def _url(name: str) -> str | None:
+def page_url(name: str) -> str | None:
+    """The URL of a named page, or None while that page does not exist."""
     try:
         return reverse(name)
     except NoReverseMatch:

@@ -1,0 +1,122 @@
+"""`make run`'s process stack on a fresh database: it prepares everything, serves the console,
+is idempotent, and Ctrl-C stops every process it started."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+from django.db import connection
+
+from vosadmin.stack import free_tcp_port
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATABASE = "vosadmin_stack_test"
+
+
+def admin_connection():
+    from tests.helpers import connect_to_test_database
+
+    return connect_to_test_database()
+
+
+@pytest.fixture
+def fresh_database_url(django_db_blocker) -> str:
+    with django_db_blocker.unblock():
+        params = connection.get_connection_params()
+    raw = admin_connection()
+    with raw.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{DATABASE}"')
+    host = params.get("host") or "127.0.0.1"
+    port = params.get("port") or 5432
+    user = params.get("user") or "postgres"
+    password = params.get("password") or ""
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    yield f"postgresql://{auth}/{DATABASE}?host={host}&port={port}"
+    with raw.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    raw.close()
+
+
+def start_stack(database_url: str, console_port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CONSOLE_LISTEN": f"127.0.0.1:{console_port}",
+        "SIP_LISTEN": f"127.0.0.1:{free_tcp_port()}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "vosadmin.stack", "run"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def collect_output(process: subprocess.Popen) -> list[str]:
+    """Read the process's output in the background; the returned list fills as it runs."""
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
+    return lines
+
+
+def wait_for_console(process: subprocess.Popen, port: int, timeout: float = 180) -> str:
+    """Wait until the login page answers; return the stack's output so far."""
+    lines = collect_output(process)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "".join(lines)
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1) as response:
+                if response.status == 200:
+                    return "".join(lines)
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError("console did not come up:\n" + "".join(lines))
+
+
+def stop_with_ctrl_c(process: subprocess.Popen) -> list[psutil.Process]:
+    """Send SIGINT like a terminal's Ctrl-C; return the children that were running."""
+    children = psutil.Process(process.pid).children(recursive=True)
+    assert len(children) >= 3
+    process.send_signal(signal.SIGINT)
+    for child in children:
+        child.send_signal(signal.SIGINT) if child.is_running() else None
+    process.wait(timeout=60)
+    return children
+
+
+@pytest.mark.django_db
+def test_make_run_prepares_serves_and_stops_cleanly(fresh_database_url: str) -> None:
+    port = free_tcp_port()
+    process = start_stack(fresh_database_url, port)
+    try:
+        output = wait_for_console(process, port)
+        assert re.search(r"user name\s+admin", output) and re.search(r"password\s+\S+", output)
+        assert "Demo data created" in output
+    finally:
+        children = stop_with_ctrl_c(process)
+    time.sleep(1)
+    assert [
+        child.pid for child in children if child.is_running() and child.status() != "zombie"
+    ] == []
+
+    second = start_stack(fresh_database_url, port)
+    try:
+        output = wait_for_console(second, port)
+        assert "password" not in output and "Demo data created" not in output
+    finally:
+        stop_with_ctrl_c(second)

@@ -1,0 +1,39 @@
+"""`POST /api/v1/auth/token/`: a user's API token for user name + password.
+
+DRF's own view authenticates with its Request wrapper; django-axes marks a locked-out login on
+the request it is given, so the underlying Django request must be passed for the lock-out
+middleware to see it and answer 429.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
+
+
+class LockoutAwareAuthTokenSerializer(AuthTokenSerializer):
+    """AuthTokenSerializer that authenticates against the plain Django request."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        request = self.context["request"]
+        user = authenticate(
+            request=getattr(request, "_request", request),
+            username=attrs.get("username"),
+            password=attrs.get("password"),
+        )
+        if user is None:
+            raise serializers.ValidationError(
+                "Unable to log in with the provided credentials.", code="authorization"
+            )
+        attrs["user"] = user
+        return attrs
+
+
+class ObtainAuthTokenView(ObtainAuthToken):
+    """Exchange user name and password for the user's API token (login lock-out applies)."""
+
+    serializer_class = LockoutAwareAuthTokenSerializer
