@@ -53,7 +53,7 @@ class CdrWriter:
                 return True
             try:
                 self.written += await loop.run_in_executor(self.executor, self.write_batch, data)
-            except Exception as error:  # noqa: BLE001 - any database failure: keep and retry
+            except Exception as error:
                 self._report_outage(error)
                 return False
             self.journal.commit(offset)

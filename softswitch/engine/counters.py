@@ -163,7 +163,7 @@ class Counters:
             return True
         try:
             await self._write(tallies)
-        except Exception as error:  # noqa: BLE001 - Redis down: keep counting in memory
+        except Exception as error:
             self.tallies.merge(tallies)
             if not self.redis_down:
                 logger.error("counters: Redis unavailable, keeping tallies in memory (%s)", error)

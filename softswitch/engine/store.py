@@ -227,7 +227,7 @@ def database_is_reachable() -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return True
-    except Exception:  # noqa: BLE001 - any failure means "not now"
+    except Exception:
         connection.close()
         return False
 
