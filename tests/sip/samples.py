@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from softswitch.sip.message import Message, Request, Response, parse_message
 
 SDP = (
@@ -82,3 +85,19 @@ def parse_response(data: bytes) -> Response:
 def reparse(message: Message) -> Message:
     """Serialise and parse again."""
     return parse_message(message.to_bytes())
+
+
+class Timed(Protocol):
+    """Anything driven by the clock: transactions and AnswerRetransmission."""
+
+    def next_deadline(self) -> float | None: ...
+
+    def on_timer(self, now: float) -> Sequence[object]: ...
+
+
+def run_clock(machine: Timed, until: float) -> list[tuple[float, object]]:
+    """Call on_timer() at every deadline up to until, as the engine's timer loop would."""
+    fired: list[tuple[float, object]] = []
+    while (deadline := machine.next_deadline()) is not None and deadline <= until:
+        fired += [(deadline, action) for action in machine.on_timer(deadline)]
+    return fired
