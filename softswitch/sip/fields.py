@@ -20,10 +20,14 @@ from softswitch.sip.syntax import (
     replace_param,
     unquote,
 )
-from softswitch.sip.uri import parse_hostport
 
 BRANCH_MAGIC_COOKIE = "z9hG4bK"
-_SENT_BY = re.compile(r"(\[[^\]]*\]|[^\s:\[\]]+)(?:[ \t]*:[ \t]*([^\s]*))?")
+_TOKEN = r"[A-Za-z0-9.!%*_+`'~\-]+"
+# sent-protocol and sent-by: token SLASH token SLASH token LWS host [COLON port] (§25.1).
+_VIA_HEAD = re.compile(
+    rf"[ \t]*({_TOKEN})[ \t]*/[ \t]*({_TOKEN})[ \t]*/[ \t]*({_TOKEN})[ \t]+"
+    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+)(?:[ \t]*:[ \t]*([0-9]{1,5}))?[ \t]*"
+)
 _RFC1123_DATE = re.compile(
     r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-3][0-9] "
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} "
@@ -96,29 +100,18 @@ def default_port(transport: str) -> int:
 
 
 def parse_via(text: str) -> Via:
-    """Parse one Via value, with the SWS allowed around '/', ':', ';' and '='."""
+    """Parse one Via value, with the SWS allowed around '/', ':', ';' and '=' (§20.42)."""
     head, semicolon, param_text = text.partition(";")
-    parts = head.split("/", 2)
-    if len(parts) != 3:
-        raise SipParseError(f"bad Via sent-protocol: {text[:60]!r}")
-    name, version = parts[0].strip(WHITESPACE), parts[1].strip(WHITESPACE)
-    transport_and_sent_by = parts[2].split(None, 1)
-    if len(transport_and_sent_by) != 2:
-        raise SipParseError(f"bad Via: {text[:60]!r}")
-    transport, sent_by = transport_and_sent_by
-    if not (is_token(name) and is_token(version) and is_token(transport)):
-        raise SipParseError(f"bad Via sent-protocol: {text[:60]!r}")
-    host, port = _parse_sent_by(sent_by.strip(WHITESPACE))
-    params = parse_params(semicolon + param_text) if semicolon else ()
-    return Via(transport.upper(), host, port, params, f"{name}/{version}")
-
-
-def _parse_sent_by(text: str) -> tuple[str, int | None]:
-    match = _SENT_BY.fullmatch(text)
+    match = _VIA_HEAD.fullmatch(head)
     if match is None:
-        raise SipParseError(f"bad Via sent-by: {text[:60]!r}")
-    host, port = match.group(1), match.group(2)
-    return parse_hostport(host if port is None else f"{host}:{port}")
+        raise SipParseError(f"bad Via: {text[:60]!r}")
+    name, version, transport, host, port = match.groups()
+    if port is not None and int(port) > 65535:
+        raise SipParseError(f"bad Via port: {text[:60]!r}")
+    params = parse_params(semicolon + param_text) if semicolon else ()
+    return Via(
+        transport.upper(), host, None if port is None else int(port), params, f"{name}/{version}"
+    )
 
 
 def parse_via_list(value: str) -> list[Via]:

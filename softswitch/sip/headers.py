@@ -95,10 +95,15 @@ _COMPACT_FORMS = {
     "y": "Identity",
 }
 
-_NAMES: dict[str, tuple[str, str]] = {
+# Spellings of known names (canonical, lower-case, compact) -> (lookup key, name to write).
+KNOWN_NAMES: dict[str, tuple[str, str]] = {
     name.lower(): (name.lower(), name) for name in _CANONICAL_NAMES
 }
-_NAMES.update({short: (name.lower(), name) for short, name in _COMPACT_FORMS.items()})
+KNOWN_NAMES.update({short: (name.lower(), name) for short, name in _COMPACT_FORMS.items()})
+KNOWN_NAMES.update(
+    {name: KNOWN_NAMES[name.lower()] for name in [*_CANONICAL_NAMES, *_COMPACT_FORMS.values()]}
+)
+KNOWN_NAMES.update({short.upper(): KNOWN_NAMES[short] for short in _COMPACT_FORMS})
 
 # Headers whose grammar is a comma-separated list (§7.3.1). Anything else, including unknown
 # headers and the credentials headers whose values contain commas, is never split.
@@ -139,8 +144,11 @@ LIST_HEADERS = frozenset(
 
 def canonical_name(name: str) -> tuple[str, str]:
     """Return (lookup key, name to write) for a header name; compact forms are expanded."""
+    known = KNOWN_NAMES.get(name)
+    if known is not None:
+        return known
     lowered = name.lower()
-    return _NAMES.get(lowered) or (lowered, name)
+    return KNOWN_NAMES.get(lowered) or (lowered, name)
 
 
 def split_values(value: str) -> list[str]:
@@ -151,11 +159,13 @@ def split_values(value: str) -> list[str]:
 class Headers:
     """Header fields in wire order; names compare case-insensitively, compact forms expanded."""
 
-    __slots__ = ("_fields", "version")
+    __slots__ = ("_fields", "_index", "_index_version", "version")
 
     def __init__(self, fields: Iterable[tuple[str, str]] = ()) -> None:
         self._fields: list[tuple[str, str, str]] = []
-        self.version = 0
+        self.version = 0  # bumped by every change, so that parsed values can be cached
+        self._index: dict[str, list[str]] = {}
+        self._index_version = -1
         for name, value in fields:
             self.add(name, value)
 
@@ -182,18 +192,22 @@ class Headers:
         """Return an independent copy."""
         return Headers.from_parsed(list(self._fields))
 
+    def _by_key(self) -> dict[str, list[str]]:
+        if self._index_version != self.version:
+            index: dict[str, list[str]] = {}
+            for key, _, value in self._fields:
+                index.setdefault(key, []).append(value)
+            self._index, self._index_version = index, self.version
+        return self._index
+
     def get(self, name: str) -> str | None:
         """The value of the first field with this name, else None."""
-        key = canonical_name(name)[0]
-        for field_key, _, value in self._fields:
-            if field_key == key:
-                return value
-        return None
+        values = self._by_key().get(canonical_name(name)[0])
+        return values[0] if values else None
 
     def get_all(self, name: str) -> list[str]:
         """The values of every field with this name, one per header line."""
-        key = canonical_name(name)[0]
-        return [value for field_key, _, value in self._fields if field_key == key]
+        return list(self._by_key().get(canonical_name(name)[0], ()))
 
     def values(self, name: str) -> list[str]:
         """Every value of a header: lines of list headers are split on their commas."""

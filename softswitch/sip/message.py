@@ -21,7 +21,7 @@ from softswitch.sip.fields import (
     parse_via_list,
     same_host,
 )
-from softswitch.sip.headers import Headers, canonical_name, split_values
+from softswitch.sip.headers import KNOWN_NAMES, Headers, canonical_name, split_values
 from softswitch.sip.syntax import WHITESPACE, is_token
 from softswitch.sip.uri import (
     NameAddr,
@@ -123,8 +123,9 @@ class Message:
     """What requests and responses share: headers, body and cached typed accessors.
 
     Accessors parse their header on first use and cache the result until the headers change.
-    A message from try_parse_message() has valid call_id, cseq, from_, to, via and max_forwards;
-    the other accessors are safe once validate() returned None, and raise SipParseError before.
+    A message from try_parse_message() has valid call_id, cseq, via and max_forwards, what
+    transaction matching needs; the other accessors are safe once validate() returned None,
+    and raise SipParseError before.
     """
 
     __slots__ = ("_cache", "_cache_version", "body", "headers", "version")
@@ -263,8 +264,14 @@ class Message:
         return self.headers.get("user-agent")
 
     def check_core(self) -> None:
-        """Parse the fields every message needs (§8.1.1); raises SipParseError."""
-        _ = (self.call_id, self.cseq, self.from_, self.to, self.via, self.max_forwards)
+        """Check what transaction matching reads (§17.1.3, §17.2.3); raises SipParseError.
+
+        From and To must be there exactly once, with Call-ID and CSeq (§8.1.1); their
+        contents wait for validate(), so a retransmission is matched without parsing them.
+        """
+        self._single("from")
+        self._single("to")
+        _ = (self.call_id, self.cseq, self.via, self.max_forwards)
 
     def validate(self) -> Rejection | None:
         """Check everything the core can parse; None means every accessor is safe to use."""
@@ -278,7 +285,15 @@ class Message:
 
     def _check_fields(self) -> None:
         self.check_core()
-        _ = (self.vias, self.contact, self.record_route, self.route, self.content_type)
+        _ = (
+            self.from_,
+            self.to,
+            self.vias,
+            self.contact,
+            self.record_route,
+            self.route,
+            self.content_type,
+        )
         date = self.headers.get("date")
         if date is not None:
             check_date(date)
@@ -426,12 +441,14 @@ def _parse_header_lines(block: str) -> tuple[list[tuple[str, str, str]], str | N
             problem = problem or "continuation line before the first header"
             continue
         name, colon, value = line.partition(":")
-        name = name.rstrip(WHITESPACE)
-        if not colon or not is_token(name):
+        names = KNOWN_NAMES.get(name)  # the usual spellings skip the token check
+        if names is None:
+            name = name.rstrip(WHITESPACE)
+            names = canonical_name(name) if is_token(name) else None
+        if names is None or not colon:
             problem = problem or f"bad header line {line[:60]!r}"
             continue
-        key, display = canonical_name(name)
-        fields.append((key, display, value.strip(WHITESPACE)))
+        fields.append((names[0], names[1], value.strip(WHITESPACE)))
     return fields, problem
 
 

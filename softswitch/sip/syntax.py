@@ -17,6 +17,7 @@ Params = tuple[tuple[str, str | None], ...]
 
 _SPLITTERS = {sep: re.compile(r'[\\"<>' + sep + "]") for sep in ",;"}
 _QUOTED_SPECIALS = re.compile(r'[\\"]')
+_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _UNQUOTED_VALUE_CHARS = TOKEN_CHARS + ":[]"
 
@@ -80,10 +81,12 @@ def unquote(text: str) -> str:
     """Return the content of a quoted-string with its quoted-pairs resolved."""
     if len(text) < 2 or text[0] != '"' or quoted_string_end(text) != len(text):
         raise SipParseError(f"not a quoted string: {text[:40]!r}")
-    inner = text[1:-1]
-    if "\\" not in inner:
-        return inner
-    return re.sub(r"\\(.)", r"\1", inner, flags=re.DOTALL)
+    return unescape_quoted_pairs(text[1:-1])
+
+
+def unescape_quoted_pairs(inner: str) -> str:
+    """Resolve the quoted-pairs of a quoted-string's content (§25.1)."""
+    return _QUOTED_PAIR.sub(r"\1", inner) if "\\" in inner else inner
 
 
 def quote(text: str) -> str:

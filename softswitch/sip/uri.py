@@ -19,7 +19,7 @@ from softswitch.sip.syntax import (
     quote,
     quoted_string_end,
     replace_param,
-    unquote,
+    unescape_quoted_pairs,
 )
 
 _UNRESERVED = ALPHANUM + "-_.!~*'()%"
@@ -30,8 +30,8 @@ _HEADER_CHARS = _UNRESERVED + "[]/?:+$"
 _HOSTNAME_CHARS = ALPHANUM + "-."
 _IPV6_CHARS = "0123456789abcdefABCDEF:."
 _TEL_CHARS = "0123456789abcdefABCDEF+-.()*#"
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
-_NOT_IN_URI = re.compile(r'[\x00-\x20<>"\x7f]')
+# scheme ":" then anything but controls, space, '<', '>' and '"' (RFC 3986 §3.1, §2).
+_URI = re.compile(r'([A-Za-z][A-Za-z0-9+.\-]*):([^\x00-\x20<>"\x7f]+)')
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +112,10 @@ Uri = SipUri | TelUri | AbsoluteUri
 
 def parse_uri(text: str) -> Uri:
     """Parse a URI; raises SipParseError."""
-    scheme, colon, rest = text.partition(":")
-    if not colon or not rest or not _SCHEME.fullmatch(scheme) or _NOT_IN_URI.search(text):
+    match = _URI.fullmatch(text)
+    if match is None:
         raise SipParseError(f"bad URI: {text[:60]!r}")
+    scheme, rest = match.groups()
     lowered = scheme.lower()
     if lowered in ("sip", "sips"):
         return _parse_sip_uri(lowered, rest)
@@ -136,7 +137,7 @@ def _parse_sip_uri(scheme: str, rest: str) -> SipUri:
     hostpart, question, header_text = hostpart.partition("?")
     hostport, *param_texts = hostpart.split(";")
     host, port = parse_hostport(hostport)
-    params = tuple(_parse_uri_param(text) for text in param_texts)
+    params = tuple([_parse_uri_param(text) for text in param_texts]) if param_texts else ()
     headers = _parse_uri_headers(header_text) if question else ()
     return SipUri(host, user, password, port, params, headers, scheme)
 
@@ -242,7 +243,7 @@ def parse_name_addr(text: str) -> NameAddr:
     text = text.strip(WHITESPACE)
     if text.startswith('"'):
         end = quoted_string_end(text)
-        display: str | None = unquote(text[:end])
+        display: str | None = unescape_quoted_pairs(text[1 : end - 1])
         rest = text[end:].lstrip(WHITESPACE)
         if not rest.startswith("<"):
             raise SipParseError(f"quoted display name without <uri>: {text[:60]!r}")

@@ -153,7 +153,8 @@ def test_bad_header_lines_are_malformed(line: bytes) -> None:
 
 
 def test_malformed_400_copies_the_request_as_recovered() -> None:
-    result = malformed(HEAD.replace(b"<sip:bob@example.net>", b'"unterminated <sip:b@x>') + b"\r\n")
+    broken = HEAD.replace(b"<sip:bob@example.net>", b'"unterminated <sip:b@x>')
+    result = malformed(broken.replace(b"Max-Forwards: 70", b"Max-Forwards: seventy") + b"\r\n")
     response = result.build_400()
     assert isinstance(response, Response) and response.reason == "Bad Request"
     assert response.headers.get("to") == '"unterminated <sip:b@x>'

@@ -40,25 +40,25 @@ MALFORMED_400 = {
     "clerr": "body shorter than Content-Length",  # §3.1.2.2
     "ncl": "bad Content-Length",  # §3.1.2.3: -999
     "scalar02": "bad CSeq",  # §3.1.2.4: CSeq over 2**32-1
-    "quotbal": "unterminated quoted string",  # §3.1.2.6
     "ltgtruri": "bad URI",  # §3.1.2.7: <> around the Request-URI
     "lwsruri": "bad request line",  # §3.1.2.8: LWS inside the Request-URI
     "lwsstart": "bad request line",  # §3.1.2.9: several SPs between elements
     "trws": "bad request line",  # §3.1.2.10: SPs after SIP-Version
     "escruri": "headers are not allowed in a Request-URI",  # §3.1.2.11
-    "badaspec": "bad URI",  # §3.1.2.14: LWS inside <>
-    "baddn": "display name is neither tokens nor quoted",  # §3.1.2.15
-    "multi01": "more than one Call-ID header",  # §3.3.8
+    "multi01": "more than one From header",  # §3.3.8
     "mcl01": "more than one Content-Length header",  # §3.3.9
 }
 MALFORMED_DROPPED = {
     "scalarlg": "bad CSeq",  # §3.1.2.5: a response, never answered
     "bigcode": "bad status line",  # §3.1.2.19: a response, never answered
-    "insuf": "missing Call-ID header",  # §3.3.1: nothing to build a response from
+    "insuf": "missing From header",  # §3.3.1: nothing to build a response from
 }
 REJECTED_BY_VALIDATE = {
+    "quotbal": (400, "unterminated quoted string"),  # §3.1.2.6
     "baddate": (400, "bad Date"),  # §3.1.2.12: EST instead of GMT
     "regbadct": (400, "must be in <>"),  # §3.1.2.13: '?' in an addr-spec Contact
+    "badaspec": (400, "bad URI"),  # §3.1.2.14: LWS inside <>
+    "baddn": (400, "display name is neither tokens nor quoted"),  # §3.1.2.15
     "badvers": (505, "unsupported version SIP/7.0"),  # §3.1.2.16
     "mismatch01": (400, "CSeq method INVITE differs from OPTIONS"),  # §3.1.2.17
     "mismatch02": (400, "CSeq method INVITE differs from NEWMETHOD"),  # §3.1.2.18
