@@ -29,7 +29,10 @@ _TARGET_REFRESH = frozenset({"INVITE", "UPDATE"})
 
 @dataclass
 class Dialog:
-    """Call-ID, tags, CSeqs, remote target and route set of one dialog (§12)."""
+    """Call-ID, tags, CSeqs, remote target and route set of one dialog (§12).
+
+    The messages given to it must have passed validate().
+    """
 
     call_id: str
     local_tag: str

@@ -85,11 +85,11 @@ class DigestCredentials:
 
 def parse_auth_params(value: str) -> dict[str, str] | None:
     """Parse 'Digest name=value, name="value"…' into lower-cased names; None if unusable."""
-    scheme, _, rest = value.strip(WHITESPACE).partition(" ")
-    if scheme.lower() != "digest":
+    parts = value.split(None, 1)
+    if len(parts) != 2 or parts[0].lower() != "digest":
         return None
     params: dict[str, str] = {}
-    for item in split_list(rest):
+    for item in split_list(parts[1]):
         if not item.strip(WHITESPACE):
             continue  # RFC 7235 §7: empty list elements are allowed and ignored
         name, equals, raw = item.partition("=")
@@ -332,7 +332,8 @@ class DigestAuthenticator:
             nc=credentials.nc,
             cnonce=credentials.cnonce,
         )
-        if not hmac.compare_digest(expected, credentials.response.lower()):
+        received = credentials.response.lower().encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(expected.encode("ascii"), received):
             return DigestResult.BAD_CREDENTIALS
         issued = _issued_at(credentials.nonce)
         return self._tracker.check_and_record(credentials.nonce, issued, count)

@@ -66,10 +66,7 @@ def has_sdp(message: Message) -> bool:
 
 def _sdp_part(body: bytes, media_type: MediaType) -> bytes | None:
     """The first non-empty application/sdp part of a multipart body (RFC 2046 §5.1)."""
-    try:
-        boundary = media_type.param("boundary")
-    except SipParseError:
-        return None
+    boundary = media_type.param("boundary")
     if not boundary:
         return None
     for part in body.split(b"--" + boundary.encode("utf-8", "surrogateescape"))[1:]:
@@ -116,11 +113,13 @@ class _Section:
 
     @classmethod
     def from_media_line(cls, value: str) -> _Section:
+        """Start a media section from the value of its m= line."""
         fields = value.split()
         port = fields[1].split("/")[0] if len(fields) > 1 else ""
         return cls(fields[0] if fields else "", int(port) if port.isdigit() else 0)
 
     def read(self, kind: str, value: str) -> None:
+        """Take a c= or a= line of this section."""
         words = value.split()
         if kind == "c" and len(words) >= 3:
             self.address = words[2].split("/")[0]
@@ -128,6 +127,7 @@ class _Section:
             self.direction = value.strip()
 
     def describe(self, session: _Section) -> MediaDescription:
+        """The media description, with the session's address and direction as defaults."""
         address = self.address if self.address is not None else session.address
         direction = self.direction or session.direction or "sendrecv"
         return MediaDescription(self.media, self.port, address, direction)

@@ -8,7 +8,7 @@ from softswitch.sip.message import Malformed, Message, try_parse_message
 
 DEFAULT_MAX_HEADER_SIZE = 64 * 1024
 DEFAULT_MAX_BODY_SIZE = 64 * 1024
-_PING = b"\r\n\r\n"
+_DOUBLE_CRLF = b"\r\n\r\n"  # a keep-alive ping, or the end of a header section
 _CRLF = b"\r\n"
 
 
@@ -99,16 +99,16 @@ class StreamFramer:
         return MessageReceived(try_parse_message(message))
 
     def _keep_alive(self) -> StreamEvent | None:
-        if self._buffer.startswith(_PING):
+        if self._buffer.startswith(_DOUBLE_CRLF):
             del self._buffer[:4]
             return KeepAlivePing()
-        if _PING.startswith(self._buffer):
+        if _DOUBLE_CRLF.startswith(self._buffer):
             return None  # maybe the first half of a ping: wait for more bytes
         del self._buffer[:2]
         return KeepAlivePong()
 
     def _find_message_size(self) -> str | None:
-        end = self._buffer.find(_PING, self._scanned)
+        end = self._buffer.find(_DOUBLE_CRLF, self._scanned)
         if end < 0:
             self._scanned = max(0, len(self._buffer) - 3)
             too_big = len(self._buffer) > self._max_header

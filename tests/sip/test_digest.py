@@ -6,6 +6,8 @@ import random
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from softswitch.sip.digest import (
     DigestAlgorithm,
@@ -237,6 +239,7 @@ def test_forgotten_nonces_become_stale_instead_of_replayable() -> None:
         ({"nc": "0000000g"}, DigestResult.MALFORMED),
         ({"cnonce": None}, DigestResult.MALFORMED),
         ({"algorithm": None}, DigestResult.MALFORMED),
+        ({"response": "é" * 32}, DigestResult.BAD_CREDENTIALS),
     ],
 )
 def test_credentials_that_do_not_fit_the_request(
@@ -291,3 +294,24 @@ def test_unknown_algorithm_challenge_is_not_answerable() -> None:
     assert parse_challenge('Digest realm="r"') is None
     challenge = parse_challenge('Digest realm="r", nonce="n"')
     assert challenge == DigestChallenge("r", "n", MD5, (), None, False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.builds(
+        DigestCredentials,
+        username=st.text(max_size=20),
+        realm=st.sampled_from([REALM, "", "é"]),
+        nonce=st.one_of(st.text(max_size=50), st.just(authenticator().make_nonce(REALM, NOW))),
+        uri=st.sampled_from([URI, "sip:é"]),
+        response=st.text(max_size=70),
+        algorithm=st.sampled_from([MD5, SHA_256, None]),
+        qop=st.sampled_from(["auth", None, "auth-int", "é"]),
+        nc=st.one_of(st.none(), st.text(max_size=9), st.just("00000001")),
+        cnonce=st.one_of(st.none(), st.text(max_size=9)),
+        opaque=st.none(),
+    )
+)
+def test_verify_never_raises(credentials: DigestCredentials) -> None:
+    result = verify(authenticator(), credentials)
+    assert result is not DigestResult.OK
