@@ -436,7 +436,7 @@ def _parse_header_lines(block: str) -> tuple[list[tuple[str, str, str]], str | N
         if line[:1] in (" ", "\t"):  # §7.3.1: a continuation line folds into the previous one
             if fields:
                 key, name, value = fields[-1]
-                fields[-1] = (key, name, f"{value} {line.strip(WHITESPACE)}".lstrip(WHITESPACE))
+                fields[-1] = (key, name, f"{value} {line.lstrip(WHITESPACE)}".strip(WHITESPACE))
                 continue
             problem = problem or "continuation line before the first header"
             continue

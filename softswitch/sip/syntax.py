@@ -56,17 +56,17 @@ def split_list(text: str, separator: str = ",") -> list[str]:
             in_quotes = True
         elif char in "<>":
             in_angle = char == "<"
-        elif not in_angle:
+        elif char == separator and not in_angle:
             parts.append(text[start:index])
             start = index + 1
     parts.append(text[start:])
     return parts
 
 
-def quoted_string_end(text: str, start: int = 0) -> int:
-    """Return the index just past the quoted-string opening at text[start]."""
+def quoted_string_end(text: str) -> int:
+    """Return the index just past the quoted-string that text starts with."""
     skip_to = -1
-    for match in _QUOTED_SPECIALS.finditer(text, start + 1):
+    for match in _QUOTED_SPECIALS.finditer(text, 1):
         index = match.start()
         if index < skip_to:
             continue

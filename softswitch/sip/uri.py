@@ -181,8 +181,9 @@ def _parse_uri_param(text: str) -> tuple[str, str | None]:
 def _parse_uri_headers(text: str) -> tuple[tuple[str, str], ...]:
     headers = []
     for item in text.split("&"):
-        name, _, value = item.partition("=")
-        if not is_made_of(name, _HEADER_CHARS) or (value and not is_made_of(value, _HEADER_CHARS)):
+        name, equals, value = item.partition("=")
+        bad_value = value and not is_made_of(value, _HEADER_CHARS)
+        if not equals or not is_made_of(name, _HEADER_CHARS) or bad_value:
             raise SipParseError(f"bad URI header: {item[:60]!r}")
         headers.append((name, value))
     return tuple(headers)

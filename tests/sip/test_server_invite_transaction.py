@@ -16,8 +16,9 @@ from tests.sip.transactions import make_request, respond
 
 def received(reliable: bool = False) -> ServerInviteTransaction:
     transaction = ServerInviteTransaction(make_request(), reliable=reliable)
-    actions = transaction.start(0.0)
-    trying = actions[0].message  # type: ignore[attr-defined]
+    [action] = transaction.start(0.0)
+    assert isinstance(action, SendMessage)
+    trying = action.message
     assert isinstance(trying, Response) and trying.status_code == 100
     assert trying.to.tag is None
     assert transaction.state is TransactionState.PROCEEDING
