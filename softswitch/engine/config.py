@@ -33,7 +33,9 @@ class Config:
     gateways_by_source: dict[tuple[str, int | None], MappingGatewayAccount] = field(
         default_factory=dict
     )
+    mapping_ips: frozenset[str] = frozenset()
     routing_gateways: dict[int, RoutingGatewayTarget] = field(default_factory=dict)
+    routing_hosts: frozenset[str] = frozenset()
     lists: Lists = field(default_factory=Lists)
     dynamic: DynamicEntries = field(default_factory=DynamicEntries)
 
@@ -46,6 +48,15 @@ class Config:
         self.gateways_by_source = {
             key: gateway for gateway in gateways.values() for key in gateway.source_keys
         }
+        self.mapping_ips = frozenset(ip for ip, _ in self.gateways_by_source)
+
+    def set_routing_gateways(self, gateways: dict[int, RoutingGatewayTarget]) -> None:
+        self.routing_gateways = gateways
+        self.routing_hosts = frozenset(gateway.host for gateway in gateways.values())
+
+    def is_gateway_ip(self, ip: str) -> bool:
+        """Whether a mapping or routing gateway sends from this address."""
+        return ip in self.mapping_ips or ip in self.routing_hosts
 
     def mapping_gateway_for(self, ip: str, port: int) -> MappingGatewayAccount | None:
         """The mapping gateway an INVITE from ip:port belongs to (IP-and-port entries first)."""
@@ -87,7 +98,7 @@ class ConfigCache:
         config.parameters = parameters
         config.set_phones(phones)
         config.set_mapping_gateways(mapping)
-        config.routing_gateways = routing
+        config.set_routing_gateways(routing)
         config.lists = lists
         config.dynamic = dynamic
 
@@ -127,8 +138,8 @@ class ConfigCache:
                 await loop.run_in_executor(self.executor, store.load_mapping_gateways)
             )
         elif kind == "routing_gateway":
-            config.routing_gateways = await loop.run_in_executor(
-                self.executor, store.load_routing_gateways
+            config.set_routing_gateways(
+                await loop.run_in_executor(self.executor, store.load_routing_gateways)
             )
         elif kind in ("blacklist_group", "blacklist_number", "whitelist"):
             config.lists = await loop.run_in_executor(self.executor, store.load_lists)
