@@ -54,14 +54,16 @@ class DynamicBlacklistEntryFilterSet(django_filters.FilterSet):
     """Filter dynamic-blacklist entries by type, number (prefix) and whether they are active."""
 
     number = django_filters.CharFilter(lookup_expr="startswith", label="Number starts with")
+    active = django_filters.TypedChoiceFilter(
+        choices=(("true", "Yes"), ("false", "No")), coerce=lambda value: value == "true"
+    )
 
     class Meta:
         model = DynamicBlacklistEntry
-        fields = ["type", "number", "active"]
+        fields = ["type", "number"]
 
 
 class DynamicBlacklistPageFilterSet(DynamicBlacklistEntryFilterSet):
     """The same filters on the pages, where active entries and history are two views."""
 
-    class Meta(DynamicBlacklistEntryFilterSet.Meta):
-        fields = ["type", "number"]
+    active = None  # removes the inherited filter

@@ -223,6 +223,9 @@ class DynamicBlacklistListView(ObjectListView):
         "Rows appear and disappear as entries are created, expire or are released."
     )
 
+    def get_table_kwargs(self) -> dict[str, Any]:
+        return {"exclude": () if self.can_write() else ("release",)}
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update(history=False, other_url=reverse("blacklist:dynamicblacklistentry_history"))

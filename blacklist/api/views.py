@@ -72,6 +72,7 @@ class CsvListMixin:
         return super().get_serializer_class()
 
     @extend_schema(
+        filters=True,
         responses={(200, "text/csv"): OpenApiTypes.STR},
         description="The filtered list as CSV (number,match,memo): the import format.",
     )
