@@ -63,9 +63,8 @@ class CsvRow:
 
 def import_blacklist_numbers(group: BlacklistGroup, content: bytes | str, user: Any) -> int:
     """Add every number of a CSV file to a black list group, or none; returns how many."""
-    rows = parse_csv(content)
     return _store(
-        rows,
+        parse_csv(content),
         existing=BlacklistNumber.objects.filter(group=group),
         where=f"in group “{group.name}”",
         make=lambda row: BlacklistNumber(
@@ -78,9 +77,8 @@ def import_blacklist_numbers(group: BlacklistGroup, content: bytes | str, user: 
 
 def import_whitelist(content: bytes | str, user: Any) -> int:
     """Add every number of a CSV file to the system white list, or none; returns how many."""
-    rows = parse_csv(content)
     return _store(
-        rows,
+        parse_csv(content),
         existing=SystemWhitelistEntry.objects.all(),
         where="on the system white list",
         make=lambda row: SystemWhitelistEntry(number=row.number, match=row.match, memo=row.memo),
@@ -89,11 +87,22 @@ def import_whitelist(content: bytes | str, user: Any) -> int:
     )
 
 
-def parse_csv(content: bytes | str) -> list[CsvRow]:
-    """Every row of a file, validated; raises CsvImportError naming all bad rows."""
+@dataclass(frozen=True)
+class ParsedCsv:
+    """A file read row by row: the valid rows and the errors of the others."""
+
+    rows: list[CsvRow]
+    errors: list[RowError]
+
+
+def parse_csv(content: bytes | str) -> ParsedCsv:
+    """Every row of a file, checked on its own (duplicates are found when storing).
+
+    Raises CsvImportError only when the file as a whole is unusable (not UTF-8, too long).
+    """
     rows: list[CsvRow] = []
     errors: list[RowError] = []
-    reader = csv.reader(io.StringIO(_decode(content), newline=""))
+    reader = csv.reader(io.StringIO(_decode(content), newline=""), strict=True)
     columns: list[str] | None = None
     try:
         for cells in reader:
@@ -113,9 +122,7 @@ def parse_csv(content: bytes | str) -> list[CsvRow]:
         errors.append(RowError(reader.line_num, f"not valid CSV ({error})"))
     if not rows and not errors:
         errors.append(RowError(0, "the file holds no numbers"))
-    if errors:
-        raise CsvImportError(errors)
-    return rows
+    return ParsedCsv(rows, errors)
 
 
 def export_response(queryset: QuerySet, filename: str) -> StreamingHttpResponse:
@@ -135,19 +142,22 @@ def export_lines(rows: Iterable[tuple[str, str, str]]) -> Iterator[str]:
 
 
 def _store(
-    rows: list[CsvRow],
+    parsed: ParsedCsv,
     existing: QuerySet,
     where: str,
     make: Callable[[CsvRow], Model],
     notify_kind: str,
     audit: tuple[Any, str, Any, str],
 ) -> int:
-    """Insert the rows in one transaction (bulk), NOTIFY the engine and write the log."""
+    """Check for duplicates, then insert every row in one transaction (bulk), NOTIFY the
+    engine and write the operation log; or raise CsvImportError with every bad row."""
     user, object_type, object_id, object_repr = audit
+    rows = parsed.rows
     try:
         with transaction.atomic():
             present = existing.filter(number__in=[row.number for row in rows])
-            errors = duplicate_errors(rows, set(present.values_list("number", flat=True)), where)
+            numbers = set(present.values_list("number", flat=True))
+            errors = parsed.errors + duplicate_errors(rows, numbers, where)
             if errors:
                 raise CsvImportError(errors)
             created = existing.model.objects.bulk_create(

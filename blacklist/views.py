@@ -47,7 +47,7 @@ def numbers_url(group_id: Any = None) -> str:
 
 
 class BlacklistGroupListView(ObjectListView):
-    queryset = BlacklistGroup.objects.annotate(number_count=Count("numbers"))
+    queryset = BlacklistGroup.objects.annotate(number_count=Count("numbers")).order_by("name")
     table_class = tables.BlacklistGroupTable
     filterset_class = filtersets.BlacklistGroupFilterSet
     title = "Black/white list groups"

@@ -16,11 +16,16 @@ from vosadmin.core.api.serializers import ModelCleanSerializer
 class BlacklistGroupSerializer(ModelCleanSerializer):
     """A black/white list group; `number_count` is how many numbers it holds."""
 
-    number_count = serializers.IntegerField(read_only=True)
+    number_count = serializers.SerializerMethodField()
 
     class Meta:
         model = BlacklistGroup
         fields = ["id", "name", "applies_to_all", "memo", "number_count", "created", "last_updated"]
+
+    def get_number_count(self, group: BlacklistGroup) -> int:
+        """Annotated on lists (one query); counted for a group just created or changed."""
+        count = getattr(group, "number_count", None)
+        return group.numbers.count() if count is None else count
 
 
 class BlacklistNumberSerializer(ModelCleanSerializer):

@@ -116,7 +116,7 @@ class CsvListMixin:
 class BlacklistGroupViewSet(AuditedModelViewSet):
     """Black/white list groups (attach them to phones and mapping gateways by id)."""
 
-    queryset = BlacklistGroup.objects.annotate(number_count=Count("numbers"))
+    queryset = BlacklistGroup.objects.annotate(number_count=Count("numbers")).order_by("name")
     serializer_class = serializers.BlacklistGroupSerializer
     filterset_class = BlacklistGroupFilterSet
     ordering_fields = ["name", "created", "number_count"]
