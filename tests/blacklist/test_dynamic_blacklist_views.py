@@ -78,6 +78,7 @@ def test_the_page_shows_active_entries_with_time_left_and_why(client, viewer_use
     page = response.content.decode()
     assert "120 call attempts in 600 s (limit 100)" in page
     assert 'class="time-left" data-expires=' in page
+    assert "3 in all" in page
     assert "Release" not in page, "viewers do not get the release column"
 
 
