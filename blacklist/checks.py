@@ -13,7 +13,8 @@ layout and the read rules are docs/adr/0003-redis-keys.md:
 - no answer: one Lua script returns the callees whose run of unanswered calls reached LIMIT and
   removes them (their run restarts from zero), so a repeated run finds nothing.
 - concurrent abuse: one Lua script takes the peaks recorded since the last check, keeps those
-  over LIMIT (strictly), and re-seeds the peaks from the calls in progress now.
+  over LIMIT (strictly), and re-seeds the peaks from the calls in progress now (only the callers
+  over LIMIT need re-seeding; see TAKE_CONCURRENCY_PEAKS).
 
 Numbers on the system white list (exact or prefix) are never listed. An active entry per
 (number, type) is never duplicated: `blacklist.entries.list_numbers` inserts with ON CONFLICT
@@ -62,15 +63,14 @@ end
 return found
 """
 
+# Re-seeding copies only the callers whose calls in progress are over LIMIT: any other caller
+# can only cross it with a new call, and the engine's +1 sets its peak to max(peak, now) then.
+# So the script costs O(log N + listed) however many callers `now` holds (ZRANGESTORE: 6.2+).
 TAKE_CONCURRENCY_PEAKS = """
-local found = {}
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  found = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES')
-  redis.call('UNLINK', KEYS[1])
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('COPY', KEYS[2], KEYS[1])
-end
+local over = '(' .. ARGV[1]
+local found = redis.call('ZRANGEBYSCORE', KEYS[1], over, '+inf', 'WITHSCORES')
+redis.call('UNLINK', KEYS[1])
+redis.call('ZRANGESTORE', KEYS[1], KEYS[2], over, '+inf', 'BYSCORE')
 return found
 """
 

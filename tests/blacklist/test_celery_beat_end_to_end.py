@@ -102,5 +102,6 @@ def test_beat_lists_the_caller_after_the_window_ends(redis, tmp_path) -> None:
     assert (entry.expires_at - entry.effective_at).total_seconds() == 3600
 
     message = async_to_sync(layer.receive)(channel)
+    async_to_sync(layer.group_discard)(GROUP, channel)
     assert message["type"] == "entries.added"
     assert [item["number"] for item in message["entries"]] == ["8613900000001"]

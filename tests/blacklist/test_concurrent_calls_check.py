@@ -58,13 +58,18 @@ def test_a_peak_since_the_last_check_counts_even_if_the_calls_ended(redis) -> No
 
 def test_peaks_are_reseeded_from_the_calls_in_progress(redis) -> None:
     configure("concurrent", limit=3)
-    hold_calls(redis, "8613900000001", 6)
-    end_calls(redis, "8613900000001", 4)
-    hold_calls(redis, "8613900000002", 2)
+    hold_calls(redis, "8613900000001", 5)  # over the limit, and stays there
+    hold_calls(redis, "8613900000002", 6)
+    end_calls(redis, "8613900000002", 4)  # peaked, now 2
+    hold_calls(redis, "8613900000003", 2)  # under the limit
     run_check("concurrent", now=NOW, redis=redis)
-    assert redis.zscore(CONCURRENT_PEAK_KEY, "8613900000001") == 2
-    assert redis.zscore(CONCURRENT_PEAK_KEY, "8613900000002") == 2
-    assert run_check("concurrent", now=NOW, redis=redis).found == 0
+    assert set(listed()) == {"8613900000001", "8613900000002"}
+    assert redis.zrange(CONCURRENT_PEAK_KEY, 0, -1, withscores=True) == [("8613900000001", 5)]
+
+    DynamicBlacklistEntry.objects.update(active=False)  # released by an administrator
+    hold_calls(redis, "8613900000003", 2)  # crosses the limit with new calls
+    run_check("concurrent", now=NOW + timedelta(seconds=60), redis=redis)
+    assert listed() == {"8613900000001": 5, "8613900000003": 4}
 
 
 def test_a_caller_still_over_the_limit_is_not_listed_twice(redis) -> None:
