@@ -139,7 +139,9 @@ def find_attempts(
 ) -> Callable[[redis_py.Redis, Family, FamilySettings, float], Found]:
     """The finder of the malicious caller (`party` = "caller") or callee ("callee") family."""
 
-    def find(redis: redis_py.Redis, family: Family, settings: Any, timestamp: float) -> Found:
+    def find(
+        redis: redis_py.Redis, family: Family, settings: FamilySettings, timestamp: float
+    ) -> Found:
         found = Found()
         for window in windows_to_read(timestamp, settings.interval):
             claim = checked_key(family.type, settings.interval, window)

@@ -15,6 +15,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from blacklist.api.serializers import DynamicBlacklistEntrySerializer
+from blacklist.models import DynamicBlacklistEntry
+
 GROUP = "dynamic_blacklist"
 CHUNK = 200  # entries per message: a flood of listings must not make one huge message
 
@@ -36,9 +39,6 @@ def announce_removed(ids: Iterable[int], reason: str) -> None:
 
 
 def _send_added(ids: list[int]) -> None:
-    from blacklist.api.serializers import DynamicBlacklistEntrySerializer
-    from blacklist.models import DynamicBlacklistEntry
-
     entries = DynamicBlacklistEntry.objects.filter(pk__in=ids).order_by("pk")
     data = DynamicBlacklistEntrySerializer(entries, many=True).data
     for start in range(0, len(data), CHUNK):

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from tests.blacklist.conftest import configure
 from tests.blacklist.engine_counters import count_attempts
 from tests.helpers import database_url_of_tests
 from vosadmin.core.schedules import sync_periodic_tasks
+from vosadmin.stack import stop_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,29 +45,18 @@ BEAT = [
 def running(commands: dict[str, list[str]], logs: Path) -> Iterator[None]:
     """Run the commands against the test database and Redis; stop them afterwards."""
     env = {**os.environ, "DATABASE_URL": database_url_of_tests(), "REDIS_URL": settings.REDIS_URL}
-    processes = []
-    try:
+    with ExitStack() as stack:
         for name, command in commands.items():
-            log = (logs / f"{name}.log").open("w")
-            processes.append(
-                subprocess.Popen(
-                    [*command, "--loglevel", "INFO"],
-                    env={**env, "VOSADMIN_PROCESS": name},
-                    cwd=logs,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
+            log = stack.enter_context((logs / f"{name}.log").open("w"))
+            process = subprocess.Popen(
+                [*command, "--loglevel", "INFO"],
+                env={**env, "VOSADMIN_PROCESS": name},
+                cwd=logs,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
+            stack.callback(stop_process, process)
         yield
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def wait_for(condition, timeout: float) -> bool:
