@@ -67,13 +67,21 @@ def copy_cdrs(cursor: Any, rows: Iterable[Sequence[Any]]) -> None:
 
 def copy_cdrs_idempotent(cursor: Any, rows: Iterable[Sequence[Any]]) -> int:
     """COPY rows via a temporary table, skipping flow numbers already stored; returns inserted."""
+    return copy_csv_idempotent(cursor, rows_to_csv(rows))
+
+
+def copy_csv_idempotent(cursor: Any, csv_file: Any) -> int:
+    """COPY CSV lines (`rows_to_csv` format) idempotently; returns the rows actually inserted.
+
+    Lines go to a temporary table first, then into billing_cdr with ON CONFLICT DO NOTHING, so
+    a batch replayed after a crash or an outage inserts only what is missing.
+    """
     cursor.execute(
         "CREATE TEMPORARY TABLE IF NOT EXISTS cdr_incoming "
         "(LIKE billing_cdr INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
     cursor.copy_expert(
-        f"COPY cdr_incoming ({COLUMN_LIST}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
-        rows_to_csv(rows),
+        f"COPY cdr_incoming ({COLUMN_LIST}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", csv_file
     )
     cursor.execute(
         f"INSERT INTO billing_cdr ({COLUMN_LIST}) "
