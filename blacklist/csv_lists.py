@@ -23,7 +23,7 @@ from django.http import StreamingHttpResponse
 from blacklist.choices import NumberMatchChoices
 from blacklist.models import BlacklistGroup, BlacklistNumber, SystemWhitelistEntry
 from vosadmin.core.audit import record_change
-from vosadmin.core.notify import notify_config_changes
+from vosadmin.core.notify import notify_config_change
 from vosadmin.core.validators import is_number
 
 CSV_COLUMNS = ("number", "match", "memo")
@@ -70,7 +70,7 @@ def import_blacklist_numbers(group: BlacklistGroup, content: bytes | str, user: 
         make=lambda row: BlacklistNumber(
             group=group, number=row.number, match=row.match, memo=row.memo
         ),
-        notify_kind="blacklist_number",
+        notify=("blacklist_group", group.pk),
         audit=(user, "Black list number", group.pk, f"{group.name}: CSV import"),
     )
 
@@ -82,7 +82,7 @@ def import_whitelist(content: bytes | str, user: Any) -> int:
         existing=SystemWhitelistEntry.objects.all(),
         where="on the system white list",
         make=lambda row: SystemWhitelistEntry(number=row.number, match=row.match, memo=row.memo),
-        notify_kind="whitelist",
+        notify=("whitelist", None),
         audit=(user, "System white list entry", "", "System white list: CSV import"),
     )
 
@@ -146,11 +146,15 @@ def _store(
     existing: QuerySet,
     where: str,
     make: Callable[[CsvRow], Model],
-    notify_kind: str,
+    notify: tuple[str, Any],
     audit: tuple[Any, str, Any, str],
 ) -> int:
     """Check for duplicates, then insert every row in one transaction (bulk), NOTIFY the
-    engine and write the operation log; or raise CsvImportError with every bad row."""
+    engine and write the operation log; or raise CsvImportError with every bad row.
+
+    bulk_create bypasses the model signals, so the import notifies explicitly — once for the
+    whole import, not once per row: the engine reloads a list as a whole (docs/adr/0002).
+    """
     user, object_type, object_id, object_repr = audit
     rows = parsed.rows
     try:
@@ -163,7 +167,7 @@ def _store(
             created = existing.model.objects.bulk_create(
                 [make(row) for row in rows], batch_size=2000
             )
-            notify_config_changes(notify_kind, "create", [obj.pk for obj in created])
+            notify_config_change(notify[0], "update", notify[1])
             changes = {"imported": [None, len(created)]}
             record_change(user, "import", object_type, object_id, object_repr, changes)
     except IntegrityError:

@@ -187,15 +187,16 @@ def test_a_large_file_is_one_bulk_insert(admin_api, group, django_assert_max_num
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_engine_hears_about_every_imported_number(admin_api) -> None:
+def test_the_engine_hears_about_an_import_once(admin_api) -> None:
+    """One NOTIFY per import, not per row: the engine reloads a list as a whole."""
     group = BlacklistGroup.objects.create(name="Known fraud")
     with listening("vosadmin_config") as receive:
         post_numbers(admin_api, group, GOOD)
-        payloads = receive()
-    ids = set(group.numbers.values_list("pk", flat=True))
-    assert {payload["kind"] for payload in payloads} == {"blacklist_number"}
-    assert {payload["key"] for payload in payloads} == ids
-    assert {payload["action"] for payload in payloads} == {"create"}
+        numbers = receive()
+        admin_api.post(WHITELIST_API, {"file": upload(GOOD)}, format="multipart")
+        whitelist = receive()
+    assert numbers == [{"kind": "blacklist_group", "action": "update", "key": group.pk}]
+    assert whitelist == [{"kind": "whitelist", "action": "update", "key": None}]
 
 
 @pytest.mark.django_db(transaction=True)
