@@ -1,7 +1,8 @@
 """What the SIP engine writes to Redis (docs/adr/0003-redis-keys.md), for driving the checks.
 
-These helpers stand in for the engine's counting side until the end-to-end tests with the real
-engine and sipp exist; they write exactly the keys, types and TTLs the ADR fixes.
+These helpers write the ADR's keys, types and TTLs directly, so a test can put exact counts in
+any window for one side only. `test_engine_counter_contract.py` runs the same reads against
+the engine's own writer (`softswitch.engine.counters.Counters`).
 """
 
 from __future__ import annotations
