@@ -238,3 +238,12 @@ def test_the_white_list_import_page(client, operator_user, viewer_user) -> None:
     client.force_login(operator_user)
     response = client.post("/system-white-list/import/", {"file": upload(GOOD)})
     assert response.status_code == 302 and SystemWhitelistEntry.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_an_oversized_file_is_refused_as_a_whole(admin_api, group, monkeypatch) -> None:
+    monkeypatch.setattr("blacklist.csv_lists.MAX_ROWS", 3)
+    response = post_numbers(admin_api, group, "1\n2\n3\n4\n")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"line": 0, "reason": "more than 3 rows: split the file"}]
+    assert not BlacklistNumber.objects.exists()
