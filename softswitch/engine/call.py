@@ -177,8 +177,13 @@ class Call:
         max_forwards = self.invite.max_forwards
         if max_forwards is not None:
             invite.headers.set("Max-Forwards", str(min(max_forwards - 1, 70)))
-        leg = Leg(self, choice, invite, Flow(gateway.transport, (gateway.host, gateway.port)),
-                  capacity_key)  # fmt: skip
+        leg = Leg(
+            self,
+            choice,
+            invite,
+            Flow(gateway.transport, (gateway.host, gateway.port)),
+            capacity_key,
+        )
         self.legs.append(leg)
         self.leg = leg
         self.manager.legs_by_call_id[leg.call_id] = leg
@@ -239,14 +244,20 @@ class Call:
         switch, now = self.switch, time.time()
         self.state = State.CONNECTED
         self.record.connect_time = now
-        b_dialog = Dialog.as_uac(leg.invite, response,
-                                 local_contact=switch.local_uri("b2bua", leg.flow.transport),
-                                 local_via=switch.local_via(leg.flow.transport))  # fmt: skip
+        b_dialog = Dialog.as_uac(
+            leg.invite,
+            response,
+            local_contact=switch.local_uri("b2bua", leg.flow.transport),
+            local_via=switch.local_via(leg.flow.transport),
+        )
         self.dialogs["b"] = b_dialog
         self.manager.register_dialog(b_dialog.id, self, "b")
         self.dialogs["a"] = Dialog.as_uas(
-            self.invite, local_tag=self.a_tag, local_via=switch.local_via(self.a_flow.transport),
-            local_contact=switch.local_uri("b2bua", self.a_flow.transport))  # fmt: skip
+            self.invite,
+            local_tag=self.a_tag,
+            local_via=switch.local_via(self.a_flow.transport),
+            local_contact=switch.local_uri("b2bua", self.a_flow.transport),
+        )
         answer = self._a_response(200, response)
         self.server.respond(answer)
         self._expect_ack("a", answer, ack_other=("b", leg.invite.cseq.number))
@@ -296,9 +307,12 @@ class Call:
             self._resend_ack("b", response)
             return
         switch = self.switch
-        dialog = Dialog.as_uac(leg.invite, response,
-                               local_contact=switch.local_uri("b2bua", leg.flow.transport),
-                               local_via=switch.local_via(leg.flow.transport))  # fmt: skip
+        dialog = Dialog.as_uac(
+            leg.invite,
+            response,
+            local_contact=switch.local_uri("b2bua", leg.flow.transport),
+            local_via=switch.local_via(leg.flow.transport),
+        )
         switch.layer.send_stateless(dialog.create_ack(leg.invite.cseq.number, switch.ids), leg.flow)
         self._send_in_dialog(dialog.create_request("BYE", switch.ids), leg.flow)
 
@@ -347,8 +361,9 @@ class Call:
 
     def _hang_up_by(self, side: str) -> None:
         other = "b" if side == "a" else "a"
-        self._send_in_dialog(self.dialogs[other].create_request("BYE", self.switch.ids),
-                             self._flow(other))  # fmt: skip
+        self._send_in_dialog(
+            self.dialogs[other].create_request("BYE", self.switch.ids), self._flow(other)
+        )
         self.end(200, EndDirection.CALLER if side == "a" else EndDirection.CALLEE)
 
     def hang_up(self, reason: int) -> None:
@@ -498,8 +513,11 @@ class Call:
             self.origin_key = None
 
     def _stop_timers(self) -> None:
-        timers = [self.max_duration_timer, *(leg.timer for leg in self.legs),
-                  *(answer.timer for answer in self.answers.values())]  # fmt: skip
+        timers = [
+            self.max_duration_timer,
+            *(leg.timer for leg in self.legs),
+            *(answer.timer for answer in self.answers.values()),
+        ]
         for timer in timers:
             if timer is not None:
                 timer.cancel()
@@ -546,8 +564,11 @@ class Call:
     def current_call_row(self) -> dict[str, Any]:
         """This call as a CurrentCall row."""
         record = self.record
-        origin_type = (CurrentCallOriginChoices.PHONE if record.phone
-                       else CurrentCallOriginChoices.MAPPING_GATEWAY)  # fmt: skip
+        origin_type = (
+            CurrentCallOriginChoices.PHONE
+            if record.phone
+            else CurrentCallOriginChoices.MAPPING_GATEWAY
+        )
         return {
             "call_id": record.call_id[:255],
             "caller": record.caller,

@@ -137,8 +137,13 @@ class CallManager:
         verdict = DigestResult.MALFORMED
         if credentials is not None and credentials.username == phone.e164:
             verdict = switch.authenticator.verify(
-                credentials, method="INVITE", realm=switch.realm, request_uri=credentials.uri,
-                now=time.time(), password=phone.password)  # fmt: skip
+                credentials,
+                method="INVITE",
+                realm=switch.realm,
+                request_uri=credentials.uri,
+                now=time.time(),
+                password=phone.password,
+            )
         if verdict in (DigestResult.STALE, DigestResult.REPLAY, DigestResult.BAD_NONCE):
             return self._challenge(request, flow, stale=verdict is DigestResult.STALE)
         if verdict is not DigestResult.OK:
@@ -146,8 +151,9 @@ class CallManager:
             return
         switch.guard.record_success(flow.ip)
         if switch.registrar.contact_flow(phone.id) is None:
-            self._reject_before_routing(request, flow, phone, BillingMode.PHONE, caller, callee,
-                                        EndReason.NOT_REGISTERED)  # fmt: skip
+            self._reject_before_routing(
+                request, flow, phone, BillingMode.PHONE, caller, callee, EndReason.NOT_REGISTERED
+            )
             return
         self._admit(request, flow, phone, BillingMode.PHONE, caller, callee)
 
@@ -190,8 +196,12 @@ class CallManager:
             reason = EndReason.ORIGIN_LOCKED
         if reason is not None:
             return self._reject_before_routing(request, flow, origin, mode, caller, callee, reason)
-        plan = plan_route(callee, config.routing_gateways.values(), self._gateway_available,
-                          switch.parameter("SS_GATEWAY_SWITCH_LIMIT"))  # fmt: skip
+        plan = plan_route(
+            callee,
+            config.routing_gateways.values(),
+            self._gateway_available,
+            switch.parameter("SS_GATEWAY_SWITCH_LIMIT"),
+        )
         server = switch.layer.server_transaction(request, flow, send_trying=True)
         record = self._record(request, flow, mode, caller, callee, origin)
         call = Call(self, server, record, origin, plan, watched)
@@ -207,8 +217,9 @@ class CallManager:
         )
 
     def _gateway_available(self, gateway: Any) -> bool:
-        return (self.capacity.available(f"routing_gateway:{gateway.id}", gateway.capacity)
-                and self.gateways.is_online(gateway))  # fmt: skip
+        return self.capacity.available(
+            f"routing_gateway:{gateway.id}", gateway.capacity
+        ) and self.gateways.is_online(gateway)
 
     def _reject_before_routing(
         self,
@@ -236,9 +247,15 @@ class CallManager:
         origin: Origin | None = None,
     ) -> CallRecord:
         now = time.time()
-        record = CallRecord(call_id=request.call_id, caller=caller, callee=callee,
-                            caller_ip=f"{flow.remote[0]}:{flow.remote[1]}", billing_mode=mode,
-                            start_time=now, stop_time=now)  # fmt: skip
+        record = CallRecord(
+            call_id=request.call_id,
+            caller=caller,
+            callee=callee,
+            caller_ip=f"{flow.remote[0]}:{flow.remote[1]}",
+            billing_mode=mode,
+            start_time=now,
+            stop_time=now,
+        )
         if mode == BillingMode.PHONE and origin is not None:
             record.phone = origin.name
         elif mode == BillingMode.MAPPING_GATEWAY and origin is not None:

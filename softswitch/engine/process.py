@@ -122,15 +122,26 @@ class Engine:
             self.executor, store.clear_current_calls, self.settings.node
         )
         await self._serve()
-        self._tasks = [asyncio.create_task(coroutine) for coroutine in (
-            self.listener.run(), self.counters.run(), self.cdr_writer.run(),
-            self._every(0.1, self.bindings.flush), self._every(1.0, self._housekeeping),
-            self._every(FULL_REFRESH_SECONDS, self.cache.refresh),
-            self._every(1.0, self.switch.calls.sync_current_calls),
-        )]  # fmt: skip
+        self._tasks = [
+            asyncio.create_task(coroutine)
+            for coroutine in (
+                self.listener.run(),
+                self.counters.run(),
+                self.cdr_writer.run(),
+                self._every(0.1, self.bindings.flush),
+                self._every(1.0, self._housekeeping),
+                self._every(FULL_REFRESH_SECONDS, self.cache.refresh),
+                self._every(1.0, self.switch.calls.sync_current_calls),
+            )
+        ]
         host, port = self.settings.listen
-        logger.info("SIP engine %s listening on %s:%s (UDP+TCP); %d registrations restored",
-                    self.settings.node, host, port, restored)  # fmt: skip
+        logger.info(
+            "SIP engine %s listening on %s:%s (UDP+TCP); %d registrations restored",
+            self.settings.node,
+            host,
+            port,
+            restored,
+        )
 
     async def _load_configuration(self) -> None:
         pause = 0.5
@@ -148,8 +159,9 @@ class Engine:
             sock = transport.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER_BYTES)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UDP_BUFFER_BYTES)
-        server = await loop.create_server(lambda: TcpConnection(self.tcp), host, port,
-                                          reuse_address=True, backlog=1024)  # fmt: skip
+        server = await loop.create_server(
+            lambda: TcpConnection(self.tcp), host, port, reuse_address=True, backlog=1024
+        )
         self._servers = [transport, server]
 
     async def stop(self) -> None:

@@ -128,8 +128,9 @@ class Switch:
 
     def on_malformed(self, message: Malformed | Request, flow: Flow, status: int) -> None:
         """Answer 400/505 when the request can be identified and the source may be answered."""
-        logger.debug("malformed message from %s: %s", flow.remote,
-                     getattr(message, "reason", status))  # fmt: skip
+        logger.debug(
+            "malformed message from %s: %s", flow.remote, getattr(message, "reason", status)
+        )
         if not self.may_answer(flow.ip):
             return
         if isinstance(message, Malformed):
@@ -149,8 +150,11 @@ class Switch:
 
     def may_answer(self, ip: str) -> bool:
         """SS_REPLY_UNAUTHORIZED On, a trusted network, or a source we know."""
-        return (self.parameter("SS_REPLY_UNAUTHORIZED") or in_networks(ip, self.trusted_networks())
-                or self.is_known_source(ip))  # fmt: skip
+        return (
+            self.parameter("SS_REPLY_UNAUTHORIZED")
+            or in_networks(ip, self.trusted_networks())
+            or self.is_known_source(ip)
+        )
 
     def is_known_source(self, ip: str) -> bool:
         """A mapping gateway, a routing gateway or a registered phone sends from this address."""
@@ -234,8 +238,10 @@ class Switch:
         """WWW-/Proxy-Authenticate values, one per algorithm in SIP_DIGEST_ALGORITHMS order
         (many clients answer the first they see, so the first is the one they will use)."""
         now = time.time()
-        return [self.authenticator.challenge(self.realm, now, algorithm=algorithm, stale=stale)
-                for algorithm in self.digest_algorithms]  # fmt: skip
+        return [
+            self.authenticator.challenge(self.realm, now, algorithm=algorithm, stale=stale)
+            for algorithm in self.digest_algorithms
+        ]
 
     def local_via(self, transport: str) -> Via:
         """Our sent-by for requests we originate on a transport."""
@@ -255,9 +261,14 @@ class Switch:
     ) -> None:
         """Probe a contact or a gateway with OPTIONS; any response means it is alive."""
         uri = parse_uri(target)
-        request = new_request("OPTIONS", uri, via=self.local_via(flow.transport),
-                              from_=NameAddr(self.local_uri("vosadmin")), to=NameAddr(uri),
-                              ids=self.ids)  # fmt: skip
+        request = new_request(
+            "OPTIONS",
+            uri,
+            via=self.local_via(flow.transport),
+            from_=NameAddr(self.local_uri("vosadmin")),
+            to=NameAddr(uri),
+            ids=self.ids,
+        )
         self.layer.send_request(request, flow, on_response, on_failure or (lambda reason: None))
 
     def close_connection(self, connection_id: int | None) -> None:

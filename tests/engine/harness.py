@@ -150,16 +150,42 @@ class SippResult:
         return self.logged[-1]
 
 
-def run_sipp(scenario: str, target: str, *, rows: list[str] | None = None, transport: str = "udp",
-             local_ip: str = "127.0.0.1", local_port: int | None = None, calls: int = 1,
-             rate: float | None = None, timeout: float = 60, extra: list[str] | None = None,
-             background: bool = False) -> SippResult | subprocess.Popen[str]:  # fmt: skip
+def run_sipp(
+    scenario: str,
+    target: str,
+    *,
+    rows: list[str] | None = None,
+    transport: str = "udp",
+    local_ip: str = "127.0.0.1",
+    local_port: int | None = None,
+    calls: int = 1,
+    rate: float | None = None,
+    timeout: float = 60,
+    extra: list[str] | None = None,
+    background: bool = False,
+) -> SippResult | subprocess.Popen[str]:
     """Run sipp with a scenario of tests/sipp (or a `-sn` built-in with `scenario="sn:uas"`)."""
     workdir = Path(tempfile.mkdtemp(prefix="sipp-"))
-    command = [SIPP or "sipp", target, "-m", str(calls), "-i", local_ip,
-               "-p", str(local_port or free_port(local_ip)), "-t", "t1" if transport == "tcp" else "u1",
-               "-nostdin", "-trace_logs", "-log_file", str(workdir / "log"),
-               "-trace_err", "-error_file", str(workdir / "errors"), "-timeout_error"]  # fmt: skip
+    command = [
+        SIPP or "sipp",
+        target,
+        "-m",
+        str(calls),
+        "-i",
+        local_ip,
+        "-p",
+        str(local_port or free_port(local_ip)),
+        "-t",
+        "t1" if transport == "tcp" else "u1",
+        "-nostdin",
+        "-trace_logs",
+        "-log_file",
+        str(workdir / "log"),
+        "-trace_err",
+        "-error_file",
+        str(workdir / "errors"),
+        "-timeout_error",
+    ]
     if scenario.startswith("sn:"):
         command += ["-sn", scenario[3:]]
     else:
@@ -172,10 +198,12 @@ def run_sipp(scenario: str, target: str, *, rows: list[str] | None = None, trans
         command += ["-r", str(rate)]
     command += ["-timeout", f"{int(timeout)}s", *(extra or [])]
     if background:
-        return subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    completed = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
-                               timeout=timeout + 15)  # fmt: skip
+        return subprocess.Popen(
+            command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+    completed = subprocess.run(
+        command, cwd=workdir, capture_output=True, text=True, timeout=timeout + 15
+    )
     return sipp_result(completed.returncode, workdir, completed.stdout + completed.stderr)
 
 

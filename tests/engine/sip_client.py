@@ -54,12 +54,20 @@ class SipSocketClient:
             else:
                 if not data:
                     raise EOFError("the engine closed the connection")
-                self.pending += [e.message for e in self.framer.feed(data)
-                                 if isinstance(e, MessageReceived) and isinstance(e.message, Message)]  # fmt: skip
+                self.pending += [
+                    e.message
+                    for e in self.framer.feed(data)
+                    if isinstance(e, MessageReceived) and isinstance(e.message, Message)
+                ]
         return self.pending.pop(0)
 
-    def register_request(self, e164: str, expires: int = 3600, authorization: str | None = None,
-                         contact_user: str | None = None) -> bytes:  # fmt: skip
+    def register_request(
+        self,
+        e164: str,
+        expires: int = 3600,
+        authorization: str | None = None,
+        contact_user: str | None = None,
+    ) -> bytes:
         self.cseq += 1
         host, port = self.local
         transport = self.transport.upper()
@@ -87,8 +95,14 @@ class SipSocketClient:
         parsed = parse_challenge(challenge.headers.get_all("www-authenticate")[0])
         assert parsed is not None
         uri = f"sip:{self.engine[0]}:{self.engine[1]}"
-        authorization = build_authorization(parsed, method="REGISTER", uri=uri, username=e164,
-                                            password=password, cnonce=uuid.uuid4().hex[:16])  # fmt: skip
+        authorization = build_authorization(
+            parsed,
+            method="REGISTER",
+            uri=uri,
+            username=e164,
+            password=password,
+            cnonce=uuid.uuid4().hex[:16],
+        )
         self.send_raw(self.register_request(e164, expires, authorization))
         final = self.receive()
         return final if isinstance(final, Response) else None

@@ -211,7 +211,8 @@ def test_options_from_a_known_source_get_200_and_from_strangers_silence(engine, 
     update_parameter("SS_REPLY_UNAUTHORIZED", False)
     runner = engine()
     options = (
-        f"OPTIONS sip:{runner.address} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.9:5555;branch=z9hG4bKopt1\r\n"
+        f"OPTIONS sip:{runner.address} SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 127.0.0.9:5555;branch=z9hG4bKopt1\r\n"
         "From: <sip:probe@127.0.0.9>;tag=1\r\nTo: <sip:ping@127.0.0.1>\r\nCall-ID: opt-1\r\n"
         "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
     ).encode()

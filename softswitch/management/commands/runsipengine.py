@@ -36,8 +36,11 @@ class Command(BaseCommand):
     help = "Run the SIP engine on UDP and TCP (SIGTERM or Ctrl-C stops it gracefully)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--listen", default=settings.SIP_LISTEN,
-                            help="HOST:PORT for UDP and TCP (default SIP_LISTEN).")  # fmt: skip
+        parser.add_argument(
+            "--listen",
+            default=settings.SIP_LISTEN,
+            help="HOST:PORT for UDP and TCP (default SIP_LISTEN).",
+        )
 
     def handle(self, *args: Any, listen: str, **options: Any) -> None:
         engine_settings = EngineSettings(
