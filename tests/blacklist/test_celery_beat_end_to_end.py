@@ -51,7 +51,7 @@ def running(commands: dict[str, list[str]], logs: Path) -> Iterator[None]:
             process = subprocess.Popen(
                 [*command, "--loglevel", "INFO"],
                 env={**env, "VOSADMIN_PROCESS": name},
-                cwd=logs,
+                cwd=Path(__file__).resolve().parents[2],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

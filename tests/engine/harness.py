@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+
+from tests.helpers import database_url_of_tests
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 SCENARIOS = BASE_DIR / "tests" / "sipp"
@@ -49,18 +50,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     raise RuntimeError("no free port")
 
 
-def database_url_for_tests() -> str:
-    """A DATABASE_URL naming the database the tests run against."""
-    params = connection.get_connection_params()
-    host = params.get("host") or "127.0.0.1"
-    user = params.get("user") or "postgres"
-    password = params.get("password") or ""
-    auth = f"{user}:{password}@" if password else f"{user}@"
-    query = f"host={host}" + (f"&port={params['port']}" if params.get("port") else "")
-    name = params.get("database") or params.get("dbname")
-    return f"postgresql://{auth}/{name}?{query}"
-
-
 class EngineRunner:
     """The SIP engine as a subprocess of the test."""
 
@@ -81,7 +70,7 @@ class EngineRunner:
     def start(self) -> EngineRunner:
         env = {
             **os.environ,
-            "DATABASE_URL": database_url_for_tests(),
+            "DATABASE_URL": database_url_of_tests(),
             "REDIS_URL": settings.REDIS_URL,
             "SIP_NODE_NAME": self.node,
             "SIP_SPOOL_DIR": str(self.spool),
