@@ -152,8 +152,13 @@ def run_sipp(
     timeout: float = 60,
     extra: list[str] | None = None,
     background: bool = False,
+    status: str | None = None,
 ) -> SippResult | subprocess.Popen[str]:
-    """Run sipp with a scenario of tests/sipp (or a `-sn` built-in with `scenario="sn:uas"`)."""
+    """Run sipp with a scenario of tests/sipp (or a `-sn` built-in with `scenario="sn:uas"`).
+
+    `status` ("486 Busy Here") fills the __CODE__ __REASON__ of a failure scenario: sipp checks
+    status codes when it loads a scenario, so they cannot come from an injection file.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="sipp-"))
     command = [
         SIPP or "sipp",
@@ -178,7 +183,7 @@ def run_sipp(
     if scenario.startswith("sn:"):
         command += ["-sn", scenario[3:]]
     else:
-        command += ["-sf", str(SCENARIOS / scenario)]
+        command += ["-sf", str(scenario_file(SCENARIOS / scenario, workdir, status))]
     if rows is not None:
         injection = workdir / "data.csv"
         injection.write_text("SEQUENTIAL\n" + "\n".join(rows) + "\n")
@@ -187,13 +192,36 @@ def run_sipp(
         command += ["-r", str(rate)]
     command += ["-timeout", f"{int(timeout)}s", *(extra or [])]
     if background:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
+        process.workdir = workdir  # type: ignore[attr-defined]
+        return process
     completed = subprocess.run(
         command, cwd=workdir, capture_output=True, text=True, timeout=timeout + 15
     )
     return sipp_result(completed.returncode, workdir, completed.stdout + completed.stderr)
+
+
+def scenario_file(path: Path, workdir: Path, status: str | None) -> Path:
+    """The scenario to run: the file itself, or a copy with its status filled in."""
+    if status is None:
+        return path
+    code, _, reason = status.partition(" ")
+    text = path.read_text().replace("__CODE__", code).replace("__REASON__", reason)
+    filled = workdir / path.name
+    filled.write_text(text)
+    return filled
+
+
+def sipp_finished(process: subprocess.Popen[str], timeout: float = 30) -> SippResult:
+    """Wait for a sipp started with `background=True` and collect what it did."""
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return sipp_result(process.returncode, process.workdir, output or "")  # type: ignore[attr-defined]
 
 
 def sipp_result(returncode: int, workdir: Path, output: str) -> SippResult:
