@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from blacklist.models import BlacklistGroup
-from softswitch.models import MappingGateway, Phone, Registration, RoutingGateway
+from softswitch.models import CurrentCall, MappingGateway, Phone, Registration, RoutingGateway
 from vosadmin.core.api.serializers import ModelCleanSerializer
 from vosadmin.core.roles import Role, has_role
 
@@ -112,6 +112,28 @@ class RegistrationSerializer(serializers.ModelSerializer):
             "registered_at",
             "expires_at",
             "user_agent",
+            "node",
+        ]
+        read_only_fields = fields
+
+
+class CurrentCallSerializer(serializers.ModelSerializer):
+    """A call in progress (mirrored from the SIP engine about once a second)."""
+
+    class Meta:
+        model = CurrentCall
+        fields = [
+            "id",
+            "call_id",
+            "caller",
+            "callee",
+            "origin_type",
+            "origin",
+            "caller_ip",
+            "routing_gateway",
+            "state",
+            "started_at",
+            "connected_at",
             "node",
         ]
         read_only_fields = fields

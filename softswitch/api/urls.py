@@ -9,5 +9,6 @@ router.register("gateways/mapping", views.MappingGatewayViewSet, basename="mappi
 router.register("gateways/routing", views.RoutingGatewayViewSet, basename="routinggateway")
 router.register("phones", views.PhoneViewSet, basename="phone")
 router.register("registrations", views.RegistrationViewSet, basename="registration")
+router.register("calls", views.CurrentCallViewSet, basename="currentcall")
 
 urlpatterns = router.urls

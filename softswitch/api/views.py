@@ -6,18 +6,20 @@ from django.db import transaction
 from rest_framework import mixins, viewsets
 
 from softswitch.api.serializers import (
+    CurrentCallSerializer,
     MappingGatewaySerializer,
     PhoneSerializer,
     RegistrationSerializer,
     RoutingGatewaySerializer,
 )
 from softswitch.filtersets import (
+    CurrentCallFilterSet,
     MappingGatewayFilterSet,
     PhoneFilterSet,
     RegistrationFilterSet,
     RoutingGatewayFilterSet,
 )
-from softswitch.models import MappingGateway, Phone, Registration, RoutingGateway
+from softswitch.models import CurrentCall, MappingGateway, Phone, Registration, RoutingGateway
 from softswitch.registrations import force_unregister
 from vosadmin.core.api.views import AuditedModelViewSet
 
@@ -67,3 +69,12 @@ class RegistrationViewSet(
     def perform_destroy(self, instance: Registration) -> None:
         with transaction.atomic():
             force_unregister(instance, self.request.user)
+
+
+class CurrentCallViewSet(viewsets.ReadOnlyModelViewSet):
+    """Calls in progress on every engine node."""
+
+    queryset = CurrentCall.objects.all()
+    serializer_class = CurrentCallSerializer
+    filterset_class = CurrentCallFilterSet
+    ordering_fields = ["started_at", "connected_at", "caller", "callee"]

@@ -331,3 +331,105 @@ def test_counters_in_redis_match_the_calls(engine, customer, redis_client) -> No
     assert redis_client.zscore("vosadmin:bl:no_answer_run", "8613800000015") == 3
     assert redis_client.zscore("vosadmin:bl:concurrent:peak", "2125550155") == 1
     assert redis_client.zscore("vosadmin:bl:concurrent:now", "2125550155") is None
+
+
+def test_hold_with_a_reinvite_is_relayed_with_sdp_unchanged(engine, customer) -> None:
+    vendor = routing_gateway("VENDOR", ["86"])
+    uas = gateway_uas(vendor, "uas_answer_reinvite.xml")
+    result = call(engine(), "8613800000016", scenario="uac_gateway_call_hold.xml")
+    assert result.outcome() == "HELD recvonly (a=recvonly)"
+    assert sipp_finished(uas).logged[1:] == ["REINVITE sendonly (a=sendonly)", "BYE"]
+    assert cdr(callee="8613800000016").end_reason == 200
+
+
+def test_current_calls_page_and_api_show_a_call_while_it_lasts(
+    engine, customer, admin_user, client
+) -> None:
+    from tests.conftest import api_client_for
+
+    vendor = routing_gateway("VENDOR", ["86"])
+    uas = gateway_uas(vendor)
+    runner = engine()
+    holding = call(runner, "8613800000017", hold_ms=5000, background=True)
+    api = api_client_for(admin_user)
+    listed = wait_for(lambda: api.get("/api/v1/calls/").json()["results"], timeout=5)
+    (current,) = listed
+    assert (current["caller"], current["callee"], current["origin"]) == (
+        "2125550100",
+        "8613800000017",
+        "GW-CUSTOMER",
+    )
+    assert (current["routing_gateway"], current["state"]) == ("VENDOR", "connected")
+    assert current["started_at"] and current["connected_at"] and current["call_id"]
+    client.force_login(admin_user)
+    assert "8613800000017" in client.get("/current-calls/").content.decode()
+    assert sipp_finished(holding).outcome() == "ANSWERED"
+    sipp_finished(uas)
+    wait_for(lambda: api.get("/api/v1/calls/").json()["count"] == 0, timeout=5)
+
+
+def test_max_duration_is_ended_by_the_switch(engine, customer) -> None:
+    update_parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL", 60)  # the smallest allowed
+    vendor = routing_gateway("VENDOR", ["86"])
+    uas = gateway_uas(vendor, timeout=90)
+    started = time.monotonic()
+    result = call(engine(), "8613800000018", scenario="uac_gateway_call_wait.xml", timeout=90)
+    assert result.outcome() == "REMOTE_BYE"
+    assert 59 <= time.monotonic() - started <= 70
+    assert sipp_finished(uas).logged[-1] == "BYE"  # both sides got the switch's BYE
+    record = cdr(callee="8613800000018")
+    assert (record.end_reason, record.end_direction) == (Reason.MAX_DURATION, Direction.SERVER)
+    assert 59_000 <= record.hold_time_ms <= 61_000
+
+
+def successful_calls(output: str) -> int:
+    """The cumulative "Successful call" count of sipp's final statistics screen."""
+    lines = [line for line in output.splitlines() if line.strip().startswith("Successful call")]
+    return int(lines[-1].split("|")[2].strip())
+
+
+def test_database_outage_loses_no_cdr_and_duplicates_none(engine_factory, customer) -> None:
+    from django.db import connection
+
+    from tests.proxy import CuttableProxy, database_target
+
+    params = connection.get_connection_params()
+    proxy = CuttableProxy(database_target(params))
+    name = params.get("database") or params.get("dbname")
+    url = f"postgresql://{params.get('user') or 'postgres'}@127.0.0.1:{proxy.port}/{name}"
+    vendor = routing_gateway("VENDOR", ["86"])
+    calls = 200
+    uas = gateway_uas(vendor, calls=calls, timeout=120)
+    runner = engine_factory(env={"DATABASE_URL": url})
+    load = run_sipp(
+        "uac_gateway_call.xml",
+        runner.address,
+        rows=[f"2125550100;86138{i:08d};" for i in range(calls)],
+        local_ip=CUSTOMER_IP,
+        calls=calls,
+        rate=25,
+        extra=["-d", "200"],
+        timeout=120,
+        background=True,
+    )
+    try:
+        time.sleep(2.5)
+        proxy.cut()
+        time.sleep(0.5)
+        during = Cdr.objects.count()
+        time.sleep(2.5)
+        assert Cdr.objects.count() == during < calls  # held back in the journal meanwhile
+        proxy.restore()
+        finished = sipp_finished(load, timeout=120)
+        sipp_finished(uas, timeout=30)
+        completed = successful_calls(finished.output)
+        assert completed >= calls * 0.95
+        wait_for(lambda: Cdr.objects.filter(end_reason=200).count() >= completed, timeout=30)
+        time.sleep(1)
+        answered = Cdr.objects.filter(end_reason=200)
+        assert answered.count() == completed
+        assert answered.values("call_id").distinct().count() == completed
+        assert Cdr.objects.values("flow_no").distinct().count() == Cdr.objects.count()
+        assert "journaling CDRs locally" in runner.log()
+    finally:
+        proxy.close()
