@@ -16,6 +16,8 @@ from rest_framework.test import APIClient
 from vosadmin.core.parameters import resolver
 from vosadmin.core.roles import Role
 
+pytest_plugins = ["tests.engine.fixtures"]  # the real SIP engine, for any test that needs it
+
 PASSWORD = "correct-horse-battery-staple"
 
 

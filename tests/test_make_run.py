@@ -17,6 +17,7 @@ import psutil
 import pytest
 from django.db import connection
 
+from tests.engine.harness import wait_for
 from vosadmin.stack import free_tcp_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -73,8 +74,8 @@ def collect_output(process: subprocess.Popen) -> list[str]:
     return lines
 
 
-def wait_for_console(process: subprocess.Popen, port: int, timeout: float = 180) -> str:
-    """Wait until the login page answers; return the stack's output so far."""
+def wait_for_console(process: subprocess.Popen, port: int, timeout: float = 180) -> list[str]:
+    """Wait until the login page answers; return the stack's output lines (still filling)."""
     lines = collect_output(process)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -82,7 +83,7 @@ def wait_for_console(process: subprocess.Popen, port: int, timeout: float = 180)
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1) as response:
                 if response.status == 200:
-                    return "".join(lines)
+                    return lines
         except OSError:
             time.sleep(0.5)
     raise AssertionError("console did not come up:\n" + "".join(lines))
@@ -104,9 +105,11 @@ def test_make_run_prepares_serves_and_stops_cleanly(fresh_database_url: str) -> 
     port = free_tcp_port()
     process = start_stack(fresh_database_url, port)
     try:
-        output = wait_for_console(process, port)
+        lines = wait_for_console(process, port)
+        output = "".join(lines)
         assert re.search(r"user name\s+admin", output) and re.search(r"password\s+\S+", output)
         assert "Demo data created" in output
+        wait_for(lambda: "SIP engine node1 listening on" in "".join(lines), timeout=30)
     finally:
         children = stop_with_ctrl_c(process)
     time.sleep(1)
@@ -116,7 +119,7 @@ def test_make_run_prepares_serves_and_stops_cleanly(fresh_database_url: str) -> 
 
     second = start_stack(fresh_database_url, port)
     try:
-        output = wait_for_console(second, port)
+        output = "".join(wait_for_console(second, port))
         assert "password" not in output and "Demo data created" not in output
     finally:
         stop_with_ctrl_c(second)

@@ -151,40 +151,15 @@ def console_processes() -> list[Process]:
     """The processes `make run` supervises: console, worker, beat and the SIP engine."""
     host, _, port = os.environ.get("CONSOLE_LISTEN", "127.0.0.1:8000").rpartition(":")
     python = sys.executable
+    celery = [python, "-m", "celery", "-A", "vosadmin"]
+    scheduler = "django_celery_beat.schedulers:DatabaseScheduler"
     return [
         Process(
             "web", [python, "-m", "daphne", "-b", host, "-p", port, "vosadmin.asgi:application"]
         ),
-        Process(
-            "worker",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "vosadmin",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-            ],
-        ),
-        Process(
-            "beat",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "vosadmin",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--scheduler",
-                "django_celery_beat.schedulers:DatabaseScheduler",
-            ],
-        ),
+        Process("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"]),
+        Process("beat", [*celery, "beat", "--loglevel", "INFO", "--scheduler", scheduler]),
+        Process("sipengine", [python, "manage.py", "runsipengine"]),
     ]
 
 

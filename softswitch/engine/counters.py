@@ -12,13 +12,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from blacklist.counters import (
+    CONCURRENT_NOW_KEY,
+    CONCURRENT_PEAK_KEY,
+    NO_ANSWER_RUN_KEY,
+    concurrent_node_key,
+    window_of,
+)
+from blacklist.counters import attempts_key as window_attempts_key
+
 logger = logging.getLogger(__name__)
 
-PREFIX = "vosadmin:"
 SECURITY_TTL = 48 * 3600
-CONCURRENT_NOW = f"{PREFIX}bl:concurrent:now"
-CONCURRENT_PEAK = f"{PREFIX}bl:concurrent:peak"
-NO_ANSWER_RUN = f"{PREFIX}bl:no_answer_run"
+CONCURRENT_NOW = CONCURRENT_NOW_KEY
+CONCURRENT_PEAK = CONCURRENT_PEAK_KEY
+NO_ANSWER_RUN = NO_ANSWER_RUN_KEY
 
 # KEYS: now, peak, node hash. ARGV: caller, delta, caller, delta, ... (increments first).
 APPLY_CONCURRENCY = """
@@ -50,12 +58,12 @@ return #mine / 2
 
 def attempts_key(side: str, interval: int, now: float) -> str:
     """The sorted set of attempts per `side` ("caller"/"callee") in the window holding `now`."""
-    return f"{PREFIX}bl:attempts:{side}:{interval}:{int(now // interval)}"
+    return window_attempts_key(side, interval, window_of(now, interval))
 
 
 def security_key(now: float) -> str:
     """The hash of security counters for the minute holding `now`."""
-    return f"{PREFIX}security:{int(now // 60)}"
+    return f"vosadmin:security:{int(now // 60)}"
 
 
 @dataclass
@@ -105,7 +113,7 @@ class Counters:
         self.redis = redis
         self.node = node
         self.interval = interval
-        self.node_key = f"{PREFIX}bl:concurrent:node:{node}"
+        self.node_key = concurrent_node_key(node)
         self.tallies = Tallies()
         self.redis_down = False
 

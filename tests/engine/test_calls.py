@@ -14,7 +14,7 @@ from billing.choices import CdrEndReasonChoices as Reason
 from billing.models import Cdr
 from blacklist.models import BlacklistGroup, BlacklistNumber, DynamicBlacklistEntry
 from softswitch.models import MappingGateway, Phone, RoutingGateway
-from tests.engine.conftest import auth_row
+from tests.engine.fixtures import auth_row
 from tests.engine.harness import free_port, requires_sipp, run_sipp, sipp_finished, wait_for
 from vosadmin.core.parameters import update_parameter
 

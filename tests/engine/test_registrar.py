@@ -10,7 +10,7 @@ import pytest
 from softswitch.engine.counters import security_key
 from softswitch.models import Phone, Registration
 from tests.conftest import api_client_for
-from tests.engine.conftest import auth_row
+from tests.engine.fixtures import auth_row
 from tests.engine.harness import free_port, requires_sipp, run_sipp, wait_for
 from tests.engine.sip_client import SipSocketClient
 from vosadmin.core.parameters import update_parameter

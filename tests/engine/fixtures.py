@@ -1,4 +1,4 @@
-"""Fixtures for tests that run the real SIP engine."""
+"""Fixtures for tests that run the real SIP engine (a plugin of tests/conftest.py)."""
 
 from __future__ import annotations
 
