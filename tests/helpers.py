@@ -30,13 +30,23 @@ def listening(channel: str) -> Iterator[Any]:
     with raw.cursor() as cursor:
         cursor.execute(f'LISTEN "{channel}"')
 
-    def receive(timeout: float = 5.0) -> list[dict]:
+    def receive(timeout: float = 5.0, settle: float = 0.5) -> list[dict]:
+        """Notifications until `timeout`, or until none came for `settle` s after the first."""
         deadline = time.monotonic() + timeout
-        while not raw.notifies and time.monotonic() < deadline:
-            if select.select([raw], [], [], max(deadline - time.monotonic(), 0)) != ([], [], []):
-                raw.poll()
-        payloads = [json.loads(note.payload) for note in raw.notifies]
-        raw.notifies.clear()
+        payloads: list[dict] = []
+        while time.monotonic() < deadline:
+            wait = (
+                deadline - time.monotonic()
+                if not payloads
+                else min(settle, deadline - time.monotonic())
+            )
+            if select.select([raw], [], [], max(wait, 0)) == ([], [], []):
+                if payloads:
+                    break
+                continue
+            raw.poll()
+            payloads += [json.loads(note.payload) for note in raw.notifies]
+            raw.notifies.clear()
         return payloads
 
     try:

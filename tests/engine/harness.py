@@ -113,6 +113,8 @@ class EngineRunner:
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)  # faulthandler: every thread's stack
+            time.sleep(1)
             self.process.kill()
             self.process.wait()
             raise AssertionError(f"engine did not stop on SIGTERM:\n{self.log()}") from None

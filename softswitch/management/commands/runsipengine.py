@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import logging
+import signal
 from typing import Any
 
 from django.conf import settings
@@ -43,6 +45,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, listen: str, **options: Any) -> None:
+        # `kill -USR1 <pid>` prints every thread's stack: how to see what a stuck engine does.
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
         engine_settings = EngineSettings(
             listen=parse_listen(listen),
             node=settings.SIP_NODE_NAME,
