@@ -36,3 +36,12 @@ def _port(text: str, entry: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise ValueError(f"{entry!r}: the port must be a number from 1 to 65535")
     return int(text)
+
+
+def keys_clash(first: set[tuple[str, int | None]], second: set[tuple[str, int | None]]) -> bool:
+    """Whether two gateways' source keys claim a common source: the same (ip, port), or an IP
+    that one of them claims on every port (port None)."""
+    if first & second:
+        return True
+    shared_ips = {ip for ip, _ in first} & {ip for ip, _ in second}
+    return any((ip, None) in first or (ip, None) in second for ip in shared_ips)

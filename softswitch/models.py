@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from softswitch.addresses import parse_source_address, source_key
+from softswitch.addresses import keys_clash, parse_source_address, source_key
 from softswitch.choices import (
     CurrentCallOriginChoices,
     CurrentCallStateChoices,
@@ -90,6 +90,18 @@ class MappingGateway(CallOriginModel):
         errors = [error for ip in self.ips if (error := _address_error(ip, with_port))]
         if errors:
             raise ValidationError({"ips": errors})
+        if clash := self._clashing_gateway():
+            raise ValidationError(
+                {"ips": f"An address is already used by mapping gateway {clash}."}
+            )
+
+    def _clashing_gateway(self) -> str | None:
+        """Another gateway whose addresses would also claim this one's calls."""
+        mine = set(self.source_keys())
+        for other in MappingGateway.objects.exclude(pk=self.pk).only("name", "ips", "auth_mode"):
+            if keys_clash(mine, set(other.source_keys())):
+                return other.name
+        return None
 
     def source_keys(self) -> list[tuple[str, int | None]]:
         """The (ip, port-or-None) keys the SIP engine matches INVITE sources against."""

@@ -39,7 +39,7 @@ from softswitch.sip.digest import DigestAlgorithm, DigestAuthenticator
 logger = logging.getLogger(__name__)
 
 TCP_IDLE_SECONDS = 64.0  # a connection without binding or call is closed after this idle time
-FULL_REFRESH_SECONDS = 30.0
+FULL_REFRESH_SECONDS = 120.0  # the safety net behind NOTIFY
 UDP_BUFFER_BYTES = 8 * 1024 * 1024
 
 

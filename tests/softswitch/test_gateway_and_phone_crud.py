@@ -198,3 +198,25 @@ class TestPhonePages(PageCrudTests):
         client.force_login(operator_user)
         response = client.get(f"{self.list_url}add/")
         assert len(response.context["form"].initial["password"]) >= 12
+
+
+@pytest.mark.parametrize(
+    ("existing", "new", "clash"),
+    [
+        ((["192.0.2.1"], "ip"), (["192.0.2.1"], "ip"), True),
+        ((["192.0.2.1"], "ip"), (["192.0.2.1:5070"], "ip_port"), True),
+        ((["192.0.2.1:5070"], "ip_port"), (["192.0.2.1:5080"], "ip_port"), False),
+        ((["192.0.2.1:5060"], "ip_port"), (["192.0.2.1"], "ip_port"), True),
+        ((["192.0.2.1"], "ip"), (["192.0.2.2"], "ip"), False),
+    ],
+)
+def test_two_gateways_cannot_claim_the_same_source(admin_api, existing, new, clash) -> None:
+    MappingGateway.objects.create(name="FIRST", ips=existing[0], auth_mode=existing[1])
+    response = admin_api.post(
+        "/api/v1/gateways/mapping/",
+        {"name": "SECOND", "ips": new[0], "auth_mode": new[1]},
+        format="json",
+    )
+    assert (response.status_code == 400) == clash
+    if clash:
+        assert "FIRST" in str(response.json()["ips"])

@@ -17,6 +17,7 @@ class ModelCleanSerializer(serializers.ModelSerializer):
         many_to_many = {field.name for field in model._meta.many_to_many}
         plain = {key: value for key, value in attrs.items() if key not in many_to_many}
         instance = model(**{**self._current_values(), **plain})
+        instance.pk = self.instance.pk if self.instance is not None else None
         try:
             instance.clean()
         except DjangoValidationError as error:
