@@ -10,6 +10,8 @@ from django_tables2.utils import OrderByTuple
 from billing.models import Cdr
 from vosadmin.core.tables import ConsoleTable
 
+TIME_FORMAT = "Y-m-d H:i:s"
+
 
 class CodeColumn(tables.Column):
     """A code with its name: `-2 Illegal call`."""
@@ -18,9 +20,10 @@ class CodeColumn(tables.Column):
         super().__init__(**kwargs)
         self.name_of = name_of
 
-    def render(self, value: int, record: Cdr) -> str:
+    def render(self, record: Cdr, bound_column: tables.columns.BoundColumn) -> str:
+        code = bound_column.accessor.resolve(record)  # `value` would be the choice's label
         name = getattr(record, self.name_of)
-        return f"{value} {name() if callable(name) else name}"
+        return f"{code} {name() if callable(name) else name}"
 
 
 class SecondsColumn(tables.Column):
@@ -33,8 +36,10 @@ class SecondsColumn(tables.Column):
 class CdrTable(ConsoleTable):
     """One page of CDRs; the rows arrive sorted by the database (keyset pagination)."""
 
+    start_time = tables.DateTimeColumn(format=TIME_FORMAT)
     billing_mode = CodeColumn("get_billing_mode_display")
-    connect_time = tables.DateTimeColumn(orderable=False)  # nullable: no keyset order
+    connect_time = tables.DateTimeColumn(format=TIME_FORMAT, orderable=False)  # nullable
+    stop_time = tables.DateTimeColumn(format=TIME_FORMAT)
     hold_time_ms = SecondsColumn(verbose_name="Hold time (s)")
     end_reason = CodeColumn("end_reason_name")
     end_direction = CodeColumn("get_end_direction_display")

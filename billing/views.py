@@ -53,10 +53,11 @@ class CdrListView(RoleRequiredMixin, View):
         ordering: CdrOrdering | None = None,
         pagination_error: str = "",
     ) -> HttpResponse:
-        """The page; without a `page` (bad input) only the form and its errors."""
+        """The page; without a `page` (bad input) the form, its errors and an empty table."""
         context: dict[str, Any] = {
             "title": "CDR",
             "filter": filterset,
+            "table": CdrTable([], empty_text="Correct the filters to see CDRs."),
             "filter_active": any(self.request.GET.get(name) for name in CdrFilterSet.base_filters),
             "reset_url": f"{self.request.path}?reset",
             "pagination_error": pagination_error,
@@ -64,7 +65,7 @@ class CdrListView(RoleRequiredMixin, View):
         if page is not None:
             after, before = filterset.start_window
             context.update(
-                table=CdrTable(page.rows, order_by=str(ordering)),
+                table=CdrTable(page.rows, order_by=str(ordering), empty_text="No CDRs match."),
                 summary=summarize_cdrs(filterset.qs),
                 window_start=after,
                 window_end=before,
