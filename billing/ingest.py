@@ -61,21 +61,23 @@ class CsvStream(io.TextIOBase):
         return True
 
     def read(self, size: int | None = -1) -> str:
-        while (size is None or size < 0 or len(self._pending) < size) and self._render_more():
-            pass
         if size is None or size < 0:
-            size = len(self._pending)
+            data, self._pending = self._pending + "".join(iter(self._render, "")), ""
+            return data
+        while len(self._pending) < size and (more := self._render()):
+            self._pending += more
         data, self._pending = self._pending[:size], self._pending[size:]
         return data
 
-    def _render_more(self) -> bool:
+    def _render(self) -> str:
+        """The next RENDER_ROWS rows as CSV ("" when there are none left)."""
         batch = list(itertools.islice(self.rows, RENDER_ROWS))
         self._writer.writerows(batch)
         self.rows_read += len(batch)
-        self._pending += self._buffer.getvalue()
+        text = self._buffer.getvalue()
         self._buffer.seek(0)
         self._buffer.truncate()
-        return bool(batch)
+        return text
 
 
 def copy_cdrs(cursor: Any, rows: Iterable[Sequence[Any]]) -> int:

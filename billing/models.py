@@ -72,6 +72,16 @@ class Cdr(models.Model):
 
         return end_reason_name(self.end_reason)
 
+    @property
+    def end_direction_name(self) -> str:
+        """Who ended the call, in words."""
+        return self.get_end_direction_display()
+
+    @property
+    def billing_mode_name(self) -> str:
+        """Who is charged, in words."""
+        return self.get_billing_mode_display()
+
 
 class LastCdrFilters(models.Model):
     """The CDR filters a user applied last: the CDR page reopens with them.

@@ -22,8 +22,7 @@ class CodeColumn(tables.Column):
 
     def render(self, record: Cdr, bound_column: tables.columns.BoundColumn) -> str:
         code = bound_column.accessor.resolve(record)  # `value` would be the choice's label
-        name = getattr(record, self.name_of)
-        return f"{code} {name() if callable(name) else name}"
+        return f"{code} {getattr(record, self.name_of)}"
 
 
 class SecondsColumn(tables.Column):
@@ -34,18 +33,20 @@ class SecondsColumn(tables.Column):
 
 
 class CdrTable(ConsoleTable):
-    """One page of CDRs; the rows arrive sorted by the database (keyset pagination)."""
+    """One page of CDRs, sorted by the database (keyset pagination), with links to its
+    neighbours (None at either end)."""
 
     start_time = tables.DateTimeColumn(format=TIME_FORMAT)
-    billing_mode = CodeColumn("get_billing_mode_display")
+    billing_mode = CodeColumn("billing_mode_name")
     connect_time = tables.DateTimeColumn(format=TIME_FORMAT, orderable=False)  # nullable
     stop_time = tables.DateTimeColumn(format=TIME_FORMAT)
     hold_time_ms = SecondsColumn(verbose_name="Hold time (s)")
     end_reason = CodeColumn("end_reason_name")
-    end_direction = CodeColumn("get_end_direction_display")
+    end_direction = CodeColumn("end_direction_name")
 
     class Meta(ConsoleTable.Meta):
         model = Cdr
+        attrs = {"class": "table cdrs"}
         template_name = "billing/cdr_table.html"
         order_by_field = "ordering"
         fields = (
@@ -67,6 +68,17 @@ class CdrTable(ConsoleTable):
             "end_reason",
             "end_direction",
         )
+
+    def __init__(
+        self,
+        *args: Any,
+        next_url: str | None = None,
+        previous_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.next_url = next_url
+        self.previous_url = previous_url
 
     @property
     def order_by(self) -> OrderByTuple:

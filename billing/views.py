@@ -65,12 +65,16 @@ class CdrListView(RoleRequiredMixin, View):
         if page is not None:
             after, before = filterset.start_window
             context.update(
-                table=CdrTable(page.rows, order_by=str(ordering), empty_text="No CDRs match."),
+                table=CdrTable(
+                    page.rows,
+                    order_by=str(ordering),
+                    empty_text="No CDRs match.",
+                    next_url=self.url_with_cursor(page.next_cursor),
+                    previous_url=self.url_with_cursor(page.previous_cursor),
+                ),
                 summary=summarize_cdrs(filterset.qs),
                 window_start=after,
                 window_end=before,
-                next_url=self.url_with_cursor(page.next_cursor),
-                previous_url=self.url_with_cursor(page.previous_cursor),
                 export_url=export_url(self.request.GET, filterset),
             )
         return render(self.request, "billing/cdr_list.html", context, status=status)
