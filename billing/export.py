@@ -3,7 +3,8 @@
 The rows come through a server-side cursor inside a transaction (a cursor WITHOUT HOLD, so
 PostgreSQL streams too instead of materialising the result), a few thousand at a time, and
 leave as ~64 KB chunks. The columns and their formats are those of the API's JSON, so a CSV
-and the API agree for the same filters.
+and the API agree for the same filters — except that caller-controlled text a spreadsheet
+would run as a formula gets a leading apostrophe (`spreadsheet_safe`).
 
 Under ASGI (daphne, `make run`) Django would read a synchronous iterator to its end before
 sending anything, so there each chunk is pulled through `sync_to_async` instead.
