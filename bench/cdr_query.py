@@ -195,25 +195,42 @@ def caller_prefix(rng: random.Random, mode: int) -> str:
     return number[: rng.randint(2, min(7, len(number)))] + "*"
 
 
-def time_requests(client: Any, requests: Iterator[dict[str, Any]], samples: int) -> list[float]:
-    """Seconds per API request (each must answer 200)."""
+def time_requests(
+    client: Any, url: str, requests: Iterator[dict[str, Any]], samples: int
+) -> list[float]:
+    """Seconds per request (each must answer 200)."""
     durations = []
     for _, params in zip(range(samples), requests, strict=False):
         started = time.perf_counter()
-        response = client.get("/api/v1/cdrs/", params)
+        response = client.get(url, params)
         durations.append(time.perf_counter() - started)
         assert response.status_code == 200, response.content[:300]
     return durations
 
 
-def first_page_queries(end: datetime, days: int, with_prefix: bool) -> Iterator[dict[str, Any]]:
+def day_queries(
+    end: datetime, days: int, extra: Callable[[random.Random, int], dict[str, str]]
+) -> Iterator[dict[str, Any]]:
+    """One billing mode over a random day, plus what `extra` adds, forever (repeatably)."""
     rng = random.Random(6)
     while True:
         mode = rng.choice(MODES)
-        params: dict[str, Any] = {**one_day(rng, end, days), "billing_mode": mode}
-        if with_prefix:
-            params["caller"] = caller_prefix(rng, mode)
-        yield params
+        yield {**one_day(rng, end, days), "billing_mode": mode, **extra(rng, mode)}
+
+
+def no_more(rng: random.Random, mode: int) -> dict[str, str]:
+    return {}
+
+
+def a_caller_prefix(rng: random.Random, mode: int) -> dict[str, str]:
+    return {"caller": caller_prefix(rng, mode)}
+
+
+def a_caller_address(rng: random.Random, mode: int) -> dict[str, str]:
+    """A scanner's network (illegal calls) or a customer gateway's address, any port."""
+    if mode == -2:
+        return {"caller_ip": f"{rng.choice([45, 77, 185, 193])}.{rng.randrange(256)}.*"}
+    return {"caller_ip": rng.choice(["198.51.100.10", "203.0.113.30", "10.1.7.*"])}
 
 
 def export_window(rows: int) -> dict[str, str]:
@@ -267,6 +284,51 @@ def asgi_export(token: str, params: dict[str, str]) -> Iterator[bytes]:
         loop.close()
 
 
+def report_queries(
+    token: str, end: datetime, arguments: argparse.Namespace, report: Callable[[str], None]
+) -> None:
+    """Response times of first pages: the two targets, then two figures for context."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    page = Client()
+    page.force_login(User.objects.get(username="bench-viewer"))
+    samples, few = arguments.samples, max(arguments.samples // 3, 10)
+    figures = [
+        ("API, one billing mode, one day", api, "/api/v1/cdrs/", no_more, samples),
+        ("API, … and a caller prefix", api, "/api/v1/cdrs/", a_caller_prefix, samples),
+        ("API, … and a caller IP instead (no index)", api, "/api/v1/cdrs/", a_caller_address, few),
+        ("console page with the day's summary", page, "/cdrs/", no_more, few),
+    ]
+    report("\n### First page (50 CDRs), in-process through the views\n")
+    time_requests(api, "/api/v1/cdrs/", day_queries(end, arguments.days, no_more), 20)  # warm-up
+    for label, client, url, extra, count in figures:
+        durations = time_requests(client, url, day_queries(end, arguments.days, extra), count)
+        report(f"- {label} ({count} requests): {percentiles(durations)}")
+
+
+def report_exports(token: str, count: int, report: Callable[[str], None]) -> None:
+    """The newest 1,000,000 CDRs as CSV, through the WSGI and the ASGI paths."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    params = export_window(min(EXPORT_ROWS, count // 2))
+    report("\n### CSV export\n")
+    for label, chunks in (
+        ("WSGI", wsgi_export(client, params)),
+        ("ASGI", asgi_export(token, params)),
+    ):
+        rows, seconds, before, peak = measure_export(chunks)
+        report(
+            f"- {label}: {rows:,} rows in **{seconds:.1f} s** ({rows / seconds:,.0f} rows/s); "
+            f"resident memory {before:.0f} MB before, {peak:.0f} MB at most while streaming"
+        )
+
+
 def main() -> None:
     arguments = parse_arguments()
     lines: list[str] = []
@@ -280,7 +342,6 @@ def main() -> None:
     create_bench_database(url)
     setup_django()
     from django.db import connection
-    from rest_framework.test import APIClient
 
     report(f"## CDR queries — {datetime.now(UTC):%Y-%m-%d}\n")
     report(
@@ -296,30 +357,8 @@ def main() -> None:
         report(f"- COPY of pre-rendered batches, {writers} writer(s): **{rate:,.0f} CDRs/s**")
 
     token = viewer_token()
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    report(f"\n### First page (50 CDRs), {arguments.samples} requests through the API\n")
-    time_requests(client, first_page_queries(end, arguments.days, False), 20)  # warm-up
-    for with_prefix, label in (
-        (False, "one billing mode, one day"),
-        (True, "… and a caller prefix"),
-    ):
-        durations = time_requests(
-            client, first_page_queries(end, arguments.days, with_prefix), arguments.samples
-        )
-        report(f"- {label}: {percentiles(durations)}")
-
-    report("\n### CSV export\n")
-    params = export_window(min(EXPORT_ROWS, arguments.count // 2))
-    for label, chunks in (
-        ("WSGI", wsgi_export(client, params)),
-        ("ASGI", asgi_export(token, params)),
-    ):
-        rows, seconds, before, peak = measure_export(chunks)
-        report(
-            f"- {label}: {rows:,} rows in **{seconds:.1f} s** ({rows / seconds:,.0f} rows/s); "
-            f"resident memory {before:.0f} MB before, {peak:.0f} MB at most while streaming"
-        )
+    report_queries(token, end, arguments, report)
+    report_exports(token, arguments.count, report)
     print("\n".join(["", "---- Markdown for docs/benchmarks.md ----", *lines]))
 
 

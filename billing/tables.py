@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import django_tables2 as tables
+from django.utils import timezone
 from django_tables2.utils import OrderByTuple
 
 from billing.models import Cdr
 from vosadmin.core.tables import ConsoleTable
-
-TIME_FORMAT = "Y-m-d H:i:s"
 
 
 class CodeColumn(tables.Column):
@@ -25,6 +25,17 @@ class CodeColumn(tables.Column):
         return f"{code} {getattr(record, self.name_of)}"
 
 
+class TimeColumn(tables.Column):
+    """A date-time in the console's time zone, to the second.
+
+    Plain formatting: django-tables2's DateTimeColumn renders a template for every cell,
+    which is most of the cost of a 50-row page.
+    """
+
+    def render(self, value: datetime) -> str:
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M:%S}"
+
+
 class SecondsColumn(tables.Column):
     """Milliseconds shown as seconds."""
 
@@ -36,10 +47,10 @@ class CdrTable(ConsoleTable):
     """One page of CDRs, sorted by the database (keyset pagination), with links to its
     neighbours (None at either end)."""
 
-    start_time = tables.DateTimeColumn(format=TIME_FORMAT)
+    start_time = TimeColumn()
     billing_mode = CodeColumn("billing_mode_name")
-    connect_time = tables.DateTimeColumn(format=TIME_FORMAT, orderable=False)  # nullable
-    stop_time = tables.DateTimeColumn(format=TIME_FORMAT)
+    connect_time = TimeColumn(orderable=False)  # nullable: no keyset order
+    stop_time = TimeColumn()
     hold_time_ms = SecondsColumn(verbose_name="Hold time (s)")
     end_reason = CodeColumn("end_reason_name")
     end_direction = CodeColumn("end_direction_name")
