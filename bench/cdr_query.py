@@ -98,6 +98,11 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0)
 
 
+def postgres_version(number: int) -> str:
+    """150020 → 15.20."""
+    return f"{number // 10000}.{number % 10000}"
+
+
 def rss_mb() -> float:
     """This process's resident memory, MB."""
     with open("/proc/self/statm") as statm:
@@ -348,13 +353,14 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU(s), "
         f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GB RAM, "
         f"{platform.platform()}, Python {platform.python_version()}, "
-        f"PostgreSQL {connection.cursor().connection.server_version}.\n"
+        f"PostgreSQL {postgres_version(connection.cursor().connection.server_version)}.\n"
     )
     report("### COPY ingest\n")
     end = fill(arguments.count, arguments.days, arguments.reuse, report)
     for writers in (1, 2):
         rate = copy_rate(url, writers, end)
-        report(f"- COPY of pre-rendered batches, {writers} writer(s): **{rate:,.0f} CDRs/s**")
+        who = "one writer" if writers == 1 else f"{writers} concurrent writers"
+        report(f"- COPY of pre-rendered batches, {who}: **{rate:,.0f} CDRs/s**")
 
     token = viewer_token()
     report_queries(token, end, arguments, report)
