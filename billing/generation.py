@@ -94,6 +94,7 @@ class FastRandom(random.Random):
     `choice` and `randrange` (which reject and retry to stay exactly uniform)."""
 
     def pick(self, items: Sequence[T]) -> T:
+        """One of the items, uniformly."""
         return items[int(self.random() * len(items))]
 
     def between(self, low: int, high: int) -> int:

@@ -152,3 +152,11 @@ def test_a_formula_in_a_caller_id_is_exported_as_text(viewer_api, partitions) ->
         "'=1+1",
         "+4420700000001",
     )
+
+
+def test_in_a_console_time_zone_other_than_utc_too(viewer_api, cdrs, settings) -> None:
+    settings.TIME_ZONE = "Asia/Shanghai"
+    params = {**day_range(), "billing_mode": -2}
+    expected = api_rows(viewer_api, params)
+    assert expected[0]["start_time"].endswith("+08:00")
+    assert csv_rows(viewer_api.get("/api/v1/cdrs/", {**params, "format": "csv"}))[1] == expected
