@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint format system-deps bench-cdr-query clean
+.PHONY: run test lint format system-deps bench-cdr-query bench-blacklist clean
 
 ## run: install, start embedded PostgreSQL + Redis (unless DATABASE_URL/REDIS_URL), migrate,
 ##      bootstrap, and run console, worker, beat and SIP engine in the foreground (Ctrl-C stops all)
@@ -16,6 +16,7 @@ run: $(INSTALLED)
 test: $(INSTALLED) system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy softswitch/sip
 	$(PY) -m vosadmin.stack exec -- sh -c '\
 		$(PY) manage.py check --fail-level WARNING && \
 		$(PY) manage.py makemigrations --check --dry-run && \
@@ -47,6 +48,11 @@ system-deps:
 	else \
 		echo "missing$$missing and cannot install (needs root and apt): their tests will be skipped"; \
 	fi
+
+## bench-blacklist: time one dynamic-blacklist check over counters for 1,000,000 numbers
+##                  (a throwaway database and Redis db 15; writes docs/benchmarks.md; not in make test)
+bench-blacklist: $(INSTALLED)
+	$(PY) -m vosadmin.stack exec -- $(PY) bench/blacklist_check.py
 
 ## bench-cdr-query: 10 M generated CDRs over 30 days in a dedicated database (vosadmin_cdrbench),
 ##                  then query, export and ingest figures (docs/benchmarks.md); not part of `test`

@@ -112,3 +112,25 @@ class DynamicBlacklistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} ({self.get_type_display()})"
+
+    def evidence(self) -> str:
+        """Why the number was listed, in an operator's words."""
+        return EVIDENCE[self.type].format(
+            observed=self.observed, limit=self.limit, window=self.window_seconds
+        )
+
+    def ending(self) -> str:
+        """How an inactive entry ended: released early (by whom) or expired."""
+        if self.active:
+            return ""
+        return f"released by {self.released_by}" if self.released_at else "expired"
+
+
+EVIDENCE = {
+    DynamicBlacklistTypeChoices.MALICIOUS_CALLER: "{observed} call attempts in {window} s "
+    "(limit {limit})",
+    DynamicBlacklistTypeChoices.MALICIOUS_CALLEE: "{observed} calls to it in {window} s "
+    "(limit {limit})",
+    DynamicBlacklistTypeChoices.NO_ANSWER: "{observed} unanswered calls in a row (limit {limit})",
+    DynamicBlacklistTypeChoices.CONCURRENT: "peak of {observed} simultaneous calls (limit {limit})",
+}

@@ -108,3 +108,22 @@ def viewer_api(viewer_user: User) -> APIClient:
 def admin_client(client: Any, admin_user: User) -> Any:
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture
+def redis_client() -> Any:
+    """A synchronous client of the test Redis, with vosadmin's keys cleared before and after."""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+
+    def clear() -> None:
+        keys = list(client.scan_iter("vosadmin:*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+    clear()
+    yield client
+    clear()
+    client.close()

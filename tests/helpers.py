@@ -43,3 +43,17 @@ def listening(channel: str) -> Iterator[Any]:
         yield receive
     finally:
         raw.close()
+
+
+def database_url_of_tests() -> str:
+    """A DATABASE_URL naming the database the tests use, for processes the tests start."""
+    from urllib.parse import quote
+
+    params = connection.settings_dict
+    credentials = quote(params["USER"])
+    if params["PASSWORD"]:
+        credentials += f":{quote(params['PASSWORD'])}"
+    query = f"?host={quote(params['HOST'])}" if params["HOST"].startswith("/") else ""
+    netloc = "" if query else f"{params['HOST']}:{params['PORT'] or 5432}"
+    port = f"&port={params['PORT']}" if query and params["PORT"] else ""
+    return f"postgresql://{credentials}@{netloc}/{params['NAME']}{query}{port}"

@@ -1,3 +1,5 @@
 """WebSocket routes (Channels). Every consumer checks the user's role itself."""
 
-websocket_urlpatterns: list = []
+from blacklist.routing import websocket_urlpatterns as blacklist_websockets
+
+websocket_urlpatterns: list = [*blacklist_websockets]

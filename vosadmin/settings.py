@@ -244,7 +244,13 @@ CHANNEL_LAYERS = {
 # The SIP engine (softswitch/engine): where it listens and how it names itself.
 SIP_LISTEN = env.str("SIP_LISTEN", default="127.0.0.1:5060")
 SIP_NODE_NAME = env.str("SIP_NODE_NAME", default="node1")
+SIP_NODE_ID = env.int("SIP_NODE_ID", default=1)  # 0–1022, unique per node (CDR flow numbers)
+SIP_ADVERTISED_HOST = env.str(
+    "SIP_ADVERTISED_HOST", default=""
+)  # Via/Contact host if not SIP_LISTEN's
 SIP_REALM = env.str("SIP_REALM", default="vosadmin")
+# Offered digest algorithms, in order: many clients answer the first one they see.
+SIP_DIGEST_ALGORITHMS = env.list("SIP_DIGEST_ALGORITHMS", default=["MD5", "SHA-256"])
 SIP_SPOOL_DIR = Path(env.str("SIP_SPOOL_DIR", default=str(VAR_DIR / "spool")))
 
 LOGGING = {

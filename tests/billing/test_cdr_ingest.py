@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 from django.db import connection
 
-from billing.ingest import CDR_COLUMNS, copy_cdrs, copy_cdrs_idempotent
+from billing.ingest import (
+    CDR_COLUMNS,
+    copy_cdrs,
+    copy_cdrs_idempotent,
+    copy_csv_idempotent,
+    rows_to_csv,
+)
 from billing.models import Cdr
 from tests.billing.conftest import at, cdr
 
@@ -42,3 +49,23 @@ def test_copy_streams_a_large_iterator(partitions) -> None:
     with connection.cursor() as cursor:
         assert copy_cdrs(cursor.cursor, rows) == 5000
     assert Cdr.objects.count() == 5000
+
+
+def test_journal_lines_round_trip_and_a_caller_reading_null_stays_text(partitions) -> None:
+    lines = rows_to_csv(row(instance) for instance in AWKWARD)
+    with connection.cursor() as cursor:
+        assert copy_csv_idempotent(cursor.cursor, lines) == 2
+    stored = {instance.call_id: row(instance) for instance in Cdr.objects.all()}
+    assert stored == {instance.call_id: row(instance) for instance in AWKWARD}
+
+
+def test_journal_lines_written_before_quoting_still_load(partitions) -> None:
+    """The engine's journal may hold lines from before values were quoted: \\N unquoted."""
+    old = (
+        "7001,old-format,8613800000000,4420700000001,198.51.100.10:5060,,GW-ACME,,,"
+        "2025-03-10T01:00:00+00:00,\\N,2025-03-10T01:00:05+00:00,0,0,0,486,1,1\n"
+    )
+    with connection.cursor() as cursor:
+        assert copy_csv_idempotent(cursor.cursor, io.StringIO(old)) == 1
+    stored = Cdr.objects.get(flow_no=7001)
+    assert stored.connect_time is None and stored.callee_ip == "" and stored.end_reason == 486

@@ -22,6 +22,20 @@ def notify_config_change(kind: str, action: str, key: Any) -> None:
         cursor.execute("SELECT pg_notify(%s, %s)", [CONFIG_CHANNEL, payload])
 
 
+def notify_config_changes(kind: str, action: str, keys: list[Any]) -> None:
+    """One NOTIFY per key, in a single statement: what bulk writes send instead of signals."""
+    if not keys:
+        return
+    payloads = [
+        json.dumps({"kind": kind, "action": action, "key": key}, default=str) for key in keys
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload",
+            [CONFIG_CHANNEL, payloads],
+        )
+
+
 def watch_config_model(model: type, kind: str) -> None:
     """NOTIFY `kind` whenever an instance of `model` (or one of its many-to-many sets) changes."""
     from django.db.models.signals import m2m_changed, post_delete, post_save

@@ -20,15 +20,35 @@ class Schedule:
     name: str
     task: str
     every: int | str
-    expires: int | None = None
+    expires: int | str | None = None
 
     def interval_seconds(self) -> int:
         """The current interval in seconds."""
-        return get_parameter(self.every) if isinstance(self.every, str) else self.every
+        return _seconds(self.every)
+
+    def expire_seconds(self) -> int | None:
+        """How long a queued run stays worth running, in seconds (None: forever)."""
+        return None if self.expires is None else _seconds(self.expires)
+
+
+def _seconds(value: int | str) -> int:
+    return get_parameter(value) if isinstance(value, str) else value
+
+
+def dynamic_blacklist_check(task_object: str, parameter_prefix: str) -> Schedule:
+    """A dynamic-blacklist check: runs every CHECK_INTERVAL; a run queued longer is dropped."""
+    interval = f"{parameter_prefix}_CHECK_INTERVAL"
+    name = f"Dynamic blacklist: {task_object.replace('_', ' ')} check"
+    return Schedule(name, f"blacklist.tasks.check_{task_object}_task", interval, interval)
 
 
 SCHEDULES: list[Schedule] = [
     Schedule("Maintain CDR partitions", "billing.tasks.maintain_cdr_partitions_task", 3600, 3000),
+    dynamic_blacklist_check("malicious_caller", "SS_BLACK_LIST_CALLER_MALICIOUS_CALL"),
+    dynamic_blacklist_check("malicious_callee", "SS_BLACK_LIST_MALICIOUS_CALL"),
+    dynamic_blacklist_check("no_answer", "SS_BLACK_LIST_NO_ANSWER"),
+    dynamic_blacklist_check("concurrent_calls", "SS_BLACK_LIST_CALLER_CONCURRENT_CALL"),
+    Schedule("Dynamic blacklist: expiry", "blacklist.tasks.expire_dynamic_blacklist_task", 10, 10),
 ]
 
 
@@ -40,20 +60,15 @@ def sync_periodic_tasks(schedules: list[Schedule] | None = None) -> None:
         interval, _ = IntervalSchedule.objects.get_or_create(
             every=schedule.interval_seconds(), period=IntervalSchedule.SECONDS
         )
-        task, created = PeriodicTask.objects.get_or_create(
-            name=schedule.name,
-            defaults={
-                "task": schedule.task,
-                "interval": interval,
-                "expire_seconds": schedule.expires,
-            },
-        )
-        if not created and (task.interval_id != interval.pk or task.task != schedule.task):
-            task.task, task.interval, task.expire_seconds = (
-                schedule.task,
-                interval,
-                schedule.expires,
-            )
+        wanted = {
+            "task": schedule.task,
+            "interval": interval,
+            "expire_seconds": schedule.expire_seconds(),
+        }
+        task, created = PeriodicTask.objects.get_or_create(name=schedule.name, defaults=wanted)
+        if not created and any(getattr(task, key) != value for key, value in wanted.items()):
+            for key, value in wanted.items():
+                setattr(task, key, value)
             task.save()
 
 

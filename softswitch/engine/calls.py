@@ -1,0 +1,350 @@
+"""Call admission (SPEC §3.3 steps 1–4) and the registry of calls in progress.
+
+For every new INVITE: identify the source (phone by digest, mapping gateway by address, else an
+illegal call), count the attempt for the dynamic blacklist, screen the numbers, enforce lock and
+line limit, plan the route, and hand the call to a `Call` (the B2BUA relay, `call.py`). In-dialog
+requests, CANCEL, ACK and stray responses are routed to the call they belong to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
+
+from billing.choices import CdrBillingModeChoices as BillingMode
+from billing.choices import CdrEndReasonChoices as EndReason
+from billing.flow_numbers import FlowNumberGenerator
+from softswitch.engine import store
+from softswitch.engine.call import Call, Leg
+from softswitch.engine.capacity import CapacityTracker
+from softswitch.engine.cdr_journal import CdrJournal
+from softswitch.engine.gateways import GatewayMonitor
+from softswitch.engine.transport import Flow
+from softswitch.rules.cdr import CallRecord, cdr_row, should_record
+from softswitch.rules.domain import Origin, PhoneAccount
+from softswitch.rules.routing import plan_route
+from softswitch.rules.screening import screen_call
+from softswitch.sip.dialog import DialogId, incoming_dialog_id
+from softswitch.sip.digest import DigestResult, parse_credentials
+from softswitch.sip.message import Request, Response
+from softswitch.sip.transaction import cancel_target_key
+from softswitch.sip.uri import SipUri
+
+if TYPE_CHECKING:
+    from softswitch.engine.switch import Switch
+
+logger = logging.getLogger(__name__)
+
+REJECTION_STATUS = {  # what the caller gets for a decision of the switch
+    EndReason.NOT_REGISTERED: 403,
+    EndReason.ORIGIN_LOCKED: 403,
+    EndReason.ORIGIN_CAPACITY: 503,
+    EndReason.NO_ROUTE: 503,
+    EndReason.NO_AVAILABLE_GATEWAY: 503,
+}
+
+
+def user_of(uri: Any) -> str:
+    """The user part of a SIP URI (the number), or ""."""
+    return (uri.unescaped_user or "") if isinstance(uri, SipUri) else ""
+
+
+def dialled_number(request: Request) -> str:
+    """The callee as dialled: the Request-URI's user, else the To user."""
+    return user_of(request.uri) or user_of(request.to.uri)
+
+
+class CallManager:
+    """Admits new calls and routes in-dialog traffic to the calls in progress."""
+
+    def __init__(
+        self, switch: Switch, journal: CdrJournal, node: str, node_id: int, executor: Executor
+    ) -> None:
+        self.switch = switch
+        self.journal = journal
+        self.node = node
+        self.executor = executor
+        self.flow_numbers = FlowNumberGenerator(node_id)
+        self.capacity = CapacityTracker(switch.counters.redis, node)
+        self.gateways = GatewayMonitor(switch)
+        self.by_invite: dict[tuple[str, ...], Call] = {}
+        self.by_dialog: dict[DialogId, tuple[Call, str]] = {}
+        self.legs_by_call_id: dict[str, Leg] = {}
+        self.calls: set[Call] = set()
+        self._changed: set[Call] = set()
+        self._ended: list[str] = []
+        self.accepting = True
+
+    # Entry points -----------------------------------------------------------------------
+
+    def on_request(self, request: Request, flow: Flow) -> None:
+        """INVITE (new or in dialog), CANCEL, BYE and other in-dialog requests."""
+        if request.method == "CANCEL":
+            self._cancel(request, flow)
+        elif request.to.tag:
+            self._in_dialog(request, flow)
+        elif request.method == "INVITE":
+            self._new_invite(request, flow)
+        else:
+            self._no_dialog(request, flow)
+
+    def on_ack(self, request: Request, flow: Flow) -> None:
+        """An ACK for a 2xx (ours to the caller, or a re-INVITE's)."""
+        found = self.by_dialog.get(incoming_dialog_id(request))
+        if found is not None:
+            call, side = found
+            call.on_ack(side, request)
+
+    def on_stray_response(self, response: Response, flow: Flow) -> None:
+        """A 2xx for a gateway leg whose transaction is gone: ACK it (and BYE it if abandoned)."""
+        leg = self.legs_by_call_id.get(response.call_id)
+        if leg is not None and 200 <= response.status_code < 300:
+            leg.call.on_stray_2xx(leg, response)
+
+    # New calls --------------------------------------------------------------------------
+
+    def _new_invite(self, request: Request, flow: Flow) -> None:
+        switch = self.switch
+        if not self.accepting:
+            switch.respond(switch.layer.server_transaction(request, flow), 503)
+            return
+        caller, callee = user_of(request.from_.uri), dialled_number(request)
+        phone = switch.config.phones_by_number.get(caller)
+        gateway = switch.config.mapping_gateway_for(flow.remote[0], flow.remote[1])
+        if phone is not None and (gateway is None or self._registered_from(phone, flow)):
+            self._phone_invite(request, flow, phone, caller, callee)
+        elif gateway is not None:
+            self._admit(request, flow, gateway, BillingMode.MAPPING_GATEWAY, caller, callee)
+        else:
+            self._illegal(request, flow, caller, callee, EndReason.ILLEGAL_SOURCE)
+
+    def _registered_from(self, phone: PhoneAccount, flow: Flow) -> bool:
+        found = self.switch.registrar.contact_flow(phone.id)
+        return found is not None and found[0].source[0] == flow.remote[0]
+
+    def _phone_invite(
+        self, request: Request, flow: Flow, phone: PhoneAccount, caller: str, callee: str
+    ) -> None:
+        """Phones are digest-challenged (407) and must be registered."""
+        switch = self.switch
+        header = request.headers.get("proxy-authorization")
+        if header is None:
+            return self._challenge(request, flow, stale=False)
+        credentials = parse_credentials(header)
+        verdict = DigestResult.MALFORMED
+        if credentials is not None and credentials.username == phone.e164:
+            verdict = switch.authenticator.verify(
+                credentials,
+                method="INVITE",
+                realm=switch.realm,
+                request_uri=credentials.uri,
+                now=time.time(),
+                password=phone.password,
+            )
+        if verdict in (DigestResult.STALE, DigestResult.REPLAY, DigestResult.BAD_NONCE):
+            return self._challenge(request, flow, stale=verdict is DigestResult.STALE)
+        if verdict is not DigestResult.OK:
+            self._illegal(request, flow, caller, callee, EndReason.AUTHENTICATION_FAILED)
+            return
+        switch.guard.record_success(flow.ip)
+        if switch.registrar.contact_flow(phone.id) is None:
+            self._reject_before_routing(
+                request, flow, phone, BillingMode.PHONE, caller, callee, EndReason.NOT_REGISTERED
+            )
+            return
+        self._admit(request, flow, phone, BillingMode.PHONE, caller, callee)
+
+    def _challenge(self, request: Request, flow: Flow, stale: bool) -> None:
+        switch = self.switch
+        challenges = switch.challenges(stale=stale)
+        switch.respond(
+            switch.layer.server_transaction(request, flow),
+            407,
+            [("Proxy-Authenticate", value) for value in challenges],
+        )
+
+    def _illegal(
+        self, request: Request, flow: Flow, caller: str, callee: str, reason: EndReason
+    ) -> None:
+        """An unknown source or a failed authentication: CDR (−2) if recorded, then 403 or
+        silence. Only failed authentications count towards suspending the source."""
+        record = self._record(request, flow, BillingMode.ILLEGAL_CALL, caller, callee)
+        record.end_reason = reason
+        self.write_cdr(record)
+        authentication = reason is EndReason.AUTHENTICATION_FAILED
+        self.switch.refuse(
+            request, flow, authentication_failed=authentication, count_failure=authentication
+        )
+
+    def _admit(
+        self, request: Request, flow: Flow, origin: Origin, mode: int, caller: str, callee: str
+    ) -> None:
+        """Count, screen, check lock and capacity, plan the route, start relaying."""
+        switch, now = self.switch, time.time()
+        watched = (
+            switch.parameter("SS_BLACK_LIST_DYNAMIC_RUN_MODE") == "Global"
+            or origin.dynamic_blacklist
+        )
+        if watched:
+            switch.counters.call_attempt(caller, callee, self._windows(), now)
+        config = switch.config
+        reason = screen_call(caller, callee, origin, config.lists, config.dynamic, now)
+        if reason is None and origin.locked:
+            reason = EndReason.ORIGIN_LOCKED
+        if reason is not None:
+            return self._reject_before_routing(request, flow, origin, mode, caller, callee, reason)
+        plan = plan_route(
+            callee,
+            config.routing_gateways.values(),
+            self._gateway_available,
+            switch.parameter("SS_GATEWAY_SWITCH_LIMIT"),
+        )
+        server = switch.layer.server_transaction(request, flow, send_trying=True)
+        record = self._record(request, flow, mode, caller, callee, origin)
+        call = Call(self, server, record, origin, plan, watched)
+        self.by_invite[server.key] = call
+        self.calls.add(call)
+        asyncio.get_running_loop().create_task(call.start())
+
+    def _windows(self) -> tuple[int, int]:
+        parameter = self.switch.parameter
+        return (
+            parameter("SS_BLACK_LIST_CALLER_MALICIOUS_CALL_CHECK_INTERVAL"),
+            parameter("SS_BLACK_LIST_MALICIOUS_CALL_CHECK_INTERVAL"),
+        )
+
+    def _gateway_available(self, gateway: Any) -> bool:
+        return self.capacity.available(
+            f"routing_gateway:{gateway.id}", gateway.capacity
+        ) and self.gateways.is_online(gateway)
+
+    def _reject_before_routing(
+        self,
+        request: Request,
+        flow: Flow,
+        origin: Origin,
+        mode: int,
+        caller: str,
+        callee: str,
+        reason: EndReason,
+    ) -> None:
+        status = REJECTION_STATUS.get(reason, 403)
+        self.switch.respond(self.switch.layer.server_transaction(request, flow), status)
+        record = self._record(request, flow, mode, caller, callee, origin)
+        record.end_reason = reason
+        self.write_cdr(record)
+
+    def _record(
+        self,
+        request: Request,
+        flow: Flow,
+        mode: int,
+        caller: str,
+        callee: str,
+        origin: Origin | None = None,
+    ) -> CallRecord:
+        now = time.time()
+        record = CallRecord(
+            call_id=request.call_id,
+            caller=caller,
+            callee=callee,
+            caller_ip=f"{flow.remote[0]}:{flow.remote[1]}",
+            billing_mode=mode,
+            start_time=now,
+            stop_time=now,
+        )
+        if mode == BillingMode.PHONE and origin is not None:
+            record.phone = origin.name
+        elif mode == BillingMode.MAPPING_GATEWAY and origin is not None:
+            record.mapping_gateway = origin.name
+        return record
+
+    # In-dialog --------------------------------------------------------------------------
+
+    def _in_dialog(self, request: Request, flow: Flow) -> None:
+        found = self.by_dialog.get(incoming_dialog_id(request))
+        if found is None:
+            self._no_dialog(request, flow)
+            return
+        call, side = found
+        call.on_in_dialog(side, request, self.switch.layer.server_transaction(request, flow))
+
+    def _no_dialog(self, request: Request, flow: Flow) -> None:
+        """A request for a dialog we do not have: 481, to known sources only."""
+        if self.switch.may_answer(flow.ip):
+            self.switch.respond(self.switch.layer.server_transaction(request, flow), 481)
+        else:
+            self.switch.silence(request)
+
+    def _cancel(self, request: Request, flow: Flow) -> None:
+        call = self.by_invite.get(cancel_target_key(request))
+        if call is None:
+            self._no_dialog(request, flow)
+            return
+        server = self.switch.layer.server_transaction(request, flow)
+        self.switch.respond(server, 200, to_tag=call.a_tag)
+        call.cancel_from_caller()
+
+    # Bookkeeping for calls ----------------------------------------------------------------
+
+    def register_dialog(self, dialog_id: DialogId, call: Call, side: str) -> None:
+        self.by_dialog[dialog_id] = (call, side)
+
+    def changed(self, call: Call) -> None:
+        """The call's state changed: mirror it to CurrentCall at the next sync."""
+        self._changed.add(call)
+
+    def finished(self, call: Call) -> None:
+        """Forget a call that ended (its CDR is already journaled)."""
+        self.calls.discard(call)
+        self._changed.discard(call)
+        self._ended.append(call.record.call_id)
+        self.by_invite.pop(call.server.key, None)
+        for dialog_id in call.dialog_ids():
+            self.by_dialog.pop(dialog_id, None)
+        asyncio.get_running_loop().call_later(32.0, self._forget_legs, call)
+
+    def _forget_legs(self, call: Call) -> None:
+        for leg in call.legs:
+            if self.legs_by_call_id.get(leg.call_id) is leg:
+                del self.legs_by_call_id[leg.call_id]
+
+    def write_cdr(self, record: CallRecord) -> None:
+        """Journal the call's CDR if the recording rules say so."""
+        parameters = self.switch.config.parameters
+        if not should_record(record, parameters):
+            return
+        flow_no = self.flow_numbers.next(int(record.stop_time * 1000))
+        self.journal.append(cdr_row(record, flow_no, parameters["SERVER_BILLING_FEE_PRECISTION"]))
+
+    async def sync_current_calls(self) -> None:
+        """Mirror calls in progress to the CurrentCall table (about once a second)."""
+        changed, self._changed = [call for call in self._changed if call in self.calls], set()
+        ended, self._ended = self._ended, []
+        if not changed and not ended:
+            return
+        rows = [call.current_call_row() for call in changed]
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                self.executor, store.sync_current_calls, self.node, rows, ended
+            )
+        except Exception as error:
+            logger.warning("current calls not synced: %s", error)
+            self._changed |= set(changed)
+            self._ended = ended + self._ended
+
+    def connections_in_use(self) -> set[int]:
+        """TCP connections carrying a call (kept open)."""
+        return {connection for call in self.calls for connection in call.connections()}
+
+    async def shutdown(self) -> None:
+        """Stop taking calls and end those in progress (BYE both sides, a CDR each)."""
+        self.accepting = False
+        self.gateways.stop()
+        for call in list(self.calls):
+            call.hang_up(EndReason.SHUTDOWN)
+        if self.calls or any(True for _ in self.switch.layer.clients):
+            await asyncio.sleep(0.5)  # let the BYEs and final responses go out

@@ -1,0 +1,156 @@
+"""The engine's configuration cache: loaded at start, reloaded by kind on NOTIFY (ADR 0002),
+fully refreshed periodically as a safety net, and kept as it is while the database is down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from softswitch.engine import store
+from softswitch.rules.domain import (
+    DynamicEntries,
+    Lists,
+    MappingGatewayAccount,
+    PhoneAccount,
+    RoutingGatewayTarget,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Config:
+    """Everything the engine decides with, as of the last (re)load."""
+
+    parameters: dict[str, Any] = field(default_factory=dict)
+    phones: dict[int, PhoneAccount] = field(default_factory=dict)
+    phones_by_number: dict[str, PhoneAccount] = field(default_factory=dict)
+    mapping_gateways: dict[int, MappingGatewayAccount] = field(default_factory=dict)
+    gateways_by_source: dict[tuple[str, int | None], MappingGatewayAccount] = field(
+        default_factory=dict
+    )
+    mapping_ips: frozenset[str] = frozenset()
+    routing_gateways: dict[int, RoutingGatewayTarget] = field(default_factory=dict)
+    routing_hosts: frozenset[str] = frozenset()
+    lists: Lists = field(default_factory=Lists)
+    dynamic: DynamicEntries = field(default_factory=DynamicEntries)
+
+    def set_phones(self, phones: dict[int, PhoneAccount]) -> None:
+        self.phones = phones
+        self.phones_by_number = {phone.e164: phone for phone in phones.values()}
+
+    def set_mapping_gateways(self, gateways: dict[int, MappingGatewayAccount]) -> None:
+        self.mapping_gateways = gateways
+        self.gateways_by_source = {
+            key: gateway for gateway in gateways.values() for key in gateway.source_keys
+        }
+        self.mapping_ips = frozenset(ip for ip, _ in self.gateways_by_source)
+
+    def set_routing_gateways(self, gateways: dict[int, RoutingGatewayTarget]) -> None:
+        self.routing_gateways = gateways
+        self.routing_hosts = frozenset(gateway.host for gateway in gateways.values())
+
+    def is_gateway_ip(self, ip: str) -> bool:
+        """Whether a mapping or routing gateway sends from this address."""
+        return ip in self.mapping_ips or ip in self.routing_hosts
+
+    def mapping_gateway_for(self, ip: str, port: int) -> MappingGatewayAccount | None:
+        """The mapping gateway an INVITE from ip:port belongs to (IP-and-port entries first)."""
+        return self.gateways_by_source.get((ip, port)) or self.gateways_by_source.get((ip, None))
+
+    def parameter(self, name: str) -> Any:
+        return self.parameters[name]
+
+
+class ConfigCache:
+    """Owns a `Config` and reloads parts of it in an executor.
+
+    Reloads of one kind are serialised; a notification that arrives while a reload of its kind
+    runs schedules one more reload, so the last committed change always lands.
+    `on_change(kind, key)` lets the engine react (e.g. drop a deleted phone's binding).
+    """
+
+    def __init__(
+        self, executor: Executor, on_change: Callable[[str, Any], None] | None = None
+    ) -> None:
+        self.config = Config()
+        self.executor = executor
+        self.on_change = on_change or (lambda kind, key: None)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def load_all(self) -> None:
+        """Load everything (at start, and as the periodic safety net)."""
+        loop = asyncio.get_running_loop()
+        run = lambda function, *args: loop.run_in_executor(self.executor, function, *args)  # noqa: E731
+        parameters, phones, mapping, routing, lists, dynamic = await asyncio.gather(
+            run(store.load_parameters),
+            run(store.load_phones),
+            run(store.load_mapping_gateways),
+            run(store.load_routing_gateways),
+            run(store.load_lists),
+            run(store.load_dynamic_entries),
+        )
+        config = self.config
+        config.parameters = parameters
+        config.set_phones(phones)
+        config.set_mapping_gateways(mapping)
+        config.set_routing_gateways(routing)
+        config.lists = lists
+        config.dynamic = dynamic
+
+    async def refresh(self) -> bool:
+        """A full reload that survives a database outage (the old configuration stays)."""
+        try:
+            await self.load_all()
+        except Exception as error:
+            logger.warning("configuration refresh failed, keeping the cached one: %s", error)
+            return False
+        return True
+
+    async def apply_notification(self, kind: str, action: str, key: Any) -> None:
+        """Reload what a NOTIFY says changed (unknown kinds: everything)."""
+        lock = self._locks.setdefault(kind, asyncio.Lock())
+        async with lock:
+            try:
+                await self._reload(kind, action, key)
+            except Exception as error:
+                logger.warning("reload of %s %s failed: %s", kind, key, error)
+                return
+        self.on_change(kind, key)
+
+    async def _reload(self, kind: str, action: str, key: Any) -> None:
+        loop = asyncio.get_running_loop()
+        config = self.config
+        if kind == "phone":
+            loaded = await loop.run_in_executor(self.executor, store.load_phones, [key])
+            phones = {**config.phones, **loaded}
+            if key not in loaded:
+                phones.pop(key, None)
+            config.set_phones(phones)
+        elif kind == "parameter":
+            config.parameters = await loop.run_in_executor(self.executor, store.load_parameters)
+        elif kind == "mapping_gateway":
+            config.set_mapping_gateways(
+                await loop.run_in_executor(self.executor, store.load_mapping_gateways)
+            )
+        elif kind == "routing_gateway":
+            config.set_routing_gateways(
+                await loop.run_in_executor(self.executor, store.load_routing_gateways)
+            )
+        elif kind in ("blacklist_group", "blacklist_number", "whitelist"):
+            config.lists = await loop.run_in_executor(self.executor, store.load_lists)
+        elif kind == "dynamic_blacklist":
+            await self._reload_dynamic_entry(key)
+        elif kind != "registration":
+            await self.load_all()
+
+    async def _reload_dynamic_entry(self, entry_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        loaded = await loop.run_in_executor(self.executor, store.load_dynamic_entries, [entry_id])
+        self.config.dynamic.discard(entry_id)
+        for (number, entry_type), (known_id, expires_at) in loaded.entries.items():
+            self.config.dynamic.put(known_id, number, entry_type, expires_at)

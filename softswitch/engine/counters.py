@@ -1,0 +1,208 @@
+"""The engine's Redis counters (docs/adr/0003-redis-keys.md), batched off the call path.
+
+The call path only bumps in-memory tallies; `Counters.run()` flushes them every `interval`
+in one pipeline. If Redis is unreachable the tallies are kept and merged into the next flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "vosadmin:"
+SECURITY_TTL = 48 * 3600
+CONCURRENT_NOW = f"{PREFIX}bl:concurrent:now"
+CONCURRENT_PEAK = f"{PREFIX}bl:concurrent:peak"
+NO_ANSWER_RUN = f"{PREFIX}bl:no_answer_run"
+
+# KEYS: now, peak, node hash. ARGV: caller, delta, caller, delta, ... (increments first).
+APPLY_CONCURRENCY = """
+for i = 1, #ARGV, 2 do
+  local member, delta = ARGV[i], tonumber(ARGV[i + 1])
+  local now = tonumber(redis.call('ZINCRBY', KEYS[1], delta, member))
+  local mine = redis.call('HINCRBY', KEYS[3], member, delta)
+  if delta > 0 then
+    local peak = tonumber(redis.call('ZSCORE', KEYS[2], member) or '0')
+    if now > peak then redis.call('ZADD', KEYS[2], now, member) end
+  end
+  if now <= 0 then redis.call('ZREM', KEYS[1], member) end
+  if mine <= 0 then redis.call('HDEL', KEYS[3], member) end
+end
+return 1
+"""
+
+# KEYS: now, node hash. Undo a previous run of this node (its calls died with it).
+FORGET_NODE = """
+local mine = redis.call('HGETALL', KEYS[2])
+for i = 1, #mine, 2 do
+  local now = tonumber(redis.call('ZINCRBY', KEYS[1], -tonumber(mine[i + 1]), mine[i]))
+  if now <= 0 then redis.call('ZREM', KEYS[1], mine[i]) end
+end
+redis.call('DEL', KEYS[2])
+return #mine / 2
+"""
+
+
+def attempts_key(side: str, interval: int, now: float) -> str:
+    """The sorted set of attempts per `side` ("caller"/"callee") in the window holding `now`."""
+    return f"{PREFIX}bl:attempts:{side}:{interval}:{int(now // interval)}"
+
+
+def security_key(now: float) -> str:
+    """The hash of security counters for the minute holding `now`."""
+    return f"{PREFIX}security:{int(now // 60)}"
+
+
+@dataclass
+class Tallies:
+    """What happened since the last flush."""
+
+    attempts: dict[str, Counter[str]] = field(default_factory=dict)
+    key_ttls: dict[str, int] = field(default_factory=dict)
+    no_answer: dict[str, tuple[bool, int]] = field(default_factory=dict)  # callee → (reset, +n)
+    concurrency: Counter[str] = field(default_factory=Counter)  # started − ended per caller
+    started: Counter[str] = field(default_factory=Counter)
+    security: dict[str, Counter[str]] = field(default_factory=dict)
+    gauges: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def empty(self) -> bool:
+        return not (
+            self.attempts
+            or self.no_answer
+            or self.started
+            or self.concurrency
+            or self.security
+            or self.gauges
+        )
+
+    def merge(self, older: Tallies) -> None:
+        """Fold in tallies a failed flush could not write (they happened before these)."""
+        for key, counts in older.attempts.items():
+            self.attempts.setdefault(key, Counter()).update(counts)
+        self.key_ttls = {**older.key_ttls, **self.key_ttls}
+        for callee, (reset, count) in older.no_answer.items():
+            newer = self.no_answer.get(callee)
+            self.no_answer[callee] = (
+                newer if newer and newer[0] else (reset, count + (newer or (0, 0))[1])
+            )
+        self.started.update(older.started)
+        self.concurrency.update(older.concurrency)
+        for key, counts in older.security.items():
+            self.security.setdefault(key, Counter()).update(counts)
+        for key, values in older.gauges.items():
+            self.gauges[key] = {**values, **self.gauges.get(key, {})}
+
+
+class Counters:
+    """The engine's side of ADR 0003: record events now, write them to Redis in batches."""
+
+    def __init__(self, redis: Any, node: str, interval: float = 0.1) -> None:
+        self.redis = redis
+        self.node = node
+        self.interval = interval
+        self.node_key = f"{PREFIX}bl:concurrent:node:{node}"
+        self.tallies = Tallies()
+        self.redis_down = False
+
+    def call_attempt(
+        self, caller: str, callee: str, intervals: tuple[int, int], now: float
+    ) -> None:
+        """An INVITE from an identified origin: count it for the caller and the callee windows."""
+        for side, number, interval in (
+            ("caller", caller, intervals[0]),
+            ("callee", callee, intervals[1]),
+        ):
+            key = attempts_key(side, interval, now)
+            self.tallies.attempts.setdefault(key, Counter())[number] += 1
+            self.tallies.key_ttls[key] = max(3 * interval, 60)
+
+    def call_started(self, caller: str) -> None:
+        """An admitted call: one more in progress for the caller."""
+        self.tallies.started[caller] += 1
+
+    def call_ended(self, caller: str) -> None:
+        """An admitted call ended."""
+        self.tallies.concurrency[caller] -= 1
+
+    def call_unanswered(self, callee: str) -> None:
+        """A routed call to `callee` ended without an answer: its no-answer run grows."""
+        reset, count = self.tallies.no_answer.get(callee, (False, 0))
+        self.tallies.no_answer[callee] = (reset, count + 1)
+
+    def call_answered(self, callee: str) -> None:
+        """A call to `callee` was answered: its no-answer run restarts from zero."""
+        self.tallies.no_answer[callee] = (True, 0)
+
+    def security(self, metric: str, now: float, count: int = 1) -> None:
+        """Count a security event (register_failed, unauthorized, register_replaced)."""
+        self.tallies.security.setdefault(security_key(now), Counter())[metric] += count
+
+    def gauge(self, metric: str, value: int, now: float) -> None:
+        """Record this node's current value of a gauge (tcp_connections)."""
+        self.tallies.gauges.setdefault(security_key(now), {})[f"{metric}:{self.node}"] = value
+
+    async def forget_previous_run(self) -> int:
+        """At start: remove the concurrent calls a previous run of this node left behind."""
+        return int(await self.redis.eval(FORGET_NODE, 2, CONCURRENT_NOW, self.node_key))
+
+    async def run(self) -> None:
+        """Flush forever (cancel to stop; call `flush()` once more on the way out)."""
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.flush()
+
+    async def flush(self) -> bool:
+        """Write the tallies in one pipeline; on failure keep them for the next flush."""
+        tallies, self.tallies = self.tallies, Tallies()
+        if tallies.empty():
+            return True
+        try:
+            await self._write(tallies)
+        except Exception as error:
+            self.tallies.merge(tallies)
+            if not self.redis_down:
+                logger.error("counters: Redis unavailable, keeping tallies in memory (%s)", error)
+            self.redis_down = True
+            return False
+        self.redis_down = False
+        return True
+
+    async def _write(self, tallies: Tallies) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for key, counts in tallies.attempts.items():
+            for number, count in counts.items():
+                pipe.zincrby(key, count, number)
+            pipe.expire(key, tallies.key_ttls[key])
+        for callee, (reset, count) in tallies.no_answer.items():
+            if reset:
+                pipe.zrem(NO_ANSWER_RUN, callee)
+            if count:
+                pipe.zincrby(NO_ANSWER_RUN, count, callee)
+        self._queue_concurrency(pipe, tallies)
+        for key, counts in tallies.security.items():
+            for metric, count in counts.items():
+                pipe.hincrby(key, metric, count)
+            pipe.expire(key, SECURITY_TTL)
+        for key, values in tallies.gauges.items():
+            pipe.hset(key, mapping=values)
+            pipe.expire(key, SECURITY_TTL)
+        await pipe.execute()
+
+    def _queue_concurrency(self, pipe: Any, tallies: Tallies) -> None:
+        # Starts first, so a call that started and ended within one flush still raises the peak.
+        ups = [item for caller, count in tallies.started.items() for item in (caller, count)]
+        downs = [
+            item
+            for caller, count in tallies.concurrency.items()
+            if count
+            for item in (caller, count)
+        ]
+        if ups or downs:
+            pipe.eval(
+                APPLY_CONCURRENCY, 3, CONCURRENT_NOW, CONCURRENT_PEAK, self.node_key, *ups, *downs
+            )

@@ -1,0 +1,247 @@
+"""The SIP engine process: wiring, background tasks, start-up and graceful shutdown.
+
+Start-up: load the configuration (retrying until the database answers), undo a previous run's
+concurrency counters, restore this node's registrations, forget its stale current calls, then
+serve UDP and TCP on one address. SIGTERM/SIGINT: stop taking new calls, end the calls in
+progress (BYE to both sides, a CDR each), write out CDRs, registrations and counters, close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import signal
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio
+
+from softswitch.engine import store
+from softswitch.engine.calls import CallManager
+from softswitch.engine.cdr_journal import CdrJournal
+from softswitch.engine.cdr_writer import CdrWriter
+from softswitch.engine.config import ConfigCache
+from softswitch.engine.counters import Counters
+from softswitch.engine.listener import NotificationListener
+from softswitch.engine.registrar import BindingStore, Registrar
+from softswitch.engine.sip_layer import SipLayer
+from softswitch.engine.switch import Switch
+from softswitch.engine.transport import Flow, TcpConnection, TcpManager, UdpEndpoint
+from softswitch.sip.digest import DigestAlgorithm, DigestAuthenticator
+
+logger = logging.getLogger(__name__)
+
+TCP_IDLE_SECONDS = 64.0  # a connection without binding or call is closed after this idle time
+FULL_REFRESH_SECONDS = 30.0
+UDP_BUFFER_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """What one engine node needs to know about itself."""
+
+    listen: tuple[str, int]
+    node: str
+    node_id: int
+    realm: str
+    secret: str
+    redis_url: str
+    spool_dir: Path
+    database_params: dict[str, Any]
+    advertised_host: str = ""
+    digest_algorithms: tuple[DigestAlgorithm, ...] = (DigestAlgorithm.MD5, DigestAlgorithm.SHA_256)
+
+
+def digest_secret(secret_key: str) -> bytes:
+    """The nonce-signing key, the same on every node that shares SECRET_KEY."""
+    return hmac.new(secret_key.encode(), b"vosadmin sip digest nonce", hashlib.sha256).digest()
+
+
+def advertised_address(settings: EngineSettings) -> tuple[str, int]:
+    """The host and port we put in Via and Contact."""
+    host, port = settings.listen
+    if settings.advertised_host:
+        return settings.advertised_host, port
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostbyname(socket.gethostname())
+    return host, port
+
+
+class Engine:
+    """One SIP engine node."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="engine-db")
+        self.redis = redis.asyncio.Redis.from_url(settings.redis_url)
+        self.counters = Counters(self.redis, settings.node)
+        self.journal = CdrJournal(settings.spool_dir, settings.node)
+        self.cdr_writer = CdrWriter(self.journal, self.executor, store.write_cdr_batch)
+        self.cache = ConfigCache(self.executor, on_change=self._config_changed)
+        self.layer = SipLayer(self._send)
+        self.tcp = TcpManager(self._on_stream_message, self._on_broken_stream, self._on_tcp_opened)
+        self.udp = UdpEndpoint(lambda data, remote: self.switch.on_datagram(data, remote))
+        self.switch = Switch(
+            cache=self.cache,
+            layer=self.layer,
+            counters=self.counters,
+            authenticator=DigestAuthenticator(digest_secret(settings.secret)),
+            realm=settings.realm,
+            advertised=advertised_address(settings),
+            digest_algorithms=settings.digest_algorithms,
+            close_tcp=self.tcp.close,
+            close_tcp_from=self.tcp.close_from,
+        )
+        self.bindings = BindingStore(settings.node, self.executor)
+        self.switch.registrar = Registrar(self.switch, self.bindings)
+        self.switch.calls = CallManager(
+            self.switch, self.journal, settings.node, settings.node_id, self.executor
+        )
+        self.listener = NotificationListener(
+            settings.database_params, self.cache.apply_notification, self.cache.refresh
+        )
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._servers: list[Any] = []
+
+    # Lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load state and start serving."""
+        await self._load_configuration()
+        with contextlib.suppress(Exception):
+            await self.counters.forget_previous_run()
+        restored = await self.bindings.restore(self.cache.config.phones)
+        await asyncio.get_running_loop().run_in_executor(
+            self.executor, store.clear_current_calls, self.settings.node
+        )
+        await self._serve()
+        self._tasks = [
+            asyncio.create_task(coroutine)
+            for coroutine in (
+                self.listener.run(),
+                self.counters.run(),
+                self.cdr_writer.run(),
+                self._every(0.1, self.bindings.flush),
+                self._every(1.0, self._housekeeping),
+                self._every(FULL_REFRESH_SECONDS, self.cache.refresh),
+                self._every(1.0, self.switch.calls.sync_current_calls),
+            )
+        ]
+        host, port = self.settings.listen
+        logger.info(
+            "SIP engine %s listening on %s:%s (UDP+TCP); %d registrations restored",
+            self.settings.node,
+            host,
+            port,
+            restored,
+        )
+
+    async def _load_configuration(self) -> None:
+        pause = 0.5
+        while not await self.cache.refresh():
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        host, port = self.settings.listen
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: self.udp, local_addr=(host, port)
+        )
+        with contextlib.suppress(OSError):
+            sock = transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER_BYTES)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UDP_BUFFER_BYTES)
+        server = await loop.create_server(
+            lambda: TcpConnection(self.tcp), host, port, reuse_address=True, backlog=1024
+        )
+        self._servers = [transport, server]
+
+    async def stop(self) -> None:
+        """Graceful shutdown: end calls, write everything out, close."""
+        logger.info("SIP engine %s stopping", self.settings.node)
+        await self.switch.calls.shutdown()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        udp, tcp_server = self._servers
+        tcp_server.close()
+        for connection in list(self.tcp.by_id.values()):
+            connection.close(reset=False)
+        await self.cdr_writer.flush()
+        await self.bindings.flush()
+        await self.switch.calls.sync_current_calls()
+        await self.counters.flush()
+        udp.close()
+        self.journal.close()
+        await self.redis.aclose()
+        for _ in range(self.executor._max_workers):
+            self.executor.submit(store.close_connection)
+        self.executor.shutdown(wait=True)
+
+    async def run_until_signalled(self) -> None:
+        """Start, wait for SIGTERM or SIGINT, stop."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await self.start()
+        await stop.wait()
+        await self.stop()
+
+    # Plumbing ---------------------------------------------------------------------------
+
+    async def _every(self, seconds: float, action: Any) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                result = action()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                logger.exception("periodic task %s failed", getattr(action, "__name__", action))
+
+    def _housekeeping(self) -> None:
+        now = time.time()
+        self.switch.registrar.sweep(now)
+        self.switch.sweep(now)
+        self._close_idle_connections()
+        self.counters.gauge("tcp_connections", len(self.tcp), now)
+
+    def _close_idle_connections(self) -> None:
+        """Close TCP connections that carry no binding and no call and have been idle."""
+        busy = self.switch.registrar.bound_connections() | self.switch.calls.connections_in_use()
+        limit = time.monotonic() - TCP_IDLE_SECONDS
+        for connection in list(self.tcp.by_id.values()):
+            if connection.id not in busy and connection.last_activity < limit:
+                self.switch.close_connection(connection.id)
+
+    def _send(self, flow: Flow, data: bytes, on_error: Any) -> None:
+        if flow.transport == "tcp":
+            self.tcp.send(flow, data, on_error)
+        else:
+            self.udp.send(data, flow.remote)
+
+    def _on_stream_message(self, message: Any, flow: Flow) -> None:
+        self.switch.on_stream_message(message, flow)
+
+    def _on_broken_stream(self, connection: TcpConnection) -> None:
+        """Garbage on a stream: close it the way SS_TCP_CLOSE_RESET says."""
+        self.switch.close_connection(connection.id)
+
+    def _on_tcp_opened(self, connection: TcpConnection) -> None:
+        """A suspended source is not even allowed to keep a connection open."""
+        if self.switch.guard.is_suspended(connection.remote[0], time.time()):
+            self.switch.close_connection(connection.id)
+
+    def _config_changed(self, kind: str, key: Any) -> None:
+        """Act on changes that affect live state, not only the cached configuration."""
+        if kind == "registration" or (kind == "phone" and key not in self.cache.config.phones):
+            self.switch.registrar.unbind(key, close=True, persist=False)

@@ -1,0 +1,241 @@
+"""The transaction layer's edge: match messages to transactions, run their timers, send.
+
+`softswitch.sip.transaction` holds the state machines; this module keeps them in two tables,
+turns their actions into sends and callbacks, and schedules each one's next deadline on the
+event loop. Requests that start something new, ACKs for 2xx, CANCELs and stray responses go to
+the transaction user (the `Switch`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from softswitch.engine.transport import Flow
+from softswitch.sip.message import Malformed, Message, Request, Response, add_received_rport
+from softswitch.sip.message import build_response as sip_build_response
+from softswitch.sip.transaction import (
+    Action,
+    ClientInviteTransaction,
+    ClientNonInviteTransaction,
+    DeliverResponse,
+    SendMessage,
+    ServerInviteTransaction,
+    ServerNonInviteTransaction,
+    TransactionState,
+    TransactionTerminated,
+    TransactionTimeout,
+    TransportFailure,
+    client_transaction_key,
+    server_transaction_key,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class TransactionUser(Protocol):
+    """What the layer hands up (implemented by `softswitch.engine.switch.Switch`)."""
+
+    def on_request(self, request: Request, flow: Flow) -> None: ...
+    def on_ack(self, request: Request, flow: Flow) -> None: ...
+    def on_stray_response(self, response: Response, flow: Flow) -> None: ...
+    def on_malformed(self, message: Malformed | Request, flow: Flow, status: int) -> None: ...
+
+
+class ServerTransaction:
+    """A server transaction and the flow its responses go back on."""
+
+    __slots__ = ("flow", "key", "layer", "request", "timer", "transaction")
+
+    def __init__(self, layer: SipLayer, request: Request, flow: Flow, key: tuple[str, ...]) -> None:
+        reliable = flow.transport == "tcp"
+        kind = ServerInviteTransaction if request.method == "INVITE" else ServerNonInviteTransaction
+        self.layer = layer
+        self.request = request
+        self.transaction: Any = kind(request, reliable=reliable)
+        self.flow = flow
+        self.key = key
+        self.timer: asyncio.TimerHandle | None = None
+
+    def respond(self, response: Response) -> None:
+        """Send a response through the transaction (retransmissions included)."""
+        self.layer.run(self, self.transaction.send_response(response, self.layer.now()))
+
+    def reply(
+        self,
+        status: int,
+        reason: str | None = None,
+        to_tag: str | None = None,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+    ) -> Response:
+        """Build a response to the request (§8.2.6), send it, and return it."""
+        response = sip_build_response(self.request, status, reason, to_tag=to_tag)
+        for name, value in (headers or {}).items():
+            response.headers.add(name, value)
+        response.body = body
+        self.respond(response)
+        return response
+
+    @property
+    def completed(self) -> bool:
+        return (
+            self.transaction.state is not TransactionState.PROCEEDING
+            and self.transaction.state is not TransactionState.TRYING
+        )
+
+
+class ClientTransaction:
+    """A client transaction and whom to tell about its responses."""
+
+    __slots__ = ("flow", "key", "layer", "on_failure", "on_response", "timer", "transaction")
+
+    def __init__(
+        self,
+        layer: SipLayer,
+        request: Request,
+        flow: Flow,
+        on_response: Callable[[Response], None],
+        on_failure: Callable[[str], None],
+    ) -> None:
+        reliable = flow.transport == "tcp"
+        kind = ClientInviteTransaction if request.method == "INVITE" else ClientNonInviteTransaction
+        self.layer = layer
+        self.transaction: Any = kind(request, reliable=reliable)
+        self.flow = flow
+        self.key = client_transaction_key(request)
+        self.timer: asyncio.TimerHandle | None = None
+        self.on_response = on_response
+        self.on_failure = on_failure  # "timeout" or "transport"
+
+
+Transaction = ServerTransaction | ClientTransaction
+
+
+class SipLayer:
+    """Transaction tables, timers and sending for one engine."""
+
+    def __init__(self, send: Callable[[Flow, bytes, Callable[[], None]], None]) -> None:
+        self.send_bytes = send
+        self.user: TransactionUser | None = None
+        self.servers: dict[tuple[str, ...], ServerTransaction] = {}
+        self.clients: dict[tuple[str, ...], ClientTransaction] = {}
+        self.loop = asyncio.get_event_loop()
+
+    def now(self) -> float:
+        return self.loop.time()
+
+    # Incoming ---------------------------------------------------------------------------
+
+    def receive(self, message: Message | Malformed, flow: Flow) -> None:
+        """Route one received message (from the transports)."""
+        assert self.user is not None
+        if isinstance(message, Malformed):
+            self.user.on_malformed(message, flow, 400)
+        elif isinstance(message, Request):
+            self._receive_request(message, flow)
+        else:
+            self._receive_response(message, flow)
+
+    def _receive_request(self, request: Request, flow: Flow) -> None:
+        assert self.user is not None
+        add_received_rport(request, flow.remote[0], flow.remote[1])
+        rejection = request.validate()
+        if rejection is not None:
+            self.user.on_malformed(request, flow, rejection.status_code)
+            return
+        existing = self.servers.get(server_transaction_key(request))
+        if existing is not None:
+            self.run(existing, existing.transaction.receive_request(request, self.now()))
+        elif request.method == "ACK":
+            self.user.on_ack(request, flow)
+        else:
+            self.user.on_request(request, flow)
+
+    def _receive_response(self, response: Response, flow: Flow) -> None:
+        assert self.user is not None
+        if response.validate() is not None:
+            return  # a broken response is dropped (§18.1.2)
+        client = self.clients.get(client_transaction_key(response))
+        if client is None:
+            self.user.on_stray_response(response, flow)
+            return
+        self.run(client, client.transaction.receive_response(response, self.now()))
+
+    # Outgoing ---------------------------------------------------------------------------
+
+    def server_transaction(
+        self, request: Request, flow: Flow, send_trying: bool = False
+    ) -> ServerTransaction:
+        """Open the server transaction for a new request; the TU answers through it."""
+        server = ServerTransaction(self, request, flow, server_transaction_key(request))
+        self.servers[server.key] = server
+        if request.method == "INVITE":
+            self.run(server, server.transaction.start(self.now(), send_trying=send_trying))
+        else:
+            self.run(server, server.transaction.start(self.now()))
+        return server
+
+    def send_request(
+        self,
+        request: Request,
+        flow: Flow,
+        on_response: Callable[[Response], None],
+        on_failure: Callable[[str], None],
+    ) -> ClientTransaction:
+        """Send a request in a new client transaction."""
+        client = ClientTransaction(self, request, flow, on_response, on_failure)
+        self.clients[client.key] = client
+        self.run(client, client.transaction.start(self.now()))
+        return client
+
+    def send_stateless(self, message: Message, flow: Flow) -> None:
+        """Send outside any transaction (ACK for 2xx, a 2xx retransmission, a stateless reply)."""
+        self.send_bytes(flow, message.to_bytes(), lambda: None)
+
+    # Actions and timers -----------------------------------------------------------------
+
+    def run(self, holder: Transaction, actions: list[Action]) -> None:
+        """Carry out a transaction's actions, then schedule its next deadline."""
+        for action in actions:
+            if isinstance(action, SendMessage):
+                self.send_bytes(
+                    holder.flow,
+                    action.message.to_bytes(),
+                    lambda holder=holder: self._transport_error(holder),
+                )
+            elif isinstance(action, DeliverResponse) and isinstance(holder, ClientTransaction):
+                holder.on_response(action.response)
+            elif isinstance(action, TransactionTimeout) and isinstance(holder, ClientTransaction):
+                holder.on_failure("timeout")
+            elif isinstance(action, TransportFailure) and isinstance(holder, ClientTransaction):
+                holder.on_failure("transport")
+            elif isinstance(action, TransactionTerminated):
+                self._forget(holder)
+                return
+        self._schedule(holder)
+
+    def _schedule(self, holder: Transaction) -> None:
+        if holder.timer is not None:
+            holder.timer.cancel()
+        deadline = holder.transaction.next_deadline()
+        holder.timer = None if deadline is None else self.loop.call_at(deadline, self._fire, holder)
+
+    def _fire(self, holder: Transaction) -> None:
+        holder.timer = None
+        self.run(holder, holder.transaction.on_timer(self.now()))
+
+    def _transport_error(self, holder: Transaction) -> None:
+        self.run(holder, holder.transaction.on_transport_error())
+
+    def _forget(self, holder: Transaction) -> None:
+        if holder.timer is not None:
+            holder.timer.cancel()
+            holder.timer = None
+        table: dict[Any, Any] = (
+            self.servers if isinstance(holder, ServerTransaction) else self.clients
+        )
+        if table.get(holder.key) is holder:
+            del table[holder.key]

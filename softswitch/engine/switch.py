@@ -1,0 +1,276 @@
+"""The switch: the transaction user of the SIP engine.
+
+It gates sources (suspension), dispatches requests by method (REGISTER to the registrar,
+INVITE and in-dialog requests to the B2BUA, OPTIONS answered here), applies the reply policy
+for unknown or failed sources (SS_REPLY_UNAUTHORIZED and its trusted networks), and owns the
+helpers every part uses to answer and to originate requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from softswitch.engine.config import ConfigCache
+from softswitch.engine.counters import Counters
+from softswitch.engine.sip_layer import ServerTransaction, SipLayer
+from softswitch.engine.transport import Flow
+from softswitch.rules.security import SourceGuard, in_networks, parse_networks
+from softswitch.sip.digest import DigestAlgorithm, DigestAuthenticator
+from softswitch.sip.fields import Via
+from softswitch.sip.ids import IdGenerator
+from softswitch.sip.message import (
+    Malformed,
+    Message,
+    Request,
+    Response,
+    build_response,
+    try_parse_message,
+)
+from softswitch.sip.requests import new_request
+from softswitch.sip.transaction import server_transaction_key
+from softswitch.sip.uri import NameAddr, SipUri, parse_uri
+
+logger = logging.getLogger(__name__)
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"
+SILENCE_SECONDS = 32.0  # absorb retransmissions of a request we stay silent to (64 × T1)
+IN_DIALOG = frozenset({"BYE", "UPDATE", "INFO", "PRACK", "NOTIFY", "REFER", "MESSAGE"})
+
+
+class Switch:
+    """Receives every message of the engine and decides who handles it."""
+
+    def __init__(
+        self,
+        *,
+        cache: ConfigCache,
+        layer: SipLayer,
+        counters: Counters,
+        authenticator: DigestAuthenticator,
+        realm: str,
+        advertised: tuple[str, int],
+        digest_algorithms: tuple[DigestAlgorithm, ...],
+        close_tcp: Callable[[int | None, bool], None],
+        close_tcp_from: Callable[[str, bool], None],
+    ) -> None:
+        self.cache = cache
+        self.layer = layer
+        self.counters = counters
+        self.authenticator = authenticator
+        self.realm = realm
+        self.digest_algorithms = digest_algorithms
+        self.advertised = advertised
+        self._close_tcp = close_tcp
+        self._close_tcp_from = close_tcp_from
+        self.guard = SourceGuard()
+        self.ids = IdGenerator()
+        self.silenced: dict[tuple[str, ...], float] = {}
+        self._trusted_source: tuple[Any, tuple[Any, ...]] = (None, ())
+        self.registrar: Any = None  # softswitch.engine.registrar.Registrar, set by the process
+        self.calls: Any = None  # softswitch.engine.calls.CallManager, set by the process
+        layer.user = self
+
+    @property
+    def config(self) -> Any:
+        return self.cache.config
+
+    def parameter(self, name: str) -> Any:
+        return self.cache.config.parameters[name]
+
+    # Entry points from the transports ---------------------------------------------------
+
+    def on_datagram(self, data: bytes, remote: tuple[str, int]) -> None:
+        """A UDP datagram: drop it if its source is suspended, else parse and route it."""
+        if self._gate(remote[0]):
+            self.layer.receive(try_parse_message(data), Flow("udp", remote))
+
+    def on_stream_message(self, message: Message | Malformed, flow: Flow) -> None:
+        """A message framed from a TCP connection."""
+        if self._gate(flow.ip):
+            self.layer.receive(message, flow)
+        else:
+            self.close_connection(flow.connection_id)
+
+    def _gate(self, ip: str) -> bool:
+        if self.guard.is_suspended(ip, time.time()):
+            self.counters.security("unauthorized", time.time())
+            return False
+        return True
+
+    # Transaction user ---------------------------------------------------------------------
+
+    def on_request(self, request: Request, flow: Flow) -> None:
+        """A request that is not a retransmission of an open transaction."""
+        method = request.method
+        if self._is_silenced(request):
+            return
+        if method == "REGISTER":
+            self.registrar.handle(request, flow)
+        elif method == "INVITE" or method in IN_DIALOG or method == "CANCEL":
+            self.calls.on_request(request, flow)
+        elif method == "OPTIONS":
+            self._options(request, flow)
+        elif self.is_known_source(flow.ip):
+            self.respond(self.layer.server_transaction(request, flow), 405, [("Allow", ALLOW)])
+        else:
+            self.refuse(request, flow, authentication_failed=False)
+
+    def on_ack(self, request: Request, flow: Flow) -> None:
+        """An ACK that matched no server transaction: the ACK for a 2xx, end to end."""
+        self.calls.on_ack(request, flow)
+
+    def on_stray_response(self, response: Response, flow: Flow) -> None:
+        """A response without a transaction: a retransmitted 2xx to an INVITE must be ACKed."""
+        self.calls.on_stray_response(response, flow)
+
+    def on_malformed(self, message: Malformed | Request, flow: Flow, status: int) -> None:
+        """Answer 400/505 when the request can be identified and the source may be answered."""
+        logger.debug(
+            "malformed message from %s: %s", flow.remote, getattr(message, "reason", status)
+        )
+        if not self.may_answer(flow.ip):
+            return
+        if isinstance(message, Malformed):
+            if message.can_reply:
+                self.layer.send_stateless(message.build_400(to_tag=self.ids.tag()), flow)
+        else:
+            self.layer.send_stateless(build_response(message, status, to_tag=self.ids.tag()), flow)
+
+    # Policy helpers ---------------------------------------------------------------------
+
+    def trusted_networks(self) -> tuple[Any, ...]:
+        """SS_REPLY_UNAUTHORIZED_TRUSTED_NETWORKS, parsed once per value."""
+        value = self.parameter("SS_REPLY_UNAUTHORIZED_TRUSTED_NETWORKS")
+        if self._trusted_source[0] is not value:
+            self._trusted_source = (value, parse_networks(value))
+        return self._trusted_source[1]
+
+    def may_answer(self, ip: str) -> bool:
+        """SS_REPLY_UNAUTHORIZED On, a trusted network, or a source we know."""
+        return (
+            self.parameter("SS_REPLY_UNAUTHORIZED")
+            or in_networks(ip, self.trusted_networks())
+            or self.is_known_source(ip)
+        )
+
+    def is_known_source(self, ip: str) -> bool:
+        """A mapping gateway, a routing gateway or a registered phone sends from this address."""
+        return self.config.is_gateway_ip(ip) or self.registrar.is_registered_ip(ip)
+
+    def refuse(
+        self,
+        request: Request,
+        flow: Flow,
+        *,
+        authentication_failed: bool,
+        count_failure: bool = True,
+    ) -> None:
+        """An unknown source or a failed authentication: count it, maybe suspend, 403 or silence.
+
+        401/407 challenges are not refusals; an unknown account is refused, never challenged.
+        """
+        now = time.time()
+        self.counters.security("unauthorized", now)
+        if authentication_failed:
+            self.counters.security("register_failed", now)
+        if count_failure and self.guard.record_failure(
+            flow.ip,
+            now,
+            self.parameter("SS_AUTHENTICATION_MAX_RETRY"),
+            self.parameter("SS_AUTHENTICATION_FAILED_SUSPEND"),
+        ):
+            logger.warning("source %s suspended after repeated authentication failures", flow.ip)
+            self._close_tcp_from(flow.ip, self.parameter("SS_TCP_CLOSE_RESET"))
+            return
+        if self.parameter("SS_REPLY_UNAUTHORIZED") or in_networks(flow.ip, self.trusted_networks()):
+            self.respond(self.layer.server_transaction(request, flow), 403)
+        else:
+            self.silence(request)
+
+    def silence(self, request: Request) -> None:
+        """Stay silent to a request, and to its retransmissions for a while."""
+        self.silenced[server_transaction_key(request)] = time.monotonic() + SILENCE_SECONDS
+
+    def _is_silenced(self, request: Request) -> bool:
+        until = self.silenced.get(server_transaction_key(request)) if self.silenced else None
+        return until is not None and time.monotonic() < until
+
+    def sweep(self, now: float) -> None:
+        """Housekeeping: forget old silences and finished suspensions."""
+        monotonic = time.monotonic()
+        for key in [key for key, until in self.silenced.items() if until <= monotonic]:
+            del self.silenced[key]
+        self.guard.forget_expired(now)
+
+    # Answering and originating ----------------------------------------------------------
+
+    def respond(
+        self,
+        server: ServerTransaction,
+        status: int,
+        headers: list[tuple[str, str]] | None = None,
+        reason: str | None = None,
+        body: bytes = b"",
+        to_tag: str | None = None,
+    ) -> Response:
+        """Answer through a server transaction (a To tag is added when missing)."""
+        response = build_response(server.request, status, reason, to_tag=to_tag or self.ids.tag())
+        for name, value in headers or []:
+            response.headers.add(name, value)
+        response.body = body
+        server.respond(response)
+        return response
+
+    def _options(self, request: Request, flow: Flow) -> None:
+        if not self.is_known_source(flow.ip) and not in_networks(flow.ip, self.trusted_networks()):
+            self.refuse(request, flow, authentication_failed=False, count_failure=False)
+            return
+        self.respond(
+            self.layer.server_transaction(request, flow),
+            200,
+            [("Allow", ALLOW), ("Accept", "application/sdp")],
+        )
+
+    def challenges(self, stale: bool = False) -> list[str]:
+        """WWW-/Proxy-Authenticate values, one per algorithm in SIP_DIGEST_ALGORITHMS order
+        (many clients answer the first they see, so the first is the one they will use)."""
+        now = time.time()
+        return [
+            self.authenticator.challenge(self.realm, now, algorithm=algorithm, stale=stale)
+            for algorithm in self.digest_algorithms
+        ]
+
+    def local_via(self, transport: str) -> Via:
+        """Our sent-by for requests we originate on a transport."""
+        return Via(transport.upper(), self.advertised[0], self.advertised[1])
+
+    def local_uri(self, user: str | None = None, transport: str = "udp") -> SipUri:
+        """A SIP URI naming this switch (Contact, From of probes)."""
+        params = (("transport", transport),) if transport == "tcp" else ()
+        return SipUri(host=self.advertised[0], user=user, port=self.advertised[1], params=params)
+
+    def send_options(
+        self,
+        target: str,
+        flow: Flow,
+        on_response: Callable[[Response], None],
+        on_failure: Callable[[str], None] | None = None,
+    ) -> None:
+        """Probe a contact or a gateway with OPTIONS; any response means it is alive."""
+        uri = parse_uri(target)
+        request = new_request(
+            "OPTIONS",
+            uri,
+            via=self.local_via(flow.transport),
+            from_=NameAddr(self.local_uri("vosadmin")),
+            to=NameAddr(uri),
+            ids=self.ids,
+        )
+        self.layer.send_request(request, flow, on_response, on_failure or (lambda reason: None))
+
+    def close_connection(self, connection_id: int | None) -> None:
+        """Close a TCP connection the way SS_TCP_CLOSE_RESET says."""
+        self._close_tcp(connection_id, self.parameter("SS_TCP_CLOSE_RESET"))

@@ -1,0 +1,198 @@
+"""UDP and TCP transports of the SIP engine (RFC 3261 §18), kept thin.
+
+Both listen on the same address. Incoming bytes become messages (datagrams parsed whole, TCP
+streams framed by Content-Length with `softswitch.sip.stream`) handed to the engine with the
+`Flow` they came on; outgoing messages go back on a flow. TCP connections are tracked so the
+engine can reuse them (responses, requests to a phone registered over TCP, gateways over TCP)
+and close them with FIN or RST (SS_TCP_CLOSE_RESET).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import socket
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from softswitch.sip.message import Malformed, Message
+from softswitch.sip.stream import FramingError, KeepAlivePing, MessageReceived, StreamFramer
+
+logger = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+MAX_DATAGRAM = 65535
+_connection_ids = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """Where a message came from or goes to."""
+
+    transport: str  # "udp" or "tcp"
+    remote: Address
+    connection_id: int | None = None  # TCP: the connection it came on (None: any/new)
+
+    @property
+    def ip(self) -> str:
+        return self.remote[0]
+
+
+MessageHandler = Callable[["Message | Malformed", Flow], None]
+
+
+class UdpEndpoint(asyncio.DatagramProtocol):
+    """The UDP socket: datagrams in, datagrams out."""
+
+    def __init__(self, on_datagram: Callable[[bytes, Address], None]) -> None:
+        self.on_datagram = on_datagram
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.on_datagram(data, (addr[0], addr[1]))
+
+    def error_received(self, exc: Exception) -> None:
+        logger.debug("UDP error: %s", exc)
+
+    def send(self, data: bytes, remote: Address) -> None:
+        if self.transport is not None:
+            self.transport.sendto(data, remote)
+
+
+class TcpConnection(asyncio.Protocol):
+    """One SIP TCP connection, framed into messages."""
+
+    def __init__(self, manager: TcpManager) -> None:
+        self.manager = manager
+        self.id = next(_connection_ids)
+        self.framer = StreamFramer()
+        self.transport: asyncio.Transport | None = None
+        self.remote: Address = ("", 0)
+        self.last_activity = time.monotonic()
+        self.closed = False
+
+    @property
+    def flow(self) -> Flow:
+        return Flow("tcp", self.remote, self.id)
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.remote = (peer[0], peer[1])
+        self.manager.opened(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.last_activity = time.monotonic()
+        for event in self.framer.feed(data):
+            if isinstance(event, MessageReceived):
+                self.manager.on_message(event.message, self.flow)
+            elif isinstance(event, KeepAlivePing):
+                self.send(b"\r\n")  # RFC 5626 §4.4.1 pong
+            elif isinstance(event, FramingError):
+                logger.debug("TCP %s: framing error (%s)", self.remote, event.reason)
+                self.manager.on_broken(self)
+                return
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.manager.lost(self)
+
+    def send(self, data: bytes) -> None:
+        if self.transport is not None and not self.closed:
+            self.last_activity = time.monotonic()
+            self.transport.write(data)
+
+    def close(self, reset: bool) -> None:
+        """End the connection: RST (SO_LINGER 0, then abort) or a graceful FIN."""
+        if self.transport is None or self.closed:
+            return
+        self.closed = True
+        if reset:
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.transport.abort()
+        else:
+            self.transport.close()
+
+
+class TcpManager:
+    """All TCP connections, inbound and outbound, by id and by remote address."""
+
+    def __init__(
+        self,
+        on_message: MessageHandler,
+        on_broken: Callable[[TcpConnection], None],
+        on_opened: Callable[[TcpConnection], None],
+    ) -> None:
+        self.on_message = on_message
+        self.on_broken = on_broken
+        self.on_opened = on_opened
+        self.by_id: dict[int, TcpConnection] = {}
+        self.by_remote: dict[Address, TcpConnection] = {}
+        self._connecting: dict[Address, asyncio.Task[TcpConnection | None]] = {}
+
+    def opened(self, connection: TcpConnection) -> None:
+        self.by_id[connection.id] = connection
+        self.by_remote[connection.remote] = connection
+        self.on_opened(connection)
+
+    def lost(self, connection: TcpConnection) -> None:
+        self.by_id.pop(connection.id, None)
+        if self.by_remote.get(connection.remote) is connection:
+            del self.by_remote[connection.remote]
+
+    def send(self, flow: Flow, data: bytes, on_error: Callable[[], None]) -> None:
+        """Send on the flow's connection, or on (a new) one to its remote address."""
+        connection = self.by_id.get(flow.connection_id) if flow.connection_id else None
+        connection = connection or self.by_remote.get(flow.remote)
+        if connection is not None and not connection.closed:
+            connection.send(data)
+            return
+        asyncio.get_running_loop().create_task(self._connect_and_send(flow.remote, data, on_error))
+
+    async def _connect_and_send(
+        self, remote: Address, data: bytes, on_error: Callable[[], None]
+    ) -> None:
+        task = self._connecting.get(remote)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._connect(remote))
+            self._connecting[remote] = task
+        connection = await task
+        if connection is None:
+            on_error()
+        else:
+            connection.send(data)
+
+    async def _connect(self, remote: Address) -> TcpConnection | None:
+        loop = asyncio.get_running_loop()
+        try:
+            _, connection = await asyncio.wait_for(
+                loop.create_connection(lambda: TcpConnection(self), remote[0], remote[1]), 5
+            )
+            return connection
+        except (OSError, TimeoutError) as error:
+            logger.info("TCP connect to %s:%s failed: %s", remote[0], remote[1], error)
+            return None
+        finally:
+            self._connecting.pop(remote, None)
+
+    def close_from(self, ip: str, reset: bool) -> None:
+        """Close every connection with a peer at this IP (a suspended source)."""
+        for connection in [c for c in self.by_id.values() if c.remote[0] == ip]:
+            connection.close(reset)
+
+    def close(self, connection_id: int | None, reset: bool) -> None:
+        connection = self.by_id.get(connection_id) if connection_id else None
+        if connection is not None:
+            connection.close(reset)
+
+    def __len__(self) -> int:
+        return len(self.by_id)

@@ -1,0 +1,66 @@
+"""`manage.py runsipengine [--listen HOST:PORT]`: the SIP engine (registrar + B2BUA)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from softswitch.engine.process import Engine, EngineSettings
+from softswitch.sip.digest import DigestAlgorithm
+
+logger = logging.getLogger("softswitch.engine")
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """`127.0.0.1:5060`, `[::1]:5060` or `0.0.0.0:5060` → (host, port)."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CommandError(f"--listen must be HOST:PORT, not {value!r}")
+    return host.strip("[]"), int(port)
+
+
+def database_params() -> dict[str, Any]:
+    """Connection parameters for the engine's own LISTEN connection."""
+    params = dict(connection.get_connection_params())
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return params
+
+
+class Command(BaseCommand):
+    help = "Run the SIP engine on UDP and TCP (SIGTERM or Ctrl-C stops it gracefully)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--listen",
+            default=settings.SIP_LISTEN,
+            help="HOST:PORT for UDP and TCP (default SIP_LISTEN).",
+        )
+
+    def handle(self, *args: Any, listen: str, **options: Any) -> None:
+        engine_settings = EngineSettings(
+            listen=parse_listen(listen),
+            node=settings.SIP_NODE_NAME,
+            node_id=settings.SIP_NODE_ID,
+            realm=settings.SIP_REALM,
+            secret=settings.SECRET_KEY,
+            redis_url=settings.REDIS_URL,
+            spool_dir=settings.SIP_SPOOL_DIR,
+            database_params=database_params(),
+            advertised_host=settings.SIP_ADVERTISED_HOST,
+            digest_algorithms=tuple(
+                DigestAlgorithm(name) for name in settings.SIP_DIGEST_ALGORITHMS
+            ),
+        )
+        try:
+            import uvloop
+
+            runner = uvloop.run
+        except ImportError:  # pragma: no cover - uvloop is a dependency; plain asyncio works too
+            runner = asyncio.run
+        runner(Engine(engine_settings).run_until_signalled())

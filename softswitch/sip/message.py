@@ -1,0 +1,532 @@
+"""SIP requests and responses: parsing, typed accessors, serialisation (RFC 3261 §7, §8.2.6)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar, cast
+
+from softswitch.sip.errors import SipParseError
+from softswitch.sip.fields import (
+    CSeq,
+    MediaType,
+    Via,
+    check_date,
+    parse_call_id,
+    parse_cseq,
+    parse_media_type,
+    parse_small_int,
+    parse_via,
+    parse_via_list,
+    same_host,
+)
+from softswitch.sip.headers import KNOWN_NAMES, Headers, canonical_name, split_values
+from softswitch.sip.syntax import WHITESPACE, is_token
+from softswitch.sip.uri import (
+    NameAddr,
+    SipUri,
+    Uri,
+    parse_delta_seconds,
+    parse_name_addr,
+    parse_uri,
+)
+
+__all__ = [
+    "REASON_PHRASES",
+    "SIP_VERSION",
+    "Headers",
+    "Malformed",
+    "Message",
+    "Rejection",
+    "Request",
+    "Response",
+    "add_received_rport",
+    "build_response",
+    "parse_message",
+    "try_parse_message",
+]
+
+SIP_VERSION = "SIP/2.0"
+_VERSION = re.compile(r"SIP/[0-9]+\.[0-9]+", re.IGNORECASE)
+_REPLY_HEADERS = ("via", "from", "to", "call-id", "cseq")
+_T = TypeVar("_T")
+
+# RFC 3261 §21 plus the codes a B2BUA relays most (RFC 3262, 3265, 3329, 4028, 6665).
+REASON_PHRASES = {
+    100: "Trying",
+    180: "Ringing",
+    181: "Call Is Being Forwarded",
+    182: "Queued",
+    183: "Session Progress",
+    200: "OK",
+    202: "Accepted",
+    300: "Multiple Choices",
+    301: "Moved Permanently",
+    302: "Moved Temporarily",
+    305: "Use Proxy",
+    380: "Alternative Service",
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    407: "Proxy Authentication Required",
+    408: "Request Timeout",
+    410: "Gone",
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    415: "Unsupported Media Type",
+    416: "Unsupported URI Scheme",
+    420: "Bad Extension",
+    421: "Extension Required",
+    422: "Session Interval Too Small",
+    423: "Interval Too Brief",
+    480: "Temporarily Unavailable",
+    481: "Call/Transaction Does Not Exist",
+    482: "Loop Detected",
+    483: "Too Many Hops",
+    484: "Address Incomplete",
+    485: "Ambiguous",
+    486: "Busy Here",
+    487: "Request Terminated",
+    488: "Not Acceptable Here",
+    489: "Bad Event",
+    491: "Request Pending",
+    493: "Undecipherable",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Server Time-out",
+    505: "Version Not Supported",
+    513: "Message Too Large",
+    600: "Busy Everywhere",
+    603: "Decline",
+    604: "Does Not Exist Anywhere",
+    606: "Not Acceptable",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why validate() refused a message, and the status to answer a request with."""
+
+    status_code: int
+    reason: str
+    detail: str
+
+
+class Message:
+    """What requests and responses share: headers, body and cached typed accessors.
+
+    Accessors parse their header on first use and cache the result until the headers change.
+    A message from try_parse_message() has valid call_id, cseq, via and max_forwards, what
+    transaction matching needs; the other accessors are safe once validate() returned None,
+    and raise SipParseError before.
+    """
+
+    __slots__ = ("_cache", "_cache_version", "body", "headers", "version")
+
+    def __init__(self, headers: Headers | None, body: bytes, version: str) -> None:
+        self.headers = Headers() if headers is None else headers
+        self.body = body
+        self.version = version
+        self._cache: dict[str, object] = {}
+        self._cache_version = -1
+
+    @property
+    def start_line(self) -> str:
+        """The request line or status line."""
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        """Serialise for the wire, with a Content-Length that matches the body (§20.14)."""
+        lines = [self.start_line, *self.headers.wire_lines(len(self.body))]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape") + self.body
+
+    def _cached(self, key: str, parse: Callable[[], _T]) -> _T:
+        if self._cache_version != self.headers.version:
+            self._cache.clear()
+            self._cache_version = self.headers.version
+        try:
+            return cast(_T, self._cache[key])
+        except KeyError:
+            value = self._cache[key] = parse()
+            return value
+
+    def _single(self, name: str) -> str:
+        values = self.headers.get_all(name)
+        if len(values) != 1:
+            problem = "missing" if not values else "more than one"
+            raise SipParseError(f"{problem} {canonical_name(name)[1]} header")
+        return values[0]
+
+    @property
+    def call_id(self) -> str:
+        """The Call-ID (§20.8)."""
+        return self._cached("call_id", lambda: parse_call_id(self._single("call-id")))
+
+    @property
+    def cseq(self) -> CSeq:
+        """The CSeq number and method (§20.16)."""
+        return self._cached("cseq", lambda: parse_cseq(self._single("cseq")))
+
+    @property
+    def from_(self) -> NameAddr:
+        """The From address with its tag (§20.20)."""
+        return self._cached("from", lambda: parse_name_addr(self._single("from")))
+
+    @property
+    def to(self) -> NameAddr:
+        """The To address with its tag, if any (§20.39)."""
+        return self._cached("to", lambda: parse_name_addr(self._single("to")))
+
+    @property
+    def via(self) -> Via:
+        """The top Via value (§20.42)."""
+        return self._cached("via", self._parse_top_via)
+
+    def _parse_top_via(self) -> Via:
+        line = self.headers.get("via")
+        if line is None:
+            raise SipParseError("missing Via header")
+        return parse_via(split_values(line)[0])
+
+    @property
+    def vias(self) -> list[Via]:
+        """Every Via value, top first."""
+        return self._cached("vias", self._parse_vias)
+
+    def _parse_vias(self) -> list[Via]:
+        return [via for line in self.headers.get_all("via") for via in parse_via_list(line)]
+
+    @property
+    def contact(self) -> list[NameAddr]:
+        """The Contact values; empty for 'Contact: *' (see contact_is_wildcard)."""
+        return self._cached("contact", self._parse_contact)
+
+    def _parse_contact(self) -> list[NameAddr]:
+        values = self.headers.values("contact")
+        if values == ["*"]:
+            return []
+        return [parse_name_addr(value) for value in values]
+
+    @property
+    def contact_is_wildcard(self) -> bool:
+        """Whether the request is 'Contact: *' (remove all bindings, §10.2.2)."""
+        return self.headers.values("contact") == ["*"]
+
+    @property
+    def record_route(self) -> list[NameAddr]:
+        """The Record-Route values, in header order (§20.30)."""
+        return self._cached("record_route", lambda: self._addresses("record-route"))
+
+    @property
+    def route(self) -> list[NameAddr]:
+        """The Route values, in header order (§20.34)."""
+        return self._cached("route", lambda: self._addresses("route"))
+
+    def _addresses(self, name: str) -> list[NameAddr]:
+        return [parse_name_addr(value) for value in self.headers.values(name)]
+
+    @property
+    def expires(self) -> int | None:
+        """The Expires header in seconds; malformed or overlarge values count as 3600 (§10.3)."""
+        value = self.headers.get("expires")
+        return None if value is None else parse_delta_seconds(value)
+
+    @property
+    def max_forwards(self) -> int | None:
+        """The Max-Forwards value (§20.22), None when absent (RFC 2543 peers)."""
+        return self._cached("max_forwards", self._parse_max_forwards)
+
+    def _parse_max_forwards(self) -> int | None:
+        values = self.headers.get_all("max-forwards")
+        if not values:
+            return None
+        return parse_small_int(self._single("max-forwards"), "Max-Forwards", 255)
+
+    @property
+    def content_type(self) -> MediaType | None:
+        """The Content-Type (§20.15)."""
+        return self._cached("content_type", self._parse_content_type)
+
+    def _parse_content_type(self) -> MediaType | None:
+        value = self.headers.get("content-type")
+        return None if value is None else parse_media_type(value)
+
+    @property
+    def user_agent(self) -> str | None:
+        """The User-Agent header, as sent (§20.41)."""
+        return self.headers.get("user-agent")
+
+    def check_core(self) -> None:
+        """Check what transaction matching reads (§17.1.3, §17.2.3); raises SipParseError.
+
+        From and To must be there exactly once, with Call-ID and CSeq (§8.1.1); their
+        contents wait for validate(), so a retransmission is matched without parsing them.
+        """
+        self._single("from")
+        self._single("to")
+        _ = (self.call_id, self.cseq, self.via, self.max_forwards)
+
+    def validate(self) -> Rejection | None:
+        """Check everything the core can parse; None means every accessor is safe to use."""
+        if self.version.upper() != SIP_VERSION:
+            return Rejection(505, REASON_PHRASES[505], f"unsupported version {self.version}")
+        try:
+            self._check_fields()
+        except SipParseError as error:
+            return Rejection(400, REASON_PHRASES[400], str(error))
+        return None
+
+    def _check_fields(self) -> None:
+        self.check_core()
+        _ = (
+            self.from_,
+            self.to,
+            self.vias,
+            self.contact,
+            self.record_route,
+            self.route,
+            self.content_type,
+        )
+        date = self.headers.get("date")
+        if date is not None:
+            check_date(date)
+
+
+class Request(Message):
+    """A SIP request (§7.1)."""
+
+    __slots__ = ("method", "uri")
+
+    def __init__(
+        self,
+        method: str,
+        uri: Uri,
+        headers: Headers | None = None,
+        body: bytes = b"",
+        version: str = SIP_VERSION,
+    ) -> None:
+        super().__init__(headers, body, version)
+        self.method = method
+        self.uri = uri
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.uri}>"
+
+    @property
+    def start_line(self) -> str:
+        """The request line."""
+        return f"{self.method} {self.uri} {self.version}"
+
+    def _check_fields(self) -> None:
+        super()._check_fields()
+        if self.cseq.method != self.method:
+            raise SipParseError(f"CSeq method {self.cseq.method} differs from {self.method}")
+
+
+class Response(Message):
+    """A SIP response (§7.2)."""
+
+    __slots__ = ("reason", "status_code")
+
+    def __init__(
+        self,
+        status_code: int,
+        reason: str | None = None,
+        headers: Headers | None = None,
+        body: bytes = b"",
+        version: str = SIP_VERSION,
+    ) -> None:
+        super().__init__(headers, body, version)
+        self.status_code = status_code
+        self.reason = REASON_PHRASES.get(status_code, "Unknown") if reason is None else reason
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status_code} {self.reason}>"
+
+    @property
+    def start_line(self) -> str:
+        """The status line."""
+        return f"{self.version} {self.status_code} {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """Bytes that are not a usable SIP message, with what could be recovered from them."""
+
+    reason: str
+    start_line: str = ""
+    headers: Headers = field(default_factory=Headers)
+
+    @property
+    def method(self) -> str | None:
+        """The method when the start line looks like a request line."""
+        parts = self.start_line.split()
+        looks_like_request = len(parts) >= 3 and parts[-1].upper().startswith("SIP/")
+        return parts[0] if looks_like_request and is_token(parts[0]) else None
+
+    @property
+    def can_reply(self) -> bool:
+        """Whether a 400 can be built: a request with Via, From, To, Call-ID and CSeq."""
+        return self.method is not None and all(self.headers.get(n) for n in _REPLY_HEADERS)
+
+    def build_400(self, to_tag: str | None = None) -> Response:
+        """Build the 400 Bad Request for the request (§8.2.6); only when can_reply is true."""
+        if not self.can_reply:
+            raise ValueError("the request cannot be identified well enough to answer it")
+        return Response(400, headers=_reply_headers(self.headers, 400, to_tag))
+
+
+def try_parse_message(data: bytes) -> Message | Malformed:
+    """Parse one datagram or one framed stream message; never raises."""
+    try:
+        head, rest = _split_head(data)
+    except SipParseError as error:
+        return Malformed(str(error))
+    start_line, _, header_block = head.partition("\r\n")
+    fields, problem = _parse_header_lines(header_block)
+    headers = Headers.from_parsed(fields)
+    try:
+        if problem is not None:
+            raise SipParseError(problem)
+        message = _parse_start_line(start_line, headers)
+        message.body = _body(headers, rest)
+        message.check_core()
+    except SipParseError as error:
+        return Malformed(str(error), start_line, headers)
+    return message
+
+
+def parse_message(data: bytes) -> Message:
+    """Parse one datagram; raises SipParseError where try_parse_message returns Malformed."""
+    result = try_parse_message(data)
+    if isinstance(result, Malformed):
+        raise SipParseError(result.reason)
+    return result
+
+
+def _split_head(data: bytes) -> tuple[str, bytes]:
+    start = 0
+    while data.startswith(b"\r\n", start):  # §7.5: CRLFs before the start line are ignored
+        start += 2
+    end = data.find(b"\r\n\r\n", start)
+    if end >= 0:
+        rest = data[end + 4 :]
+    elif data.endswith(b"\r\n") and len(data) > start:
+        end, rest = len(data) - 2, b""  # a datagram whose last header ends the packet
+    else:
+        raise SipParseError("no end of the header section")
+    head = data[start:end].decode("utf-8", "surrogateescape")
+    line_ends = head.count("\r\n")
+    if head.count("\r") != line_ends or head.count("\n") != line_ends:
+        raise SipParseError("bare CR or LF in the header section")
+    return head, rest
+
+
+def _parse_header_lines(block: str) -> tuple[list[tuple[str, str, str]], str | None]:
+    fields: list[tuple[str, str, str]] = []
+    problem = None
+    for line in block.split("\r\n") if block else ():
+        if line[:1] in (" ", "\t"):  # §7.3.1: a continuation line folds into the previous one
+            if fields:
+                key, name, value = fields[-1]
+                fields[-1] = (key, name, f"{value} {line.lstrip(WHITESPACE)}".strip(WHITESPACE))
+                continue
+            problem = problem or "continuation line before the first header"
+            continue
+        name, colon, value = line.partition(":")
+        names = KNOWN_NAMES.get(name)  # the usual spellings skip the token check
+        if names is None:
+            name = name.rstrip(WHITESPACE)
+            names = canonical_name(name) if is_token(name) else None
+        if names is None or not colon:
+            problem = problem or f"bad header line {line[:60]!r}"
+            continue
+        fields.append((names[0], names[1], value.strip(WHITESPACE)))
+    return fields, problem
+
+
+def _parse_start_line(line: str, headers: Headers) -> Request | Response:
+    if line[:4].upper() == "SIP/":
+        return _parse_status_line(line, headers)
+    parts = line.split(" ")
+    if len(parts) != 3 or not is_token(parts[0]) or not _VERSION.fullmatch(parts[2]):
+        raise SipParseError(f"bad request line {line[:80]!r}")
+    uri = parse_uri(parts[1])
+    if isinstance(uri, SipUri) and uri.headers:
+        raise SipParseError("headers are not allowed in a Request-URI (§19.1.1)")
+    return Request(parts[0], uri, headers, version=parts[2])
+
+
+def _parse_status_line(line: str, headers: Headers) -> Response:
+    version, _, rest = line.partition(" ")
+    code, _, reason = rest.partition(" ")
+    if not _VERSION.fullmatch(version) or len(code) != 3 or not code.isascii():
+        raise SipParseError(f"bad status line {line[:80]!r}")
+    if not code.isdigit() or not 100 <= int(code) <= 699:
+        raise SipParseError(f"bad status code in {line[:80]!r}")
+    return Response(int(code), reason, headers, version=version)
+
+
+def _body(headers: Headers, rest: bytes) -> bytes:
+    values = headers.get_all("content-length")
+    if not values:
+        return rest  # §18.3: without Content-Length the body ends with the datagram
+    if len(values) > 1:
+        raise SipParseError("more than one Content-Length header")
+    length = parse_small_int(values[0], "Content-Length", 2**31)
+    if length > len(rest):
+        raise SipParseError("body shorter than Content-Length")
+    return rest[:length]  # §18.3: octets past Content-Length are discarded
+
+
+def _reply_headers(request_headers: Headers, status_code: int, to_tag: str | None) -> Headers:
+    """Copy Via, From, To, Call-ID and CSeq as §8.2.6.2 asks, adding the To tag if missing."""
+    headers = Headers()
+    for via in request_headers.get_all("via"):
+        headers.add("Via", via)
+    to = request_headers.get("to") or ""
+    if to_tag is not None and status_code > 100 and not _has_tag(to):
+        to = f"{to};tag={to_tag}"
+    headers.add("From", request_headers.get("from") or "")
+    headers.add("To", to)
+    headers.add("Call-ID", request_headers.get("call-id") or "")
+    headers.add("CSeq", request_headers.get("cseq") or "")
+    timestamp = request_headers.get("timestamp")
+    if status_code == 100 and timestamp is not None:  # §8.2.6.1
+        headers.add("Timestamp", timestamp)
+    return headers
+
+
+def _has_tag(address: str) -> bool:
+    try:
+        return parse_name_addr(address).tag is not None
+    except SipParseError:
+        return False
+
+
+def build_response(
+    request: Request, status_code: int, reason: str | None = None, *, to_tag: str | None = None
+) -> Response:
+    """Build a response to request as §8.2.6 says; to_tag is added when To has none."""
+    return Response(status_code, reason, _reply_headers(request.headers, status_code, to_tag))
+
+
+def add_received_rport(request: Request, source_host: str, source_port: int) -> None:
+    """Stamp received/rport on the top Via (§18.2.1, RFC 3581 §4, RFC 5118 §4.5)."""
+    via = request.via
+    host = source_host.strip("[]")
+    if via.wants_rport:
+        # RFC 3581 §4: with rport, received is added even when it equals sent-by.
+        updated = via.with_param("rport", str(source_port)).with_param("received", host)
+    elif not same_host(via.host, host):
+        updated = via.with_param("received", host)
+    else:
+        return
+    request.headers.replace_first_value("Via", str(updated))

@@ -1,0 +1,51 @@
+"""Fixtures for tests that run the real SIP engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from softswitch.models import Phone
+from tests.engine.harness import EngineRunner
+
+
+@pytest.fixture
+def engine_factory(
+    transactional_db: Any, redis_client: Any
+) -> Iterator[Callable[..., EngineRunner]]:
+    """Start engines (after the test has created its data); all are stopped at teardown."""
+    runners: list[EngineRunner] = []
+
+    def start(**kwargs: Any) -> EngineRunner:
+        runner = EngineRunner(**kwargs).start()
+        runners.append(runner)
+        return runner
+
+    yield start
+    for runner in runners:
+        runner.stop()
+
+
+@pytest.fixture
+def engine(engine_factory: Callable[..., EngineRunner]) -> Callable[[], EngineRunner]:
+    """Start the one engine of a test: `engine()` once its data exists."""
+    started: list[EngineRunner] = []
+
+    def start() -> EngineRunner:
+        if not started:
+            started.append(engine_factory())
+        return started[0]
+
+    return start
+
+
+def auth_row(e164: str, password: str, expires: int = 3600) -> str:
+    """A sipp injection row: account;[authentication …];expires."""
+    return f"{e164};[authentication username={e164} password={password}];{expires}"
+
+
+@pytest.fixture
+def phone(transactional_db: Any) -> Phone:
+    return Phone.objects.create(e164="1001", password="pw-1001")

@@ -1,0 +1,49 @@
+"""Non-INVITE server transaction (RFC 3261 §17.2.2) against a fake clock."""
+
+from __future__ import annotations
+
+from softswitch.sip.transaction import (
+    SendMessage,
+    ServerNonInviteTransaction,
+    TransactionState,
+    TransactionTerminated,
+)
+from tests.sip.samples import run_clock
+from tests.sip.transactions import make_request, respond
+
+
+def received(reliable: bool = False) -> ServerNonInviteTransaction:
+    transaction = ServerNonInviteTransaction(make_request("REGISTER"), reliable=reliable)
+    assert transaction.start(0.0) == []
+    assert transaction.state is TransactionState.TRYING
+    return transaction
+
+
+def test_retransmissions_are_absorbed_while_trying() -> None:
+    transaction = received()
+    assert transaction.receive_request(make_request("REGISTER"), 0.5) == []
+
+
+def test_provisional_is_resent_while_proceeding() -> None:
+    transaction = received()
+    trying = respond(transaction.request, 100)
+    assert transaction.send_response(trying, 0.1) == [SendMessage(trying)]
+    assert transaction.state is TransactionState.PROCEEDING
+    assert transaction.receive_request(make_request("REGISTER"), 0.5) == [SendMessage(trying)]
+
+
+def test_final_is_resent_until_timer_j() -> None:
+    transaction = received()
+    ok = respond(transaction.request, 200)
+    assert transaction.send_response(ok, 1.0) == [SendMessage(ok)]
+    assert transaction.state is TransactionState.COMPLETED
+    assert transaction.receive_request(make_request("REGISTER"), 2.0) == [SendMessage(ok)]
+    assert transaction.send_response(respond(transaction.request, 500), 2.0) == []
+    assert run_clock(transaction, 100.0) == [(33.0, TransactionTerminated())]  # Timer J
+
+
+def test_reliable_timer_j_is_zero() -> None:
+    transaction = received(reliable=True)
+    ok = respond(transaction.request, 401)
+    assert transaction.send_response(ok, 1.0) == [SendMessage(ok), TransactionTerminated()]
+    assert transaction.receive_request(make_request("REGISTER"), 2.0) == []
