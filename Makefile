@@ -54,6 +54,11 @@ system-deps:
 bench-blacklist: $(INSTALLED)
 	$(PY) -m vosadmin.stack exec -- $(PY) bench/blacklist_check.py
 
+## bench-cdr-query: 10 M generated CDRs over 30 days in a dedicated database (vosadmin_cdrbench),
+##                  then query, export and ingest figures (docs/benchmarks.md); not part of `test`
+bench-cdr-query: $(INSTALLED)
+	$(PY) -m vosadmin.stack exec -- $(PY) bench/cdr_query.py $(BENCH_ARGS)
+
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -1,17 +1,18 @@
 """Bulk CDR insertion through COPY (the only way CDRs are written in bulk).
 
-Rows are tuples in `CDR_COLUMNS` order. `copy_cdrs` streams them straight into the table;
-`copy_cdrs_idempotent` goes through a temporary table and skips flow numbers already stored,
-which is what the SIP engine's writer and its spool replay use (docs/adr/0004).
+Rows are tuples in `CDR_COLUMNS` order, as CSV in one format (COPY_OPTIONS): `rows_to_csv`
+renders the SIP engine's journal lines, `CsvStream` renders rows while COPY reads them.
+`copy_cdrs` streams rows straight into the table; `copy_csv_idempotent` (journal batches) and
+`copy_cdrs_idempotent` go through a temporary table and skip flow numbers already stored, so a
+replayed batch is harmless (docs/adr/0004).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Sequence
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 CDR_COLUMNS = (
@@ -35,39 +36,84 @@ CDR_COLUMNS = (
     "billing_mode",
 )
 COLUMN_LIST = ", ".join(f'"{column}"' for column in CDR_COLUMNS)
+NULL = r"\N"
+# Every value but a number is quoted and NULL is \N. A quoted "\N" is text, so a caller ID that
+# reads \N stays text; connect_time, the one nullable column, reads a quoted \N as NULL too
+# (FORCE_NULL). Unquoted \N, as journals written before quoting have it, is NULL anywhere.
+COPY_OPTIONS = "FORMAT csv, NULL '\\N', FORCE_NULL (connect_time)"
+RENDER_ROWS = 200  # ~50 KB of CSV
+READ_SIZE = 64 * 1024
 
 
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return r"\N"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal | float):
-        return str(value)
-    return value
+def csv_row(row: Sequence[Any]) -> list[Any]:
+    """A row as the csv module writes it: None as NULL, everything else as it is (PostgreSQL
+    reads `str()` of datetimes and decimals)."""
+    return [NULL if value is None else value for value in row]
+
+
+def csv_writer(buffer: io.StringIO) -> Any:
+    """A csv writer of the COPY_OPTIONS format."""
+    return csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
 
 
 def rows_to_csv(rows: Iterable[Sequence[Any]]) -> io.StringIO:
-    """Render rows as COPY-ready CSV (NULL as \\N)."""
+    """Render rows as COPY-ready CSV."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for row in rows:
-        writer.writerow([_csv_value(value) for value in row])
+    csv_writer(buffer).writerows(map(csv_row, rows))
     buffer.seek(0)
     return buffer
 
 
-def copy_cdrs(cursor: Any, rows: Iterable[Sequence[Any]]) -> None:
-    """COPY rows into billing_cdr (psycopg2 cursor; duplicates raise)."""
+class CsvStream(io.TextIOBase):
+    """COPY-ready CSV of `rows`, rendered as the database reads it.
+
+    psycopg2 pulls READ_SIZE at a time and PostgreSQL inserts while the next rows are produced,
+    so generating and inserting overlap and memory stays flat.
+    """
+
+    def __init__(self, rows: Iterable[Sequence[Any]]) -> None:
+        super().__init__()
+        self.rows = iter(rows)
+        self.rows_read = 0
+        self._pending = ""
+        self._buffer = io.StringIO()
+        self._writer = csv_writer(self._buffer)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        if size is None or size < 0:
+            data, self._pending = self._pending + "".join(iter(self._render, "")), ""
+            return data
+        while len(self._pending) < size and (more := self._render()):
+            self._pending += more
+        data, self._pending = self._pending[:size], self._pending[size:]
+        return data
+
+    def _render(self) -> str:
+        """The next RENDER_ROWS rows as CSV ("" when there are none left)."""
+        batch = list(itertools.islice(self.rows, RENDER_ROWS))
+        self._writer.writerows(map(csv_row, batch))
+        self.rows_read += len(batch)
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text
+
+
+def copy_cdrs(cursor: Any, rows: Iterable[Sequence[Any]]) -> int:
+    """COPY rows into billing_cdr (psycopg2 cursor; duplicates raise); returns the count."""
+    stream = CsvStream(rows)
     cursor.copy_expert(
-        f"COPY billing_cdr ({COLUMN_LIST}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
-        rows_to_csv(rows),
+        f"COPY billing_cdr ({COLUMN_LIST}) FROM STDIN WITH ({COPY_OPTIONS})", stream, READ_SIZE
     )
+    return stream.rows_read
 
 
 def copy_cdrs_idempotent(cursor: Any, rows: Iterable[Sequence[Any]]) -> int:
     """COPY rows via a temporary table, skipping flow numbers already stored; returns inserted."""
-    return copy_csv_idempotent(cursor, rows_to_csv(rows))
+    return copy_csv_idempotent(cursor, CsvStream(rows))
 
 
 def copy_csv_idempotent(cursor: Any, csv_file: Any) -> int:
@@ -81,7 +127,7 @@ def copy_csv_idempotent(cursor: Any, csv_file: Any) -> int:
         "(LIKE billing_cdr INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
     cursor.copy_expert(
-        f"COPY cdr_incoming ({COLUMN_LIST}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", csv_file
+        f"COPY cdr_incoming ({COLUMN_LIST}) FROM STDIN WITH ({COPY_OPTIONS})", csv_file, READ_SIZE
     )
     cursor.execute(
         f"INSERT INTO billing_cdr ({COLUMN_LIST}) "

@@ -1,5 +1,6 @@
 """Call detail records."""
 
+from django.conf import settings
 from django.db import models
 
 from billing.choices import CdrBillingModeChoices, CdrEndDirectionChoices
@@ -40,6 +41,26 @@ class Cdr(models.Model):
         verbose_name = "CDR"
         verbose_name_plural = "CDRs"
         ordering = ["-start_time", "-flow_no"]
+        # Created on the partitioned parent, so every daily partition (present and future) has
+        # them. Few on purpose: each index costs COPY ingest speed, and every query is bounded
+        # to a window of days anyway, so the other filters (IPs, gateways, phone, end reason,
+        # hold time) are checked while scanning one of these (docs/benchmarks.md).
+        indexes = [
+            # The keyset order (start_time, flow_no) of every list and export.
+            models.Index(fields=["start_time", "flow_no"], name="billing_cdr_start_flow"),
+            # "One billing mode over one day", newest first, with no sort step.
+            models.Index(
+                fields=["billing_mode", "start_time", "flow_no"], name="billing_cdr_mode_start"
+            ),
+            # Exact and prefix (LIKE '8613%') number searches: pattern_ops serve prefixes
+            # under any database collation, and equality too.
+            models.Index(
+                fields=["caller"], opclasses=["varchar_pattern_ops"], name="billing_cdr_caller"
+            ),
+            models.Index(
+                fields=["callee"], opclasses=["varchar_pattern_ops"], name="billing_cdr_callee"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"CDR {self.flow_no}: {self.caller} → {self.callee}"
@@ -50,3 +71,55 @@ class Cdr(models.Model):
         from billing.choices import end_reason_name
 
         return end_reason_name(self.end_reason)
+
+    @property
+    def end_direction_name(self) -> str:
+        """Who ended the call, in words."""
+        return self.get_end_direction_display()
+
+    @property
+    def billing_mode_name(self) -> str:
+        """Who is charged, in words."""
+        return self.get_billing_mode_display()
+
+
+class LastCdrFilters(models.Model):
+    """The CDR filters a user applied last: the CDR page reopens with them.
+
+    Stored as the page's query string (filters and ordering, never a cursor), so what is
+    restored is exactly what the user submitted, including an empty start range that keeps
+    meaning "the last 24 hours".
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True
+    )
+    query = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "last CDR filters"
+        verbose_name_plural = "last CDR filters"
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.query}"
+
+    @classmethod
+    def remember(cls, user: object, query: str) -> None:
+        """Store the user's filters (one upsert)."""
+        cls.objects.bulk_create(
+            [cls(user=user, query=query)],
+            update_conflicts=True,
+            unique_fields=["user"],
+            update_fields=["query", "updated_at"],
+        )
+
+    @classmethod
+    def recall(cls, user: object) -> str:
+        """The user's last filters as a query string ("" if none)."""
+        return cls.objects.filter(user=user).values_list("query", flat=True).first() or ""
+
+    @classmethod
+    def forget(cls, user: object) -> None:
+        """Drop the user's last filters: the page opens with the defaults again."""
+        cls.objects.filter(user=user).delete()

@@ -5,18 +5,25 @@
 CDR writer and by `generate_cdrs`, and dropped past SERVER_BILLING_RECORD_RETENTION_DAYS.
 There is no default partition: a row for a day without a partition fails loudly (the writer
 creates the partition and retries) instead of piling up somewhere that blocks later creation.
+
+Creating or dropping a partition takes an ACCESS EXCLUSIVE lock on `billing_cdr`. Waiting for
+it behind a long CSV export would queue every CDR insert and query behind the DDL, so the DDL
+gives up after LOCK_TIMEOUT instead (LockNotAvailable): housekeeping retries within the hour,
+and partitions exist a week ahead, so a missed run costs nothing.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 
 TABLE = "billing_cdr"
 PARTITION_PATTERN = re.compile(rf"^{TABLE}_p(\d{{8}})$")
 LOCK_KEY = 4_210_001  # pg_advisory_xact_lock key serialising partition DDL across processes
+LOCK_TIMEOUT = "3s"
 
 
 def partition_name(day: date) -> str:
@@ -53,7 +60,7 @@ def ensure_cdr_partitions(first: date, last: date) -> list[date]:
     """Create the missing partitions for every day from `first` to `last`; return those created."""
     created = []
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        _lock_for_ddl(cursor)
         existing = set(existing_partition_days())
         day = first
         while day <= last:
@@ -73,9 +80,15 @@ def drop_cdr_partitions_before(cutoff: date) -> list[date]:
     """Drop every partition of a day before `cutoff`; return the days dropped."""
     dropped = []
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        _lock_for_ddl(cursor)
         for day in existing_partition_days():
             if day < cutoff:
                 cursor.execute(f'DROP TABLE "{partition_name(day)}"')
                 dropped.append(day)
     return dropped
+
+
+def _lock_for_ddl(cursor: Any) -> None:
+    """Serialise partition DDL across processes; wait at most LOCK_TIMEOUT for the table."""
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+    cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from celery import shared_task
 from django.utils import timezone
@@ -15,9 +15,18 @@ DAYS_AHEAD = 7
 @shared_task
 def maintain_cdr_partitions_task() -> dict[str, list[str]]:
     """Create the CDR partitions of the coming week and drop those past the retention period."""
+    return maintain_cdr_partitions(timezone.now().date())
+
+
+def maintain_cdr_partitions(today: date) -> dict[str, list[str]]:
+    """Partitions from yesterday to DAYS_AHEAD after `today` (UTC); none older than retention.
+
+    Idempotent, and safe to run late, twice or concurrently (billing.partitions serialises the
+    DDL). Retention is SERVER_BILLING_RECORD_RETENTION_DAYS: the partitions of days before
+    `today - retention` are dropped whole.
+    """
     from vosadmin.core.parameters import get_parameter
 
-    today = timezone.now().date()
     created = ensure_cdr_partitions(today - timedelta(days=1), today + timedelta(days=DAYS_AHEAD))
     retention = get_parameter("SERVER_BILLING_RECORD_RETENTION_DAYS")
     dropped = drop_cdr_partitions_before(today - timedelta(days=retention))

@@ -7,7 +7,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from vosadmin.core.api.auth import ObtainAuthTokenView
 from vosadmin.core.views import HomeView
 
-API_MODULES = ["vosadmin.core.api.urls", "softswitch.api.urls", "blacklist.api.urls"]
+API_MODULES = [
+    "vosadmin.core.api.urls",
+    "softswitch.api.urls",
+    "blacklist.api.urls",
+    "billing.api.urls",
+]
 
 api_patterns = [path("", include(module)) for module in API_MODULES] + [
     path("auth/token/", ObtainAuthTokenView.as_view(), name="api-token"),
@@ -20,6 +25,7 @@ urlpatterns = [
     path("", include("vosadmin.core.urls")),
     path("", include("softswitch.urls")),
     path("", include("blacklist.urls")),
+    path("", include("billing.urls")),
     path("api/v1/", include(api_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

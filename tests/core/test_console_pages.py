@@ -15,6 +15,7 @@ PAGES = [
     "/phones/",
     "/online-phones/",
     "/current-calls/",
+    "/cdrs/",
     "/parameters/",
     "/operation-log/",
     "/users/",

@@ -18,6 +18,8 @@ def test_schema_builds_and_lists_the_resources(viewer_api) -> None:
         "/api/v1/gateways/routing/",
         "/api/v1/phones/",
         "/api/v1/registrations/",
+        "/api/v1/cdrs/",
+        "/api/v1/cdrs/{flow_no}/",
     ):
         assert path in paths
 

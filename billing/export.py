@@ -1,0 +1,222 @@
+"""CSV export of a filtered CDR set: every row, streamed, with flat memory.
+
+The rows come through a server-side cursor inside a transaction (a cursor WITHOUT HOLD, so
+PostgreSQL streams too instead of materialising the result), a few thousand at a time, and
+leave as ~64 KB chunks. The columns and their formats are those of the API's JSON, so a CSV
+and the API agree for the same filters — except that caller-controlled text a spreadsheet
+would run as a formula gets a leading apostrophe (`spreadsheet_safe`).
+
+Under ASGI (daphne, `make run`) Django would read a synchronous iterator to its end before
+sending anything, so there each chunk is pulled through `sync_to_async` instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
+
+from billing.choices import CdrBillingModeChoices, CdrEndDirectionChoices, end_reason_name
+from billing.filtersets import DEFAULT_WINDOW, CdrFilterSet
+from billing.ingest import CDR_COLUMNS
+from billing.keyset import CdrOrdering
+
+CHUNK_BYTES = 64 * 1024
+FETCH_ROWS = 5000
+# The columns of the CSV and of the API's JSON, in this order.
+EXPORT_COLUMNS = (
+    "flow_no",
+    "call_id",
+    "caller",
+    "callee",
+    "caller_ip",
+    "callee_ip",
+    "mapping_gateway",
+    "phone",
+    "routing_gateway",
+    "start_time",
+    "connect_time",
+    "stop_time",
+    "hold_time_ms",
+    "fee_time",
+    "fee",
+    "end_reason",
+    "end_reason_name",
+    "end_direction",
+    "end_direction_name",
+    "billing_mode",
+    "billing_mode_name",
+)
+END_DIRECTION_NAMES = dict(CdrEndDirectionChoices.choices)
+BILLING_MODE_NAMES = dict(CdrBillingModeChoices.choices)
+# A few dozen end reasons repeat over millions of rows: name each once.
+cached_end_reason_name = functools.lru_cache(maxsize=4096)(end_reason_name)
+# A caller ID is whatever the (possibly hostile) source put in its From header. A spreadsheet
+# runs a cell starting with = + - @ as a formula, so such text gets a leading apostrophe;
+# signed numbers (+8613800000000) are left alone.
+FORMULA_START = re.compile(r"^[=+\-@\t\r](?![0-9]+$)")
+FORMULA_FIRST_CHARACTERS = frozenset("=+-@\t\r")
+EXPORT_WINDOW_MESSAGE = (
+    "A start range is required for exports larger than one day: "
+    "give start_before as well as start_after."
+)
+
+
+def export_window_error(filterset: CdrFilterSet) -> str | None:
+    """Why this export may not run, or None.
+
+    Without a start range a query covers one day; an export larger than that must say where
+    it ends, so that a forgotten parameter never streams months of CDRs.
+    """
+    after, before = filterset.start_window
+    if filterset.has_full_start_range or (before or filterset.now) - after <= DEFAULT_WINDOW:
+        return None
+    return EXPORT_WINDOW_MESSAGE
+
+
+def export_filename(filterset: CdrFilterSet) -> str:
+    """`cdrs-<after>-<before>.csv`, UTC."""
+    after, before = filterset.start_window
+    return f"cdrs-{_stamp(after)}-{_stamp(before or filterset.now)}.csv"
+
+
+def _stamp(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def iso_datetime(value: datetime | None, zone: tzinfo) -> str | None:
+    """ISO 8601 in the console's time zone, `Z` for UTC: what the API's JSON says."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def iso_datetime_utc(value: datetime | None) -> str | None:
+    """iso_datetime for a UTC console: the database's values are UTC already."""
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def datetime_formatter(zone: tzinfo) -> Callable[[datetime | None], str | None]:
+    """How to write a date-time for the console's zone (UTC, the default, is 3× faster)."""
+    if str(zone) == "UTC":
+        return iso_datetime_utc
+    return functools.partial(iso_datetime, zone=zone)
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Text that a spreadsheet shows rather than runs."""
+    if text[:1] in FORMULA_FIRST_CHARACTERS and FORMULA_START.match(text):
+        return "'" + text
+    return text
+
+
+def export_cells(
+    row: tuple[Any, ...], when: Callable[[datetime | None], str | None]
+) -> tuple[Any, ...]:
+    """A `values_list(*CDR_COLUMNS)` row as the EXPORT_COLUMNS cells.
+
+    Only the headers a caller controls (Call-ID, From, To) can hold a formula; gateway and
+    phone names come from the configuration, addresses from the engine.
+    """
+    (
+        flow_no,
+        call_id,
+        caller,
+        callee,
+        caller_ip,
+        callee_ip,
+        mapping_gateway,
+        phone,
+        routing_gateway,
+        start_time,
+        connect_time,
+        stop_time,
+        hold_time_ms,
+        fee_time,
+        fee,
+        end_reason,
+        end_direction,
+        billing_mode,
+    ) = row
+    return (
+        flow_no,
+        spreadsheet_safe(call_id),
+        spreadsheet_safe(caller),
+        spreadsheet_safe(callee),
+        caller_ip,
+        callee_ip,
+        mapping_gateway,
+        phone,
+        routing_gateway,
+        when(start_time),
+        when(connect_time),
+        when(stop_time),
+        hold_time_ms,
+        fee_time,
+        f"{fee:f}",
+        end_reason,
+        cached_end_reason_name(end_reason),
+        end_direction,
+        END_DIRECTION_NAMES.get(end_direction, end_direction),
+        billing_mode,
+        BILLING_MODE_NAMES.get(billing_mode, billing_mode),
+    )
+
+
+def csv_chunks(queryset: QuerySet, ordering: CdrOrdering, zone: tzinfo) -> Iterator[bytes]:
+    """The header and every row of `queryset` in `ordering`, as CSV in ~64 KB chunks."""
+    when = datetime_formatter(zone)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    with transaction.atomic():
+        rows = (
+            queryset.order_by(*ordering.order_by())
+            .values_list(*CDR_COLUMNS)
+            .iterator(chunk_size=FETCH_ROWS)
+        )
+        for row in rows:
+            writer.writerow(export_cells(row, when))
+            if buffer.tell() >= CHUNK_BYTES:
+                yield _drain(buffer)
+    yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> bytes:
+    data = buffer.getvalue().encode()
+    buffer.seek(0)
+    buffer.truncate()
+    return data
+
+
+async def _pull_in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """The chunks for an ASGI server, each read in the request's sync thread (its connection)."""
+    next_chunk = sync_to_async(next, thread_sensitive=True)
+    try:
+        while (chunk := await next_chunk(chunks, None)) is not None:
+            yield chunk
+    finally:
+        await sync_to_async(chunks.close, thread_sensitive=True)()
+
+
+def csv_response(
+    request: HttpRequest, chunks: Iterator[bytes], filename: str
+) -> StreamingHttpResponse:
+    """A streamed CSV attachment, iterated the way the server (WSGI or ASGI) needs."""
+    body: Iterator[bytes] | AsyncIterator[bytes] = (
+        _pull_in_thread(chunks) if isinstance(request, ASGIRequest) else chunks
+    )
+    response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
