@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint format system-deps bench-cdr-query bench-blacklist clean
+.PHONY: run test lint format system-deps bench-cdr-query bench-blacklist bench-register bench-flood bench-calls clean
 
 ## run: install, start embedded PostgreSQL + Redis (unless DATABASE_URL/REDIS_URL), migrate,
 ##      bootstrap, and run console, worker, beat and SIP engine in the foreground (Ctrl-C stops all)
@@ -48,6 +48,11 @@ system-deps:
 	else \
 		echo "missing$$missing and cannot install (needs root and apt): their tests will be skipped"; \
 	fi
+
+## bench-register, bench-flood, bench-calls: the SIP engine under sipp load (bench/sip_engine.py;
+##                  its own database vosadmin_sipbench; writes docs/benchmarks.md; not in make test)
+bench-register bench-flood bench-calls: $(INSTALLED) system-deps
+	bench/$(subst bench-,,$@).sh $(BENCH_ARGS)
 
 ## bench-blacklist: time one dynamic-blacklist check over counters for 1,000,000 numbers
 ##                  (a throwaway database and Redis db 15; writes docs/benchmarks.md; not in make test)

@@ -1,0 +1,500 @@
+"""SIP engine benchmarks with sipp: REGISTER rate, REGISTER flood, call rate, INVITE flood.
+
+    bench/register.sh   authenticated REGISTERs at rising rates, 30 s each   (make bench-register)
+    bench/flood.sh      10,000 unknown REGISTERs/s + legitimate ones; 5,000 illegal INVITEs/s +
+                        50 legitimate calls/s                                    (make bench-flood)
+    bench/calls.sh      full calls (sipp UAC → engine → sipp UAS) with CDRs, 60 s (make bench-calls)
+
+Each run works in its own database, `vosadmin_sipbench`, on the server DATABASE_URL names (the
+embedded PostgreSQL under `make`), and in Redis database 14, so development and test data are
+never touched. It creates the accounts and gateways it needs, starts `manage.py runsipengine`,
+drives it with sipp from other loopback addresses, and writes its figures into
+docs/benchmarks.md under "SIP engine".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SCENARIOS = BASE_DIR / "tests" / "sipp"
+BENCH_SCENARIOS = Path(__file__).resolve().parent / "sipp"
+REPORT = BASE_DIR / "docs" / "benchmarks.md"
+DATABASE = "vosadmin_sipbench"
+ACCOUNTS = 20_000
+PHONE_IP, CUSTOMER_IP, GATEWAY_IP, ATTACKER_IP = "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.66"
+
+
+def bench_environment() -> dict[str, str]:
+    """DATABASE_URL and REDIS_URL of the bench's own database and Redis db."""
+    database = urlsplit(os.environ["DATABASE_URL"])
+    redis = urlsplit(os.environ["REDIS_URL"])
+    return {
+        "DATABASE_URL": urlunsplit(database._replace(path=f"/{DATABASE}")),
+        "REDIS_URL": urlunsplit(redis._replace(path="/14")),
+    }
+
+
+def setup_django(env: dict[str, str]) -> None:
+    """Create the bench database afresh and migrate it; Django then works on it."""
+    import psycopg2
+
+    admin = urlsplit(os.environ["DATABASE_URL"])
+    query = dict(part.split("=", 1) for part in admin.query.split("&") if part)
+    connection = psycopg2.connect(
+        dbname=admin.path.lstrip("/") or "postgres",
+        user=admin.username or "postgres",
+        password=admin.password,
+        host=query.get("host") or admin.hostname,
+        port=admin.port or query.get("port"),
+    )
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{DATABASE}"')
+    connection.close()
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vosadmin.settings")
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    import redis
+
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+
+
+def set_parameters(**values: object) -> None:
+    from vosadmin.core.parameters import update_parameter
+
+    for name, value in values.items():
+        update_parameter(name, value)
+
+
+def create_phones() -> None:
+    from softswitch.models import Phone
+
+    Phone.objects.bulk_create(
+        [Phone(e164=f"77{n:06d}", password=f"pw{n:06d}") for n in range(ACCOUNTS)], batch_size=5000
+    )
+
+
+def create_route(gateway_port: int) -> None:
+    from softswitch.models import MappingGateway, RoutingGateway
+
+    MappingGateway.objects.create(name="BENCH-CUSTOMER", ips=[CUSTOMER_IP])
+    RoutingGateway.objects.create(
+        name="BENCH-VENDOR", host=GATEWAY_IP, port=gateway_port, prefixes=["86"]
+    )
+
+
+class Engine:
+    """`manage.py runsipengine` on a free port, with its CPU time measured."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = 15060
+        self.log = Path(tempfile.mkdtemp(prefix="sipbench-")) / "engine.log"
+        spool = self.log.parent / "spool"
+        full_env = {
+            **os.environ,
+            **env,
+            "SIP_SPOOL_DIR": str(spool),
+            "LOG_LEVEL": "WARNING",
+            "SIP_NODE_NAME": "bench",
+            "VOSADMIN_PROCESS": "sipengine",
+        }
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "runsipengine", "--listen", f"127.0.0.1:{self.port}"],
+                cwd=BASE_DIR,
+                env=full_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        time.sleep(4)
+        if self.process.poll() is not None:
+            raise SystemExit(f"engine did not start:\n{self.log.read_text()}")
+        import psutil
+
+        self.ps = psutil.Process(self.process.pid)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def cpu_seconds(self) -> float:
+        times = self.ps.cpu_times()
+        return times.user + times.system
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(60)
+
+
+@dataclass
+class SippRun:
+    """What one sipp run achieved."""
+
+    successful: int
+    failed: int
+    call_rate: float  # calls started per second, as sipp measured it
+    elapsed: float
+    output: str
+
+    @property
+    def rate(self) -> float:
+        """Successful calls per second over the run."""
+        total = self.successful + self.failed
+        return self.call_rate * self.successful / total if total else 0.0
+
+
+def sipp(
+    scenario: Path,
+    target: str,
+    *,
+    local_ip: str,
+    rate: int,
+    calls: int,
+    rows: list[str] | None = None,
+    extra: list[str] | None = None,
+    background: bool = False,
+) -> SippRun | subprocess.Popen[str]:
+    """Run sipp; with `background`, return the process (see `finish`)."""
+    workdir = Path(tempfile.mkdtemp(prefix="sipbench-sipp-"))
+    command = [
+        shutil.which("sipp") or "sipp",
+        target,
+        "-sf",
+        str(scenario),
+        "-i",
+        local_ip,
+        "-p",
+        "0",
+        "-r",
+        str(rate),
+        "-m",
+        str(calls),
+        "-nostdin",
+        "-l",
+        str(max(rate * 4, 1000)),
+        "-max_socket",
+        "1024",
+        *(extra or []),
+    ]
+    if rows is not None:
+        (workdir / "data.csv").write_text("SEQUENTIAL\n" + "\n".join(rows) + "\n")
+        command += ["-inf", str(workdir / "data.csv")]
+    process = subprocess.Popen(
+        command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    process.started = time.monotonic()  # type: ignore[attr-defined]
+    return process if background else finish(process)
+
+
+def finish(process: subprocess.Popen[str]) -> SippRun:
+    """Wait for a sipp run and read its final statistics screen."""
+    output, _ = process.communicate()
+    elapsed = time.monotonic() - process.started  # type: ignore[attr-defined]
+    return SippRun(
+        _statistic(output, "Successful call"),
+        _statistic(output, "Failed call"),
+        _call_rate(output),
+        elapsed,
+        output,
+    )
+
+
+def _statistic(output: str, name: str) -> int:
+    values = re.findall(rf"{name}\s*\|\s*\d+\s*\|\s*(\d+)", output)
+    return int(values[-1]) if values else 0
+
+
+def _call_rate(output: str) -> float:
+    values = re.findall(r"Call Rate\s*\|[^|]*\|\s*([\d.]+) cps", output)
+    return float(values[-1]) if values else 0.0
+
+
+def register_rows() -> list[str]:
+    return [
+        f"77{n:06d};[authentication username=77{n:06d} password=pw{n:06d}];3600"
+        for n in range(ACCOUNTS)
+    ]
+
+
+# Benchmarks -----------------------------------------------------------------------------
+
+
+def bench_register(env: dict[str, str], rates: list[int], duration: int) -> list[str]:
+    """Authenticated REGISTER (401 challenge, then digest) at each rate for `duration` s."""
+    create_phones()
+    engine = Engine(env)
+    lines = [
+        "| target REGISTER/s | achieved | successful | failed | engine CPU |",
+        "|---|---|---|---|---|",
+    ]
+    try:
+        for rate in rates:
+            before = engine.cpu_seconds()
+            run = sipp(
+                SCENARIOS / "register.xml",
+                engine.address,
+                local_ip=PHONE_IP,
+                rate=rate,
+                calls=rate * duration,
+                rows=register_rows(),
+            )
+            cpu = (engine.cpu_seconds() - before) / run.elapsed * 100
+            lines.append(
+                f"| {rate} | {run.rate:,.0f}/s | {run.successful} | {run.failed} | {cpu:.0f} % |"
+            )
+            print(lines[-1], flush=True)
+    finally:
+        engine.stop()
+    return lines
+
+
+def bench_register_flood(
+    env: dict[str, str], flood_rate: int, legit_rate: int, duration: int, max_retry: int
+) -> list[str]:
+    """Unknown-account REGISTERs from one address while phones keep registering."""
+    set_parameters(SS_REPLY_UNAUTHORIZED=False, SS_AUTHENTICATION_MAX_RETRY=max_retry)
+    create_phones()
+    engine = Engine(env)
+    try:
+        before = engine.cpu_seconds()
+        flood = sipp(
+            BENCH_SCENARIOS / "flood_register.xml",
+            engine.address,
+            local_ip=ATTACKER_IP,
+            rate=flood_rate,
+            calls=flood_rate * duration,
+            background=True,
+        )
+        legit = sipp(
+            SCENARIOS / "register.xml",
+            engine.address,
+            local_ip=PHONE_IP,
+            rate=legit_rate,
+            calls=legit_rate * duration,
+            rows=register_rows(),
+        )
+        sent = finish(flood)
+        cpu = (engine.cpu_seconds() - before) / legit.elapsed * 100
+    finally:
+        engine.stop()
+    mode = "unlimited (0)" if max_retry == 0 else str(max_retry)
+    return [
+        f"| {mode} | {sent.successful / sent.elapsed:,.0f}/s | {legit_rate}/s | "
+        f"{legit.successful} | {legit.failed} | {cpu:.0f} % |"
+    ]
+
+
+def bench_calls(env: dict[str, str], rate: int, duration: int, hold_ms: int) -> list[str]:
+    """Full calls with a CDR each; checks that every completed call's CDR was written."""
+    from billing.models import Cdr
+
+    gateway_port = 15090
+    create_route(gateway_port)
+    engine = Engine(env)
+    try:
+        uas = sipp(
+            BENCH_SCENARIOS / "uas.xml",
+            "127.0.0.1:1",
+            local_ip=GATEWAY_IP,
+            rate=1,
+            calls=rate * duration,
+            extra=["-p", str(gateway_port)],
+            background=True,
+        )
+        before = engine.cpu_seconds()
+        rows = [f"2125550100;86138{n:08d};" for n in range(rate * duration)]
+        run = sipp(
+            SCENARIOS / "uac_gateway_call.xml",
+            engine.address,
+            local_ip=CUSTOMER_IP,
+            rate=rate,
+            calls=rate * duration,
+            rows=rows,
+            extra=["-d", str(hold_ms)],
+        )
+        cpu = (engine.cpu_seconds() - before) / run.elapsed * 100
+        uas.kill()
+        time.sleep(3)
+        cdrs = Cdr.objects.filter(end_reason=200).count()
+    finally:
+        engine.stop()
+    failed_share = run.failed / max(run.successful + run.failed, 1) * 100
+    return [
+        f"| {rate} | {run.rate:,.0f}/s | {run.successful} | {run.failed} ({failed_share:.2f} %) | "
+        f"{cdrs} | {cpu:.0f} % |"
+    ]
+
+
+def bench_invite_flood(
+    env: dict[str, str], flood_rate: int, legit_rate: int, duration: int
+) -> list[str]:
+    """Illegal INVITEs (silent, not recorded) while a customer's calls go through."""
+    set_parameters(SS_REPLY_UNAUTHORIZED=False, SERVER_BILLING_RECORD_ILLEGAL_CALL=0)
+    gateway_port = 15090
+    create_route(gateway_port)
+    engine = Engine(env)
+    try:
+        uas = sipp(
+            BENCH_SCENARIOS / "uas.xml",
+            "127.0.0.1:1",
+            local_ip=GATEWAY_IP,
+            rate=1,
+            calls=legit_rate * duration,
+            extra=["-p", str(gateway_port)],
+            background=True,
+        )
+        before = engine.cpu_seconds()
+        flood = sipp(
+            BENCH_SCENARIOS / "flood_invite.xml",
+            engine.address,
+            local_ip=ATTACKER_IP,
+            rate=flood_rate,
+            calls=flood_rate * duration,
+            background=True,
+        )
+        rows = [f"2125550100;86138{n:08d};" for n in range(legit_rate * duration)]
+        legit = sipp(
+            SCENARIOS / "uac_gateway_call.xml",
+            engine.address,
+            local_ip=CUSTOMER_IP,
+            rate=legit_rate,
+            calls=legit_rate * duration,
+            rows=rows,
+            extra=["-d", "500"],
+        )
+        sent = finish(flood)
+        cpu = (engine.cpu_seconds() - before) / legit.elapsed * 100
+        uas.kill()
+    finally:
+        engine.stop()
+    return [
+        f"| {sent.successful / sent.elapsed:,.0f}/s | {legit_rate}/s | {legit.successful} | "
+        f"{legit.failed} | {cpu:.0f} % |"
+    ]
+
+
+# Report -------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    import psutil
+
+    return (
+        f"{platform.machine()}, {psutil.cpu_count()} CPUs (shared), Python "
+        f"{platform.python_version()}, sipp {_sipp_version()}"
+    )
+
+
+def _sipp_version() -> str:
+    output = subprocess.run(["sipp", "-v"], capture_output=True, text=True).stdout
+    match = re.search(r"SIPp (v[\d.]+)", output)
+    return match[1] if match else "?"
+
+
+def write_section(heading: str, body: list[str]) -> None:
+    """Replace (or add) a `### heading` section under "## SIP engine" in docs/benchmarks.md."""
+    text = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n"
+    if "## SIP engine" not in text:
+        text += "\n## SIP engine\n\nSee `bench/sip_engine.py` for how each figure is measured.\n"
+    section = f"### {heading}\n\n" + "\n".join(body) + "\n"
+    pattern = re.compile(rf"### {re.escape(heading)}\n.*?(?=\n### |\n## |\Z)", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section.rstrip("\n"), text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    REPORT.write_text(text.rstrip("\n") + "\n")
+
+
+REGISTER_TEXT = (
+    "`bench/register.sh`: sipp registers 20,000 accounts (401 challenge, then digest "
+    "MD5) at each rate for 30 s. Target: 2,000/s sustained with no failures."
+)
+FLOOD_TEXT = (
+    "`bench/flood.sh`: silent mode (SS_REPLY_UNAUTHORIZED Off). First 10,000 REGISTERs/s "
+    "for unknown accounts from one address while 200 phones/s register (with the "
+    "default suspension, then with none); then 5,000 illegal INVITEs/s "
+    "(SERVER_BILLING_RECORD_ILLEGAL_CALL 0) while a customer places 50 calls/s."
+)
+REGISTER_FLOOD_HEADER = [
+    "| SS_AUTHENTICATION_MAX_RETRY | unknown REGISTERs sent | legitimate "
+    "rate | registered | failed | engine CPU |",
+    "|---|---|---|---|---|---|",
+]
+INVITE_FLOOD_HEADER = [
+    "| illegal INVITEs sent | legitimate calls | completed | failed | engine CPU |",
+    "|---|---|---|---|---|",
+]
+CALLS_HEADER = [
+    "| target calls/s | achieved | completed | failed | CDRs written (answered) | engine CPU |",
+    "|---|---|---|---|---|---|",
+]
+
+
+def run_register(arguments: argparse.Namespace, env: dict[str, str], stamp: str) -> None:
+    setup_django(env)
+    rates = [int(rate) for rate in arguments.rates.split(",")]
+    lines = bench_register(env, rates, arguments.duration or 30)
+    write_section("Authenticated REGISTER", [REGISTER_TEXT, "", *lines, "", stamp])
+
+
+def run_flood(arguments: argparse.Namespace, env: dict[str, str], stamp: str) -> None:
+    duration = arguments.duration or 30
+    rows = list(REGISTER_FLOOD_HEADER)
+    for max_retry in (6, 0):
+        setup_django(env)
+        rows += bench_register_flood(env, 10_000, 200, duration, max_retry)
+        print(rows[-1], flush=True)
+    setup_django(env)
+    invite = [*INVITE_FLOOD_HEADER, *bench_invite_flood(env, 5_000, 50, duration)]
+    print(invite[-1], flush=True)
+    write_section("Floods", [FLOOD_TEXT, "", *rows, "", *invite, "", stamp])
+
+
+def run_calls(arguments: argparse.Namespace, env: dict[str, str], stamp: str) -> None:
+    setup_django(env)
+    duration = arguments.duration or 60
+    lines = [*CALLS_HEADER, *bench_calls(env, arguments.rate, duration, 500)]
+    print(lines[-1], flush=True)
+    text = (
+        f"`bench/calls.sh`: sipp UAC (mapping gateway) → engine → sipp UAS (routing "
+        f"gateway), {duration} s, 500 ms hold time, a CDR per call. Target: 500 calls/s "
+        "with under 0.1 % failed and every CDR written."
+    )
+    write_section("Calls", [text, "", *lines, "", stamp])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("bench", choices=["register", "flood", "calls"])
+    parser.add_argument("--duration", type=int, default=None, help="seconds per step")
+    parser.add_argument("--rates", default="500,1000,1500,2000,2500", help="REGISTER rates")
+    parser.add_argument("--rate", type=int, default=500, help="call rate")
+    arguments = parser.parse_args()
+    stamp = f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}."
+    runner = {"register": run_register, "flood": run_flood, "calls": run_calls}[arguments.bench]
+    runner(arguments, bench_environment(), stamp)
+
+
+if __name__ == "__main__":
+    main()
