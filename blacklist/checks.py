@@ -43,12 +43,12 @@ from blacklist.counters import (
     NO_ANSWER_RUN_KEY,
     attempts_key,
     checked_key,
-    redis_client,
     window_of,
 )
 from blacklist.entries import Finding, Listing, list_numbers
 from blacklist.families import FAMILY_BY_TYPE, Family, FamilySettings
 from blacklist.models import SystemWhitelistEntry
+from vosadmin.core.live import redis_client
 
 # The engine flushes its counters at least every 100 ms: read a window once it is 1 s old.
 SETTLE_SECONDS = 1

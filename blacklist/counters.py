@@ -7,11 +7,7 @@ family's CHECK_INTERVAL.
 
 from __future__ import annotations
 
-import functools
 import math
-
-import redis
-from django.conf import settings
 
 PREFIX = "vosadmin:bl"
 NO_ANSWER_RUN_KEY = f"{PREFIX}:no_answer_run"
@@ -37,9 +33,3 @@ def concurrent_node_key(node: str) -> str:
 def window_of(timestamp: float, interval: int) -> int:
     """The window a Unix time falls in: floor(t / interval)."""
     return math.floor(timestamp / interval)
-
-
-@functools.cache
-def redis_client() -> redis.Redis:
-    """This process's client of the shared Redis (settings.REDIS_URL), strings decoded."""
-    return redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)

@@ -23,9 +23,11 @@ class MappingGatewayTable(ConsoleTable):
 
 
 class RoutingGatewayTable(ConsoleTable):
-    """Routing gateways."""
+    """Routing gateways, with the OPTIONS status the engine publishes (`statuses`)."""
 
+    statuses: dict[str, str] = {}
     name = tables.Column(linkify=("softswitch:routinggateway_edit", {"pk": tables.A("pk")}))
+    status = tables.Column(accessor="pk", verbose_name="Status", orderable=False)
     prefixes = ListColumn(orderable=False)
     locked = BooleanColumn()
     options_check = BooleanColumn(verbose_name="OPTIONS check")
@@ -35,6 +37,7 @@ class RoutingGatewayTable(ConsoleTable):
         model = RoutingGateway
         fields = (
             "name",
+            "status",
             "host",
             "port",
             "transport",
@@ -47,6 +50,11 @@ class RoutingGatewayTable(ConsoleTable):
             "options_check",
             "memo",
         )
+
+    def render_status(self, record: RoutingGateway) -> str:
+        if not record.options_check:
+            return "Not probed"
+        return self.statuses.get(str(record.pk), "online").capitalize()
 
 
 class PhoneTable(ConsoleTable):

@@ -40,6 +40,24 @@ class RoutingGatewayListView(ObjectListView):
     table_class = tables.RoutingGatewayTable
     filterset_class = filtersets.RoutingGatewayFilterSet
 
+    def get_table(self, **kwargs: object) -> tables.RoutingGatewayTable:
+        table = super().get_table(**kwargs)
+        table.statuses = gateway_statuses()
+        return table
+
+
+def gateway_statuses() -> dict[str, str]:
+    """Routing gateway id → "online"/"offline" as the engine's OPTIONS probes found them."""
+    import redis
+
+    from softswitch.engine.gateways import STATUS_KEY
+    from vosadmin.core.live import redis_client
+
+    try:
+        return redis_client().hgetall(STATUS_KEY)
+    except redis.RedisError:
+        return {}
+
 
 class RoutingGatewayEditView(ObjectEditView):
     model = RoutingGateway

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from blacklist.counters import PREFIX, redis_client
+from blacklist.counters import PREFIX
 from blacklist.families import FAMILY_BY_TYPE
 from blacklist.models import DynamicBlacklistEntry
+from vosadmin.core.live import redis_client
 from vosadmin.core.parameters import update_parameter
 
 # A fixed clock: 2026-03-01 12:00:05 UTC is 5 s into a 600 s and a 60 s window.

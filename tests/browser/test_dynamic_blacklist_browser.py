@@ -10,12 +10,12 @@ from django.test import Client
 from django.utils import timezone
 
 from blacklist.checks import run_check
-from blacklist.counters import redis_client
 from blacklist.entries import expire_entries
 from blacklist.models import DynamicBlacklistEntry
 from tests.blacklist.conftest import clear_counters, configure
 from tests.blacklist.engine_counters import count_attempts
 from tests.browser.conftest import screenshot
+from vosadmin.core.live import redis_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

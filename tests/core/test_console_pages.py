@@ -82,3 +82,35 @@ def test_static_assets_are_served_locally(client, admin_user) -> None:
     assert "/static/css/console.css" in page
     assert "http://" not in page.replace("http://testserver", "")
     assert "https://" not in page
+
+
+def test_home_shows_the_engines_security_counters(client, viewer_user, redis_client) -> None:
+    import time
+
+    minute = int(time.time() // 60)
+    redis_client.hset(
+        f"vosadmin:security:{minute}",
+        mapping={"register_failed": 4, "unauthorized": 9, "tcp_connections:node1": 12},
+    )
+    redis_client.hset(f"vosadmin:security:{minute - 5}", mapping={"register_failed": 3})
+    client.force_login(viewer_user)
+    security = client.get("/").context["security"]
+    counts = {figure["label"]: figure["value"] for figure in security["counts"]}
+    assert counts == {
+        "Failed registrations": 7,
+        "Unauthorised requests": 9,
+        "Registration replacements": 0,
+    }
+    assert security["tcp_connections"] == {"node1": 12}
+
+
+def test_routing_gateways_show_their_options_status(client, viewer_user, redis_client) -> None:
+    from softswitch.engine.gateways import STATUS_KEY
+    from softswitch.models import RoutingGateway
+
+    probed = RoutingGateway.objects.create(name="PROBED", host="192.0.2.1", options_check=True)
+    RoutingGateway.objects.create(name="PLAIN", host="192.0.2.2")
+    redis_client.hset(STATUS_KEY, str(probed.pk), "offline")
+    client.force_login(viewer_user)
+    page = client.get("/routing-gateways/").content.decode()
+    assert "Offline" in page and "Not probed" in page

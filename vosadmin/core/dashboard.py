@@ -57,3 +57,44 @@ def _figures() -> list[dict[str, Any]]:
             "url_name": "blacklist:dynamicblacklistentry_list",
         },
     ]
+
+
+SECURITY_METRICS = (
+    ("register_failed", "Failed registrations"),
+    ("unauthorized", "Unauthorised requests"),
+    ("register_replaced", "Registration replacements"),
+)
+
+
+def security_figures(minutes: int = 60) -> dict[str, Any]:
+    """The SIP engine's security counters (ADR 0003) over the last `minutes`, and open TCP
+    connections per engine node, for the home page. Empty when Redis cannot be reached."""
+    import time
+
+    import redis
+
+    from vosadmin.core.live import redis_client
+
+    now_minute = int(time.time() // 60)
+    try:
+        with redis_client().pipeline(transaction=False) as pipe:
+            for minute in range(now_minute - minutes + 1, now_minute + 1):
+                pipe.hgetall(f"vosadmin:security:{minute}")
+            per_minute = pipe.execute()
+    except redis.RedisError:
+        return {"available": False}
+    totals = {
+        metric: sum(int(m.get(metric, 0)) for m in per_minute) for metric, _ in SECURITY_METRICS
+    }
+    latest = next((m for m in reversed(per_minute) if m), {})
+    tcp = {
+        field.split(":", 1)[1]: int(value)
+        for field, value in latest.items()
+        if field.startswith("tcp_connections:")
+    }
+    return {
+        "available": True,
+        "minutes": minutes,
+        "tcp_connections": tcp,
+        "counts": [{"label": label, "value": totals[metric]} for metric, label in SECURITY_METRICS],
+    }

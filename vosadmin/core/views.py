@@ -35,9 +35,10 @@ class HomeView(RoleRequiredMixin, TemplateView):
     template_name = "core/home.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        from vosadmin.core.dashboard import dashboard_figures
+        from vosadmin.core.dashboard import dashboard_figures, security_figures
 
-        return {**super().get_context_data(**kwargs), "figures": dashboard_figures()}
+        context = super().get_context_data(**kwargs)
+        return {**context, "figures": dashboard_figures(), "security": security_figures()}
 
 
 class ParameterListView(RoleRequiredMixin, View):
