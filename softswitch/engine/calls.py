@@ -183,6 +183,8 @@ class CallManager:
         self, request: Request, flow: Flow, origin: Origin, mode: int, caller: str, callee: str
     ) -> None:
         """Count, screen, check lock and capacity, plan the route, start relaying."""
+        if request.max_forwards is not None and request.max_forwards <= 0:  # a loop (§16.3)
+            return self._reject_before_routing(request, flow, origin, mode, caller, callee, 483)
         switch, now = self.switch, time.time()
         watched = (
             switch.parameter("SS_BLACK_LIST_DYNAMIC_RUN_MODE") == "Global"
@@ -229,9 +231,10 @@ class CallManager:
         mode: int,
         caller: str,
         callee: str,
-        reason: EndReason,
+        reason: int,
     ) -> None:
-        status = REJECTION_STATUS.get(reason, 403)
+        """Answer before any gateway was tried: an internal reason's status, or a SIP status."""
+        status = reason if reason > 0 else REJECTION_STATUS.get(reason, 403)
         self.switch.respond(self.switch.layer.server_transaction(request, flow), status)
         record = self._record(request, flow, mode, caller, callee, origin)
         record.end_reason = reason

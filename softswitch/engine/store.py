@@ -176,27 +176,37 @@ def timestamp_to_datetime(value: float) -> datetime:
     return datetime.fromtimestamp(value, tz=UTC)
 
 
+REGISTRATION_COLUMNS = (
+    "phone_id",
+    "contact",
+    "source",
+    "transport",
+    "registered_at",
+    "expires_at",
+    "user_agent",
+    "call_id",
+    "node",
+)
+
+
 @fresh_connection
 def save_registrations(rows: list[dict[str, Any]]) -> None:
-    """Insert or update bindings (one per phone) in one statement."""
+    """Insert or update bindings (one per phone) in one statement (the hot write of REGISTER)."""
+    from psycopg2.extras import execute_values
+
     if not rows:
         return
-    objects = [Registration(**row) for row in rows]
-    Registration.objects.bulk_create(
-        objects,
-        update_conflicts=True,
-        unique_fields=["phone"],
-        update_fields=[
-            "contact",
-            "source",
-            "transport",
-            "registered_at",
-            "expires_at",
-            "user_agent",
-            "call_id",
-            "node",
-        ],
-    )
+    columns = ", ".join(REGISTRATION_COLUMNS)
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in REGISTRATION_COLUMNS[1:])
+    values = [tuple(row[column] for column in REGISTRATION_COLUMNS) for row in rows]
+    with transaction.atomic(), connection.cursor() as cursor:
+        execute_values(
+            cursor.cursor,
+            f"INSERT INTO softswitch_registration ({columns}) VALUES %s "
+            f"ON CONFLICT (phone_id) DO UPDATE SET {updates}",
+            values,
+            page_size=1000,
+        )
 
 
 @fresh_connection
