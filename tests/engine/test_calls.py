@@ -433,3 +433,22 @@ def test_database_outage_loses_no_cdr_and_duplicates_none(engine_factory, custom
         assert "journaling CDRs locally" in runner.log()
     finally:
         proxy.close()
+
+
+def test_max_forwards_zero_is_a_loop(engine, customer) -> None:
+    from tests.engine.sip_client import SipSocketClient
+
+    runner = engine()
+    client = SipSocketClient((runner.host, runner.port), "udp", local_ip=CUSTOMER_IP)
+    host, port = client.local
+    client.send_raw(
+        (
+            f"INVITE sip:8613800000019@{runner.address} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {host}:{port};branch=z9hG4bKloop1\r\n"
+            f"From: <sip:2125550100@{host}>;tag=loop\r\nTo: <sip:8613800000019@{runner.address}>\r\n"
+            "Call-ID: loop-1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 0\r\nContent-Length: 0\r\n\r\n"
+        ).encode()
+    )
+    response = client.receive()
+    assert response is not None and response.status_code == 483
+    assert cdr(callee="8613800000019").end_reason == 483
