@@ -185,7 +185,9 @@ def raise_keyboard_interrupt(signum: int, frame: object) -> None:
 def supervise(env: dict[str, str], processes: list[Process]) -> int:
     """Run the processes until Ctrl-C, SIGTERM or one of them exits; then stop them all."""
     children: dict[str, subprocess.Popen] = {}
+    # Both explicitly: a shell starting us in the background may have left SIGINT ignored.
     signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
+    signal.signal(signal.SIGINT, raise_keyboard_interrupt)
     exit_code = 0
     try:
         for process in processes:
