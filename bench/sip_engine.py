@@ -35,6 +35,7 @@ REPORT = BASE_DIR / "docs" / "benchmarks.md"
 DATABASE = "vosadmin_sipbench"
 ACCOUNTS = 20_000
 PHONE_IP, CUSTOMER_IP, GATEWAY_IP, ATTACKER_IP = "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.66"
+GATEWAY_PORT = 15090
 
 
 def bench_environment() -> dict[str, str]:
@@ -249,15 +250,8 @@ def bench_register(env: dict[str, str], rates: list[int], duration: int) -> list
     try:
         for rate in rates:
             before = engine.cpu_seconds()
-            run = sipp(
-                SCENARIOS / "register.xml",
-                engine.address,
-                local_ip=PHONE_IP,
-                rate=rate,
-                calls=rate * duration,
-                rows=register_rows(),
-            )
-            cpu = (engine.cpu_seconds() - before) / run.elapsed * 100
+            run = phone_registrations(engine, rate, duration)
+            cpu = cpu_share(engine, before, run)
             lines.append(
                 f"| {rate} | {run.rate:,.0f}/s | {run.successful} | {run.failed} | {cpu:.0f} % |"
             )
@@ -265,6 +259,62 @@ def bench_register(env: dict[str, str], rates: list[int], duration: int) -> list
     finally:
         engine.stop()
     return lines
+
+
+def flood(engine: Engine, scenario: str, rate: int, duration: int) -> subprocess.Popen[str]:
+    """Send-and-forget requests from the attacker's address for `duration` s (background)."""
+    return sipp(
+        BENCH_SCENARIOS / scenario,
+        engine.address,
+        local_ip=ATTACKER_IP,
+        rate=rate,
+        calls=rate * duration,
+        background=True,
+    )
+
+
+def answering_gateway(port: int, calls: int) -> subprocess.Popen[str]:
+    """A sipp routing gateway that answers every call (background)."""
+    return sipp(
+        BENCH_SCENARIOS / "uas.xml",
+        "127.0.0.1:1",
+        local_ip=GATEWAY_IP,
+        rate=1,
+        calls=calls,
+        extra=["-p", str(port)],
+        background=True,
+    )
+
+
+def customer_calls(engine: Engine, rate: int, duration: int, hold_ms: int) -> SippRun:
+    """A mapping gateway's calls through the engine, each held `hold_ms`."""
+    rows = [f"2125550100;86138{n:08d};" for n in range(rate * duration)]
+    return sipp(
+        SCENARIOS / "uac_gateway_call.xml",
+        engine.address,
+        local_ip=CUSTOMER_IP,
+        rate=rate,
+        calls=rate * duration,
+        rows=rows,
+        extra=["-d", str(hold_ms)],
+    )
+
+
+def phone_registrations(engine: Engine, rate: int, duration: int) -> SippRun:
+    """Phones registering with digest authentication."""
+    return sipp(
+        SCENARIOS / "register.xml",
+        engine.address,
+        local_ip=PHONE_IP,
+        rate=rate,
+        calls=rate * duration,
+        rows=register_rows(),
+    )
+
+
+def cpu_share(engine: Engine, before: float, run: SippRun) -> float:
+    """The engine's CPU use during a run, in % of one core."""
+    return (engine.cpu_seconds() - before) / run.elapsed * 100
 
 
 def bench_register_flood(
@@ -276,24 +326,9 @@ def bench_register_flood(
     engine = Engine(env)
     try:
         before = engine.cpu_seconds()
-        flood = sipp(
-            BENCH_SCENARIOS / "flood_register.xml",
-            engine.address,
-            local_ip=ATTACKER_IP,
-            rate=flood_rate,
-            calls=flood_rate * duration,
-            background=True,
-        )
-        legit = sipp(
-            SCENARIOS / "register.xml",
-            engine.address,
-            local_ip=PHONE_IP,
-            rate=legit_rate,
-            calls=legit_rate * duration,
-            rows=register_rows(),
-        )
-        sent = finish(flood)
-        cpu = (engine.cpu_seconds() - before) / legit.elapsed * 100
+        attack = flood(engine, "flood_register.xml", flood_rate, duration)
+        legit = phone_registrations(engine, legit_rate, duration)
+        sent, cpu = finish(attack), cpu_share(engine, before, legit)
     finally:
         engine.stop()
     mode = "unlimited (0)" if max_retry == 0 else str(max_retry)
@@ -307,40 +342,22 @@ def bench_calls(env: dict[str, str], rate: int, duration: int, hold_ms: int) -> 
     """Full calls with a CDR each; checks that every completed call's CDR was written."""
     from billing.models import Cdr
 
-    gateway_port = 15090
-    create_route(gateway_port)
+    create_route(GATEWAY_PORT)
     engine = Engine(env)
     try:
-        uas = sipp(
-            BENCH_SCENARIOS / "uas.xml",
-            "127.0.0.1:1",
-            local_ip=GATEWAY_IP,
-            rate=1,
-            calls=rate * duration,
-            extra=["-p", str(gateway_port)],
-            background=True,
-        )
+        gateway = answering_gateway(GATEWAY_PORT, rate * duration)
         before = engine.cpu_seconds()
-        rows = [f"2125550100;86138{n:08d};" for n in range(rate * duration)]
-        run = sipp(
-            SCENARIOS / "uac_gateway_call.xml",
-            engine.address,
-            local_ip=CUSTOMER_IP,
-            rate=rate,
-            calls=rate * duration,
-            rows=rows,
-            extra=["-d", str(hold_ms)],
-        )
-        cpu = (engine.cpu_seconds() - before) / run.elapsed * 100
-        uas.kill()
+        run = customer_calls(engine, rate, duration, hold_ms)
+        cpu = cpu_share(engine, before, run)
+        gateway.kill()
         time.sleep(3)
         cdrs = Cdr.objects.filter(end_reason=200).count()
     finally:
         engine.stop()
     failed_share = run.failed / max(run.successful + run.failed, 1) * 100
     return [
-        f"| {rate} | {run.rate:,.0f}/s | {run.successful} | {run.failed} ({failed_share:.2f} %) | "
-        f"{cdrs} | {cpu:.0f} % |"
+        f"| {rate} | {run.rate:,.0f}/s | {run.successful} | {run.failed} "
+        f"({failed_share:.2f} %) | {cdrs} | {cpu:.0f} % |"
     ]
 
 
@@ -349,41 +366,15 @@ def bench_invite_flood(
 ) -> list[str]:
     """Illegal INVITEs (silent, not recorded) while a customer's calls go through."""
     set_parameters(SS_REPLY_UNAUTHORIZED=False, SERVER_BILLING_RECORD_ILLEGAL_CALL=0)
-    gateway_port = 15090
-    create_route(gateway_port)
+    create_route(GATEWAY_PORT)
     engine = Engine(env)
     try:
-        uas = sipp(
-            BENCH_SCENARIOS / "uas.xml",
-            "127.0.0.1:1",
-            local_ip=GATEWAY_IP,
-            rate=1,
-            calls=legit_rate * duration,
-            extra=["-p", str(gateway_port)],
-            background=True,
-        )
+        gateway = answering_gateway(GATEWAY_PORT, legit_rate * duration)
         before = engine.cpu_seconds()
-        flood = sipp(
-            BENCH_SCENARIOS / "flood_invite.xml",
-            engine.address,
-            local_ip=ATTACKER_IP,
-            rate=flood_rate,
-            calls=flood_rate * duration,
-            background=True,
-        )
-        rows = [f"2125550100;86138{n:08d};" for n in range(legit_rate * duration)]
-        legit = sipp(
-            SCENARIOS / "uac_gateway_call.xml",
-            engine.address,
-            local_ip=CUSTOMER_IP,
-            rate=legit_rate,
-            calls=legit_rate * duration,
-            rows=rows,
-            extra=["-d", "500"],
-        )
-        sent = finish(flood)
-        cpu = (engine.cpu_seconds() - before) / legit.elapsed * 100
-        uas.kill()
+        attack = flood(engine, "flood_invite.xml", flood_rate, duration)
+        legit = customer_calls(engine, legit_rate, duration, 500)
+        sent, cpu = finish(attack), cpu_share(engine, before, legit)
+        gateway.kill()
     finally:
         engine.stop()
     return [

@@ -33,29 +33,13 @@ from billing.keyset import CdrOrdering
 
 CHUNK_BYTES = 64 * 1024
 FETCH_ROWS = 5000
-# The columns of the CSV and of the API's JSON, in this order.
-EXPORT_COLUMNS = (
-    "flow_no",
-    "call_id",
-    "caller",
-    "callee",
-    "caller_ip",
-    "callee_ip",
-    "mapping_gateway",
-    "phone",
-    "routing_gateway",
-    "start_time",
-    "connect_time",
-    "stop_time",
-    "hold_time_ms",
-    "fee_time",
-    "fee",
-    "end_reason",
-    "end_reason_name",
-    "end_direction",
-    "end_direction_name",
-    "billing_mode",
-    "billing_mode_name",
+# The columns of the CSV and of the API's JSON, in this order: the stored columns, each coded
+# one followed by its name.
+CODED_COLUMNS = ("end_reason", "end_direction", "billing_mode")
+EXPORT_COLUMNS = tuple(
+    name
+    for column in CDR_COLUMNS
+    for name in ((column, f"{column}_name") if column in CODED_COLUMNS else (column,))
 )
 END_DIRECTION_NAMES = dict(CdrEndDirectionChoices.choices)
 BILLING_MODE_NAMES = dict(CdrBillingModeChoices.choices)
