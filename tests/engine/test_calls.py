@@ -445,7 +445,8 @@ def test_max_forwards_zero_is_a_loop(engine, customer) -> None:
         (
             f"INVITE sip:8613800000019@{runner.address} SIP/2.0\r\n"
             f"Via: SIP/2.0/UDP {host}:{port};branch=z9hG4bKloop1\r\n"
-            f"From: <sip:2125550100@{host}>;tag=loop\r\nTo: <sip:8613800000019@{runner.address}>\r\n"
+            f"From: <sip:2125550100@{host}>;tag=loop\r\n"
+            f"To: <sip:8613800000019@{runner.address}>\r\n"
             "Call-ID: loop-1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 0\r\nContent-Length: 0\r\n\r\n"
         ).encode()
     )
