@@ -224,18 +224,44 @@ def load_registrations(node: str) -> list[dict[str, Any]]:
     return list(Registration.objects.filter(node=node).values())
 
 
+CURRENT_CALL_COLUMNS = (
+    "call_id",
+    "node",
+    "caller",
+    "callee",
+    "caller_ip",
+    "origin_type",
+    "origin",
+    "routing_gateway",
+    "state",
+    "started_at",
+    "connected_at",
+)
+
+
 @fresh_connection
 def sync_current_calls(node: str, upserts: list[dict[str, Any]], ended: list[str]) -> None:
     """Mirror this node's calls in progress: insert/update changed ones, delete ended ones."""
-    with transaction.atomic():
+    from psycopg2.extras import execute_values
+
+    with transaction.atomic(), connection.cursor() as cursor:
         if ended:
-            CurrentCall.objects.filter(node=node, call_id__in=ended).delete()
+            cursor.execute(
+                "DELETE FROM softswitch_currentcall WHERE node = %s AND call_id = ANY(%s)",
+                [node, ended],
+            )
         if upserts:
-            CurrentCall.objects.bulk_create(
-                [CurrentCall(node=node, **row) for row in upserts],
-                update_conflicts=True,
-                unique_fields=["call_id"],
-                update_fields=["state", "connected_at", "routing_gateway"],
+            values = [
+                tuple({**row, "node": node}[column] for column in CURRENT_CALL_COLUMNS)
+                for row in upserts
+            ]
+            execute_values(
+                cursor.cursor,
+                f"INSERT INTO softswitch_currentcall ({', '.join(CURRENT_CALL_COLUMNS)}) VALUES %s "
+                "ON CONFLICT (call_id) DO UPDATE SET state = EXCLUDED.state, "
+                "connected_at = EXCLUDED.connected_at, routing_gateway = EXCLUDED.routing_gateway",
+                values,
+                page_size=1000,
             )
 
 
