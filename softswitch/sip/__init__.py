@@ -11,4 +11,5 @@ Modules, in the order a received datagram meets them:
 - sdp: finding SDP and telling whether it holds the call
 - uri, fields, headers, syntax: the values the above are made of
 - ids: tags, branches and Call-IDs from an injectable random source
+- frozen: quicker construction of the frozen value classes parsing makes for every message
 """

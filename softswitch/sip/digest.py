@@ -17,17 +17,34 @@ import enum
 import hashlib
 import hmac
 import os
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from softswitch.sip.syntax import WHITESPACE, is_token, quote, split_list, unquote
+from softswitch.sip.frozen import quick_init
+from softswitch.sip.syntax import (
+    TOKEN,
+    WHITESPACE,
+    is_made_of,
+    is_token,
+    quote,
+    split_list,
+    unquote,
+)
 
 DEFAULT_NONCE_LIFETIME = 300.0
 _CLOCK_SKEW = 30.0
 _MAC_SIZE = 16
 _RANDOM_SIZE = 8
 _NONCE_SIZE = 8 + _RANDOM_SIZE + _MAC_SIZE
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+# 'name=token' and 'name="text"' with SWS around '=' and ',', and no quoted-pair or empty
+# element: the shape clients send. A list that fullmatches _PLAIN_AUTH_PARAMS needs no other
+# check, and _AUTH_PARAM finds its elements: (name, quoted text, token), one of the two empty.
+_AUTH_ELEMENT = rf'[ \t]*{TOKEN}[ \t]*=[ \t]*(?:"[^"\\]*"|{TOKEN})[ \t]*'
+_PLAIN_AUTH_PARAMS = re.compile(rf"{_AUTH_ELEMENT}(?:,{_AUTH_ELEMENT})*")
+_AUTH_PARAM = re.compile(rf'({TOKEN})[ \t]*=[ \t]*(?:"([^"\\]*)"|({TOKEN}))')
 
 
 class DigestAlgorithm(enum.Enum):
@@ -41,6 +58,9 @@ class DigestAlgorithm(enum.Enum):
         data = text.encode("utf-8", "surrogateescape")
         digest = hashlib.md5(data) if self is DigestAlgorithm.MD5 else hashlib.sha256(data)
         return digest.hexdigest()
+
+
+_ALGORITHMS = {algorithm.value.lower(): algorithm for algorithm in DigestAlgorithm}
 
 
 class DigestResult(enum.Enum):
@@ -67,6 +87,7 @@ class DigestChallenge:
     stale: bool
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DigestCredentials:
     """A parsed Authorization or Proxy-Authorization value."""
@@ -88,8 +109,20 @@ def parse_auth_params(value: str) -> dict[str, str] | None:
     parts = value.split(None, 1)
     if len(parts) != 2 or parts[0].lower() != "digest":
         return None
+    if _PLAIN_AUTH_PARAMS.fullmatch(parts[1]):
+        return _plain_auth_params(parts[1])
+    return _parse_general_auth_params(parts[1])
+
+
+def _plain_auth_params(text: str) -> dict[str, str] | None:
+    found = _AUTH_PARAM.findall(text)
+    params = {name.lower(): token or quoted for name, quoted, token in found}
+    return params if len(params) == len(found) else None  # a repeated name: unusable
+
+
+def _parse_general_auth_params(text: str) -> dict[str, str] | None:
     params: dict[str, str] = {}
-    for item in split_list(parts[1]):
+    for item in split_list(text):
         if not item.strip(WHITESPACE):
             continue  # RFC 7235 §7: empty list elements are allowed and ignored
         name, equals, raw = item.partition("=")
@@ -115,7 +148,7 @@ def _auth_param_value(raw: str) -> str | None:
 def _algorithm(name: str | None) -> DigestAlgorithm | None:
     if name is None:
         return DigestAlgorithm.MD5  # RFC 2617 §3.2.1: absent means MD5
-    return next((a for a in DigestAlgorithm if a.value.lower() == name.lower()), None)
+    return _ALGORITHMS.get(name.lower())
 
 
 def parse_challenge(value: str) -> DigestChallenge | None:
@@ -256,7 +289,7 @@ def _decode_nonce(nonce: str) -> bytes | None:
 class DigestAuthenticator:
     """Issues challenges and verifies credentials for one shared secret; never raises."""
 
-    __slots__ = ("_lifetime", "_randbytes", "_secret", "_tracker")
+    __slots__ = ("_keyed_mac", "_lifetime", "_randbytes", "_tracker")
 
     def __init__(
         self,
@@ -266,7 +299,8 @@ class DigestAuthenticator:
         max_tracked_nonces: int = 65536,
         randbytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
-        self._secret = secret
+        # Keyed once: copying it is half the cost of keying HMAC for every nonce.
+        self._keyed_mac = hmac.new(secret, digestmod=hashlib.sha256)
         self._lifetime = nonce_lifetime
         self._randbytes = randbytes
         self._tracker = NonceCountTracker(max_tracked_nonces)
@@ -278,8 +312,9 @@ class DigestAuthenticator:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
     def _mac(self, body: bytes, realm: str) -> bytes:
-        message = body + realm.encode("utf-8", "surrogateescape")
-        return hmac.new(self._secret, message, hashlib.sha256).digest()[:_MAC_SIZE]
+        mac = self._keyed_mac.copy()
+        mac.update(body + realm.encode("utf-8", "surrogateescape"))
+        return mac.digest()[:_MAC_SIZE]
 
     def challenge(
         self,
@@ -366,6 +401,6 @@ def _nonce_count(credentials: DigestCredentials) -> int | None:
         and bool(credentials.cnonce)
         and nc is not None
         and len(nc) == 8
-        and all(char in "0123456789abcdefABCDEF" for char in nc)
+        and is_made_of(nc, _HEX_DIGITS)
     )
     return int(nc, 16) if usable and nc is not None else None

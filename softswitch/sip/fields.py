@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from softswitch.sip.errors import SipParseError
+from softswitch.sip.frozen import quick_init
 from softswitch.sip.headers import split_values
 from softswitch.sip.syntax import (
+    PLAIN_PARAMS,
+    TOKEN,
     WHITESPACE,
     WORD_CHARS,
     Params,
@@ -17,6 +20,7 @@ from softswitch.sip.syntax import (
     is_made_of,
     is_token,
     parse_params,
+    plain_params,
     replace_param,
     unquote,
 )
@@ -28,6 +32,12 @@ _VIA_HEAD = re.compile(
     rf"[ \t]*({_TOKEN})[ \t]*/[ \t]*({_TOKEN})[ \t]*/[ \t]*({_TOKEN})[ \t]+"
     r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+)(?:[ \t]*:[ \t]*([0-9]{1,5}))?[ \t]*"
 )
+# The usual Via without SWS, 'SIP/2.0/UDP host:port;branch=…;rport': a fast path that the
+# general parser would read the same way (IPv6 references included, quoted parameters not).
+_PLAIN_VIA = re.compile(
+    rf"({TOKEN})/({TOKEN})/({TOKEN}) (\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+)(?::([0-9]{{1,5}}))?"
+    rf"({PLAIN_PARAMS})"
+)
 _RFC1123_DATE = re.compile(
     r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-3][0-9] "
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} "
@@ -36,6 +46,7 @@ _RFC1123_DATE = re.compile(
 _MAX_CSEQ = 0xFFFFFFFF
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Via:
     """One Via value: sent-protocol, sent-by and parameters (§20.42, RFC 3581)."""
@@ -91,7 +102,8 @@ class Via:
 
     def with_param(self, name: str, value: str | None = None) -> Via:
         """Return a copy with the parameter set."""
-        return replace(self, params=replace_param(self.params, name, value))
+        params = replace_param(self.params, name, value)
+        return Via(self.transport, self.host, self.port, params, self.protocol)
 
 
 def default_port(transport: str) -> int:
@@ -101,17 +113,31 @@ def default_port(transport: str) -> int:
 
 def parse_via(text: str) -> Via:
     """Parse one Via value, with the SWS allowed around '/', ':', ';' and '=' (§20.42)."""
+    plain = _PLAIN_VIA.fullmatch(text)
+    if plain is None:
+        return _parse_spaced_via(text)
+    name, version, transport, host, port, params = plain.groups()
+    port_number = _via_port(port, text)
+    return Via(transport.upper(), host, port_number, plain_params(params), f"{name}/{version}")
+
+
+def _parse_spaced_via(text: str) -> Via:
     head, semicolon, param_text = text.partition(";")
     match = _VIA_HEAD.fullmatch(head)
     if match is None:
         raise SipParseError(f"bad Via: {text[:60]!r}")
     name, version, transport, host, port = match.groups()
-    if port is not None and int(port) > 65535:
-        raise SipParseError(f"bad Via port: {text[:60]!r}")
+    port_number = _via_port(port, text)
     params = parse_params(semicolon + param_text) if semicolon else ()
-    return Via(
-        transport.upper(), host, None if port is None else int(port), params, f"{name}/{version}"
-    )
+    return Via(transport.upper(), host, port_number, params, f"{name}/{version}")
+
+
+def _via_port(port: str | None, text: str) -> int | None:
+    if port is None:
+        return None
+    if int(port) > 65535:
+        raise SipParseError(f"bad Via port: {text[:60]!r}")
+    return int(port)
 
 
 def parse_via_list(value: str) -> list[Via]:
@@ -119,6 +145,7 @@ def parse_via_list(value: str) -> list[Via]:
     return [parse_via(item) for item in split_values(value)]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CSeq:
     """The CSeq header: sequence number and method (§20.16)."""
@@ -156,6 +183,7 @@ def parse_small_int(text: str, name: str, maximum: int) -> int:
     return int(text)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MediaType:
     """A Content-Type value: lower-cased 'type/subtype' and its parameters (§20.15)."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import Any, TypeVar
 
 from softswitch.sip.errors import SipParseError
 from softswitch.sip.fields import (
@@ -18,10 +18,9 @@ from softswitch.sip.fields import (
     parse_media_type,
     parse_small_int,
     parse_via,
-    parse_via_list,
     same_host,
 )
-from softswitch.sip.headers import KNOWN_NAMES, Headers, canonical_name, split_values
+from softswitch.sip.headers import KNOWN_NAMES, Headers, canonical_name, check_value, list_values
 from softswitch.sip.syntax import WHITESPACE, is_token
 from softswitch.sip.uri import (
     NameAddr,
@@ -50,6 +49,21 @@ __all__ = [
 SIP_VERSION = "SIP/2.0"
 _VERSION = re.compile(r"SIP/[0-9]+\.[0-9]+", re.IGNORECASE)
 _REPLY_HEADERS = ("via", "from", "to", "call-id", "cseq")
+# The header each cached accessor of Message is parsed from.
+_ACCESSOR_HEADERS = {
+    "call_id": "call-id",
+    "cseq": "cseq",
+    "from": "from",
+    "to": "to",
+    "via": "via",
+    "vias": "via",
+    "contact": "contact",
+    "contact_is_wildcard": "contact",
+    "record_route": "record-route",
+    "route": "route",
+    "max_forwards": "max-forwards",
+    "content_type": "content-type",
+}
 _T = TypeVar("_T")
 
 # RFC 3261 §21 plus the codes a B2BUA relays most (RFC 3262, 3265, 3329, 4028, 6665).
@@ -122,19 +136,23 @@ class Rejection:
 class Message:
     """What requests and responses share: headers, body and cached typed accessors.
 
-    Accessors parse their header on first use and cache the result until the headers change.
-    A message from try_parse_message() has valid call_id, cseq, via and max_forwards, what
-    transaction matching needs; the other accessors are safe once validate() returned None,
-    and raise SipParseError before.
+    Accessors parse their header on first use and cache the result until that header changes
+    (a new Via keeps the parsed From, To, CSeq…; see Headers). A message from
+    try_parse_message() has valid call_id, cseq, via and max_forwards, what transaction
+    matching needs; the other accessors are safe once validate() returned None, and raise
+    SipParseError before. validate() leaves every accessor it checked parsed in the cache.
     """
 
-    __slots__ = ("_cache", "_cache_version", "body", "headers", "version")
+    __slots__ = ("_cache", "_cache_headers", "_cache_version", "body", "headers", "version")
 
     def __init__(self, headers: Headers | None, body: bytes, version: str) -> None:
         self.headers = Headers() if headers is None else headers
         self.body = body
         self.version = version
-        self._cache: dict[str, object] = {}
+        # accessor -> (its header's values it was parsed from, the parsed value); every entry
+        # is current for _cache_headers at _cache_version.
+        self._cache: dict[str, tuple[Sequence[str], Any]] = {}
+        self._cache_headers: Headers | None = None
         self._cache_version = -1
 
     @property
@@ -144,93 +162,91 @@ class Message:
 
     def to_bytes(self) -> bytes:
         """Serialise for the wire, with a Content-Length that matches the body (§20.14)."""
-        lines = [self.start_line, *self.headers.wire_lines(len(self.body))]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape") + self.body
+        lines = [self.start_line, *self.headers.wire_lines(len(self.body)), "", ""]
+        return "\r\n".join(lines).encode("utf-8", "surrogateescape") + self.body
 
-    def _cached(self, key: str, parse: Callable[[], _T]) -> _T:
-        if self._cache_version != self.headers.version:
-            self._cache.clear()
-            self._cache_version = self.headers.version
-        try:
-            return cast(_T, self._cache[key])
-        except KeyError:
-            value = self._cache[key] = parse()
-            return value
+    def _cached(self, name: str, parse: Callable[[Sequence[str]], _T]) -> _T:
+        """parse(values of the header of accessor name), cached while that header is unchanged."""
+        headers = self.headers
+        if headers is not self._cache_headers or headers.version != self._cache_version:
+            self._drop_changed(headers)
+        entry = self._cache.get(name)
+        if entry is None:
+            values = headers.field_values(_ACCESSOR_HEADERS[name])
+            entry = self._cache[name] = (values, parse(values))
+        value: _T = entry[1]  # typed through Any: typing.cast() would cost a call
+        return value
+
+    def _drop_changed(self, headers: Headers) -> None:
+        """Forget what was parsed from headers that changed since (see Headers)."""
+        self._cache = {
+            name: entry
+            for name, entry in self._cache.items()
+            if headers.field_values(_ACCESSOR_HEADERS[name]) is entry[0]
+        }
+        self._cache_headers, self._cache_version = headers, headers.version
 
     def _single(self, name: str) -> str:
-        values = self.headers.get_all(name)
-        if len(values) != 1:
-            problem = "missing" if not values else "more than one"
-            raise SipParseError(f"{problem} {canonical_name(name)[1]} header")
-        return values[0]
+        values = self.headers.field_values(name)
+        return values[0] if len(values) == 1 else _only(values, canonical_name(name)[1])
 
     @property
     def call_id(self) -> str:
         """The Call-ID (§20.8)."""
-        return self._cached("call_id", lambda: parse_call_id(self._single("call-id")))
+        return self._cached("call_id", _parse_call_id)
 
     @property
     def cseq(self) -> CSeq:
         """The CSeq number and method (§20.16)."""
-        return self._cached("cseq", lambda: parse_cseq(self._single("cseq")))
+        return self._cached("cseq", _parse_cseq)
 
     @property
     def from_(self) -> NameAddr:
         """The From address with its tag (§20.20)."""
-        return self._cached("from", lambda: parse_name_addr(self._single("from")))
+        return self._cached("from", _parse_from)
 
     @property
     def to(self) -> NameAddr:
         """The To address with its tag, if any (§20.39)."""
-        return self._cached("to", lambda: parse_name_addr(self._single("to")))
+        return self._cached("to", _parse_to)
 
     @property
     def via(self) -> Via:
         """The top Via value (§20.42)."""
-        return self._cached("via", self._parse_top_via)
-
-    def _parse_top_via(self) -> Via:
-        line = self.headers.get("via")
-        if line is None:
-            raise SipParseError("missing Via header")
-        return parse_via(split_values(line)[0])
+        return self._cached("via", _parse_top_via)
 
     @property
     def vias(self) -> list[Via]:
         """Every Via value, top first."""
         return self._cached("vias", self._parse_vias)
 
-    def _parse_vias(self) -> list[Via]:
-        return [via for line in self.headers.get_all("via") for via in parse_via_list(line)]
+    def _parse_vias(self, lines: Sequence[str]) -> list[Via]:
+        values = list_values(lines)
+        top = self._cache.get("via")  # current: _cached() dropped it otherwise
+        if top is not None:
+            # The top Via was parsed already, for transaction matching: parse the others only.
+            return [top[1], *[parse_via(value) for value in values[1:]]]
+        return [parse_via(value) for value in values]
 
     @property
     def contact(self) -> list[NameAddr]:
         """The Contact values; empty for 'Contact: *' (see contact_is_wildcard)."""
-        return self._cached("contact", self._parse_contact)
-
-    def _parse_contact(self) -> list[NameAddr]:
-        values = self.headers.values("contact")
-        if values == ["*"]:
-            return []
-        return [parse_name_addr(value) for value in values]
+        return self._cached("contact", _parse_contact)
 
     @property
     def contact_is_wildcard(self) -> bool:
         """Whether the request is 'Contact: *' (remove all bindings, §10.2.2)."""
-        return self.headers.values("contact") == ["*"]
+        return self._cached("contact_is_wildcard", _is_wildcard)
 
     @property
     def record_route(self) -> list[NameAddr]:
         """The Record-Route values, in header order (§20.30)."""
-        return self._cached("record_route", lambda: self._addresses("record-route"))
+        return self._cached("record_route", _parse_addresses)
 
     @property
     def route(self) -> list[NameAddr]:
         """The Route values, in header order (§20.34)."""
-        return self._cached("route", lambda: self._addresses("route"))
-
-    def _addresses(self, name: str) -> list[NameAddr]:
-        return [parse_name_addr(value) for value in self.headers.values(name)]
+        return self._cached("route", _parse_addresses)
 
     @property
     def expires(self) -> int | None:
@@ -241,22 +257,12 @@ class Message:
     @property
     def max_forwards(self) -> int | None:
         """The Max-Forwards value (§20.22), None when absent (RFC 2543 peers)."""
-        return self._cached("max_forwards", self._parse_max_forwards)
-
-    def _parse_max_forwards(self) -> int | None:
-        values = self.headers.get_all("max-forwards")
-        if not values:
-            return None
-        return parse_small_int(self._single("max-forwards"), "Max-Forwards", 255)
+        return self._cached("max_forwards", _parse_max_forwards)
 
     @property
     def content_type(self) -> MediaType | None:
         """The Content-Type (§20.15)."""
-        return self._cached("content_type", self._parse_content_type)
-
-    def _parse_content_type(self) -> MediaType | None:
-        value = self.headers.get("content-type")
-        return None if value is None else parse_media_type(value)
+        return self._cached("content_type", _parse_content_type)
 
     @property
     def user_agent(self) -> str | None:
@@ -275,7 +281,7 @@ class Message:
 
     def validate(self) -> Rejection | None:
         """Check everything the core can parse; None means every accessor is safe to use."""
-        if self.version.upper() != SIP_VERSION:
+        if self.version != SIP_VERSION and self.version.upper() != SIP_VERSION:
             return Rejection(505, REASON_PHRASES[505], f"unsupported version {self.version}")
         try:
             self._check_fields()
@@ -297,6 +303,61 @@ class Message:
         date = self.headers.get("date")
         if date is not None:
             check_date(date)
+
+
+def _only(values: Sequence[str], name: str) -> str:
+    """The value of a header that must appear exactly once; name is used in the error."""
+    if len(values) != 1:
+        problem = "missing" if not values else "more than one"
+        raise SipParseError(f"{problem} {name} header")
+    return values[0]
+
+
+def _parse_call_id(values: Sequence[str]) -> str:
+    return parse_call_id(_only(values, "Call-ID"))
+
+
+def _parse_cseq(values: Sequence[str]) -> CSeq:
+    return parse_cseq(_only(values, "CSeq"))
+
+
+def _parse_from(values: Sequence[str]) -> NameAddr:
+    return parse_name_addr(_only(values, "From"))
+
+
+def _parse_to(values: Sequence[str]) -> NameAddr:
+    return parse_name_addr(_only(values, "To"))
+
+
+def _parse_top_via(lines: Sequence[str]) -> Via:
+    if not lines:
+        raise SipParseError("missing Via header")
+    return parse_via(list_values(lines[:1])[0])
+
+
+def _parse_contact(lines: Sequence[str]) -> list[NameAddr]:
+    values = list_values(lines)
+    if values == ["*"]:
+        return []
+    return [parse_name_addr(value) for value in values]
+
+
+def _is_wildcard(lines: Sequence[str]) -> bool:
+    return list_values(lines) == ["*"]
+
+
+def _parse_addresses(lines: Sequence[str]) -> list[NameAddr]:
+    return [parse_name_addr(value) for value in list_values(lines)]
+
+
+def _parse_max_forwards(values: Sequence[str]) -> int | None:
+    if not values:
+        return None
+    return parse_small_int(_only(values, "Max-Forwards"), "Max-Forwards", 255)
+
+
+def _parse_content_type(values: Sequence[str]) -> MediaType | None:
+    return parse_media_type(values[0]) if values else None
 
 
 class Request(Message):
@@ -380,6 +441,8 @@ class Malformed:
         """Build the 400 Bad Request for the request (§8.2.6); only when can_reply is true."""
         if not self.can_reply:
             raise ValueError("the request cannot be identified well enough to answer it")
+        if to_tag is not None and _has_tag(self.headers.get("to") or ""):
+            to_tag = None
         return Response(400, headers=_reply_headers(self.headers, 400, to_tag))
 
 
@@ -390,8 +453,8 @@ def try_parse_message(data: bytes) -> Message | Malformed:
     except SipParseError as error:
         return Malformed(str(error))
     start_line, _, header_block = head.partition("\r\n")
-    fields, problem = _parse_header_lines(header_block)
-    headers = Headers.from_parsed(fields)
+    fields, index, problem = _parse_header_lines(header_block)
+    headers = Headers.from_parsed(fields, index)
     try:
         if problem is not None:
             raise SipParseError(problem)
@@ -429,34 +492,52 @@ def _split_head(data: bytes) -> tuple[str, bytes]:
     return head, rest
 
 
-def _parse_header_lines(block: str) -> tuple[list[tuple[str, str, str]], str | None]:
+def _parse_header_lines(
+    block: str,
+) -> tuple[list[tuple[str, str, str]], dict[str, list[str]], str | None]:
+    """The fields (key, name, value), their values per key, and the first problem met."""
     fields: list[tuple[str, str, str]] = []
+    index: dict[str, list[str]] = {}
     problem = None
     for line in block.split("\r\n") if block else ():
-        if line[:1] in (" ", "\t"):  # §7.3.1: a continuation line folds into the previous one
-            if fields:
-                key, name, value = fields[-1]
-                fields[-1] = (key, name, f"{value} {line.lstrip(WHITESPACE)}".strip(WHITESPACE))
-                continue
-            problem = problem or "continuation line before the first header"
-            continue
         name, colon, value = line.partition(":")
-        names = KNOWN_NAMES.get(name)  # the usual spellings skip the token check
-        if names is None:
+        names = KNOWN_NAMES.get(name)  # the usual spellings skip the checks below
+        if names is None or not colon:
+            if line[:1] in (" ", "\t"):  # §7.3.1: a continuation line folds into the last one
+                folding_problem = _fold(line, fields, index)
+                problem = problem or folding_problem
+                continue
             name = name.rstrip(WHITESPACE)
             names = canonical_name(name) if is_token(name) else None
-        if names is None or not colon:
-            problem = problem or f"bad header line {line[:60]!r}"
-            continue
-        fields.append((names[0], names[1], value.strip(WHITESPACE)))
-    return fields, problem
+            if names is None or not colon:
+                problem = problem or f"bad header line {line[:60]!r}"
+                continue
+        key, value = names[0], value.strip(WHITESPACE)
+        fields.append((key, names[1], value))
+        values = index.get(key)
+        if values is None:
+            index[key] = [value]
+        else:
+            values.append(value)
+    return fields, index, problem
+
+
+def _fold(line: str, fields: list[tuple[str, str, str]], index: dict[str, list[str]]) -> str | None:
+    """Append a continuation line to the last field; the problem if there is none."""
+    if not fields:
+        return "continuation line before the first header"
+    key, name, value = fields[-1]
+    value = f"{value} {line.lstrip(WHITESPACE)}".strip(WHITESPACE)
+    fields[-1] = (key, name, value)
+    index[key][-1] = value  # the last field is the last value of its key
+    return None
 
 
 def _parse_start_line(line: str, headers: Headers) -> Request | Response:
     if line[:4].upper() == "SIP/":
         return _parse_status_line(line, headers)
     parts = line.split(" ")
-    if len(parts) != 3 or not is_token(parts[0]) or not _VERSION.fullmatch(parts[2]):
+    if len(parts) != 3 or not is_token(parts[0]) or not _is_version(parts[2]):
         raise SipParseError(f"bad request line {line[:80]!r}")
     uri = parse_uri(parts[1])
     if isinstance(uri, SipUri) and uri.headers:
@@ -467,15 +548,19 @@ def _parse_start_line(line: str, headers: Headers) -> Request | Response:
 def _parse_status_line(line: str, headers: Headers) -> Response:
     version, _, rest = line.partition(" ")
     code, _, reason = rest.partition(" ")
-    if not _VERSION.fullmatch(version) or len(code) != 3 or not code.isascii():
+    if not _is_version(version) or len(code) != 3 or not code.isascii():
         raise SipParseError(f"bad status line {line[:80]!r}")
     if not code.isdigit() or not 100 <= int(code) <= 699:
         raise SipParseError(f"bad status code in {line[:80]!r}")
     return Response(int(code), reason, headers, version=version)
 
 
+def _is_version(text: str) -> bool:
+    return text == SIP_VERSION or _VERSION.fullmatch(text) is not None
+
+
 def _body(headers: Headers, rest: bytes) -> bytes:
-    values = headers.get_all("content-length")
+    values = headers.field_values("content-length")
     if not values:
         return rest  # §18.3: without Content-Length the body ends with the datagram
     if len(values) > 1:
@@ -487,21 +572,25 @@ def _body(headers: Headers, rest: bytes) -> bytes:
 
 
 def _reply_headers(request_headers: Headers, status_code: int, to_tag: str | None) -> Headers:
-    """Copy Via, From, To, Call-ID and CSeq as §8.2.6.2 asks, adding the To tag if missing."""
-    headers = Headers()
-    for via in request_headers.get_all("via"):
-        headers.add("Via", via)
-    to = request_headers.get("to") or ""
-    if to_tag is not None and status_code > 100 and not _has_tag(to):
-        to = f"{to};tag={to_tag}"
-    headers.add("From", request_headers.get("from") or "")
-    headers.add("To", to)
-    headers.add("Call-ID", request_headers.get("call-id") or "")
-    headers.add("CSeq", request_headers.get("cseq") or "")
-    timestamp = request_headers.get("timestamp")
+    """Copy Via, From, To, Call-ID and CSeq as §8.2.6.2 asks, adding ';tag=to_tag' to To.
+
+    The values come from a Headers, where they were checked already: only the tag is new.
+    """
+    get = request_headers.get
+    to = get("to") or ""
+    if to_tag is not None:
+        to = check_value(f"{to};tag={to_tag}")
+    fields = [("via", "Via", via) for via in request_headers.field_values("via")]
+    fields += [
+        ("from", "From", get("from") or ""),
+        ("to", "To", to),
+        ("call-id", "Call-ID", get("call-id") or ""),
+        ("cseq", "CSeq", get("cseq") or ""),
+    ]
+    timestamp = get("timestamp")
     if status_code == 100 and timestamp is not None:  # §8.2.6.1
-        headers.add("Timestamp", timestamp)
-    return headers
+        fields.append(("timestamp", "Timestamp", timestamp))
+    return Headers.from_parsed(fields)
 
 
 def _has_tag(address: str) -> bool:
@@ -511,10 +600,19 @@ def _has_tag(address: str) -> bool:
         return False
 
 
+def _to_has_tag(request: Request) -> bool:
+    try:
+        return request.to.tag is not None  # parsed by validate() already, usually
+    except SipParseError:
+        return _has_tag(request.headers.get("to") or "")
+
+
 def build_response(
     request: Request, status_code: int, reason: str | None = None, *, to_tag: str | None = None
 ) -> Response:
     """Build a response to request as §8.2.6 says; to_tag is added when To has none."""
+    if to_tag is not None and (status_code <= 100 or _to_has_tag(request)):
+        to_tag = None
     return Response(status_code, reason, _reply_headers(request.headers, status_code, to_tag))
 
 

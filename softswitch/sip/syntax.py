@@ -22,6 +22,21 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _UNQUOTED_VALUE_CHARS = TOKEN_CHARS + ":[]"
 
 
+def char_class(chars: str) -> str:
+    """A regular-expression character class matching exactly the characters of chars."""
+    if ALPHANUM in chars:
+        return "[A-Za-z0-9" + re.escape(chars.replace(ALPHANUM, "")) + "]"
+    return "[" + re.escape(chars) + "]"
+
+
+TOKEN = char_class(TOKEN_CHARS) + "+"
+# ';name=value' parameters without SWS or quoted values, the shape nearly every peer sends: a
+# string matching PLAIN_PARAMS needs no further check, and plain_params() reads it.
+PLAIN_PARAMS = rf"(?:;{TOKEN}(?:={char_class(_UNQUOTED_VALUE_CHARS)}+)?)*"
+_PLAIN_PARAMS = re.compile(PLAIN_PARAMS)
+_PARAM = re.compile(rf";({TOKEN})(?:=({char_class(_UNQUOTED_VALUE_CHARS)}+))?")
+
+
 def is_token(text: str) -> bool:
     """Tell whether text is a non-empty §25.1 token."""
     # str.strip() eats allowed characters from both ends: anything left over is not allowed.
@@ -103,10 +118,23 @@ def percent_decode(text: str) -> str:
 
 def parse_params(text: str) -> Params:
     """Parse ';name=value' header parameters with the SWS that SEMI and EQUAL allow."""
+    if _PLAIN_PARAMS.fullmatch(text):
+        return plain_params(text)
+    return _parse_spaced_params(text)
+
+
+def _parse_spaced_params(text: str) -> Params:
     parts = split_list(text, ";")
     if parts[0].strip(WHITESPACE):
         raise SipParseError(f"unexpected text before parameters: {parts[0][:40]!r}")
     return tuple(_parse_param(part) for part in parts[1:])
+
+
+def plain_params(text: str) -> Params:
+    """The parameters of a string that matches PLAIN_PARAMS (values are never empty there)."""
+    if not text:
+        return ()
+    return tuple([(name, value or None) for name, value in _PARAM.findall(text)])
 
 
 def _parse_param(part: str) -> tuple[str, str | None]:

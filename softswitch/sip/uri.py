@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from softswitch.sip.errors import SipParseError
+from softswitch.sip.frozen import quick_init
 from softswitch.sip.syntax import (
     ALPHANUM,
+    PLAIN_PARAMS,
+    TOKEN,
     WHITESPACE,
     Params,
+    char_class,
     find_param,
     format_params,
     is_made_of,
     is_token,
     parse_params,
     percent_decode,
+    plain_params,
     quote,
     quoted_string_end,
     replace_param,
@@ -33,7 +38,24 @@ _TEL_CHARS = "0123456789abcdefABCDEF+-.()*#"
 # scheme ":" then anything but controls, space, '<', '>' and '"' (RFC 3986 §3.1, §2).
 _URI = re.compile(r'([A-Za-z][A-Za-z0-9+.\-]*):([^\x00-\x20<>"\x7f]+)')
 
+# Fast paths for the shapes nearly every peer sends, sip:user@host:port;params and
+# [display] <that>;params. What they match, the general parser below would accept and read the
+# same way; everything else (passwords, IPv6, URI headers, ';' '?' '/' in the user part, SWS
+# around parameters, quoted-pairs, addr-specs…) is left to the general parser.
+_PLAIN_USER = char_class(_UNRESERVED + "&=+$,") + "+"
+_PLAIN_SIP_URI = (
+    rf"(sips?):(?:({_PLAIN_USER})@)?({char_class(_HOSTNAME_CHARS)}+)(?::([0-9]{{1,5}}))?"
+    rf"((?:;{char_class(_PARAM_CHARS)}+(?:={char_class(_PARAM_CHARS)}+)?)*)"
+)
+_PLAIN_URI = re.compile(_PLAIN_SIP_URI)
+_PLAIN_NAME_ADDR = re.compile(
+    rf'[ \t]*(?:"([^"\\]*)"[ \t]*|({TOKEN}(?: {TOKEN})*)[ \t]*)?'
+    rf"<{_PLAIN_SIP_URI}>({PLAIN_PARAMS})[ \t]*"
+)
+_URI_PARAM = re.compile(rf";({char_class(_PARAM_CHARS)}+)(?:=({char_class(_PARAM_CHARS)}+))?")
 
+
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SipUri:
     """A sip: or sips: URI; user, password, params and headers keep their %-escapes."""
@@ -82,7 +104,10 @@ class SipUri:
 
     def with_param(self, name: str, value: str | None = None) -> SipUri:
         """Return a copy with the URI parameter set."""
-        return replace(self, params=replace_param(self.params, name, value))
+        params = replace_param(self.params, name, value)
+        return SipUri(
+            self.host, self.user, self.password, self.port, params, self.headers, self.scheme
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +137,13 @@ Uri = SipUri | TelUri | AbsoluteUri
 
 def parse_uri(text: str) -> Uri:
     """Parse a URI; raises SipParseError."""
+    plain = _PLAIN_URI.fullmatch(text)
+    if plain is not None and _port_in_range(plain[4]):
+        return _plain_sip_uri(*plain.groups())
+    return _parse_general_uri(text)
+
+
+def _parse_general_uri(text: str) -> Uri:
     match = _URI.fullmatch(text)
     if match is None:
         raise SipParseError(f"bad URI: {text[:60]!r}")
@@ -122,6 +154,20 @@ def parse_uri(text: str) -> Uri:
     if lowered == "tel":
         return _parse_tel_uri(rest)
     return AbsoluteUri(scheme, rest)
+
+
+def _port_in_range(port: str | None) -> bool:
+    return port is None or int(port) <= 65535
+
+
+def _plain_sip_uri(
+    scheme: str, user: str | None, host: str, port: str | None, params: str
+) -> SipUri:
+    """The SipUri of a _PLAIN_SIP_URI match whose port is in range."""
+    uri_params: Params = ()
+    if params:
+        uri_params = tuple([(name, value or None) for name, value in _URI_PARAM.findall(params)])
+    return SipUri(host, user, None, None if port is None else int(port), uri_params, (), scheme)
 
 
 def _parse_sip_uri(scheme: str, rest: str) -> SipUri:
@@ -196,6 +242,7 @@ def _parse_tel_uri(rest: str) -> TelUri:
     return TelUri(number, tuple(_parse_uri_param(text) for text in param_texts))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NameAddr:
     """A name-addr or addr-spec with header parameters: From, To, Contact, Route (§20.10)."""
@@ -228,7 +275,7 @@ class NameAddr:
 
     def with_param(self, name: str, value: str | None = None) -> NameAddr:
         """Return a copy with the header parameter set."""
-        return replace(self, params=replace_param(self.params, name, value))
+        return NameAddr(self.uri, self.display_name, replace_param(self.params, name, value))
 
 
 def parse_delta_seconds(text: str) -> int:
@@ -241,6 +288,15 @@ def parse_delta_seconds(text: str) -> int:
 
 def parse_name_addr(text: str) -> NameAddr:
     """Parse 'display <uri>;params' or 'uri;params'; raises SipParseError."""
+    plain = _PLAIN_NAME_ADDR.fullmatch(text)
+    if plain is not None and _port_in_range(plain[6]):
+        quoted, tokens, *uri_parts, params = plain.groups()
+        display = tokens if quoted is None else quoted
+        return NameAddr(_plain_sip_uri(*uri_parts), display, plain_params(params))
+    return _parse_general_name_addr(text)
+
+
+def _parse_general_name_addr(text: str) -> NameAddr:
     text = text.strip(WHITESPACE)
     if text.startswith('"'):
         end = quoted_string_end(text)

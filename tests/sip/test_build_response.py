@@ -124,3 +124,22 @@ def test_accessor_cache_follows_header_changes() -> None:
     assert request.call_id == "a84b4c76e66710@198.51.100.7"
     request.headers.set("Call-ID", "changed")
     assert request.call_id == "changed"
+
+
+def test_stamping_the_via_keeps_the_other_parsed_headers() -> None:
+    request = parse_request(INVITE)
+    from_, cseq, via = request.from_, request.cseq, request.via
+    add_received_rport(request, "203.0.113.9", 4000)
+    assert request.from_ is from_ and request.cseq is cseq
+    assert request.via is not via and request.via.rport == 4000
+    assert request.validate() is None and request.vias == [request.via]
+
+
+def test_accessors_follow_replaced_headers() -> None:
+    request = parse_request(INVITE)
+    assert request.call_id == "a84b4c76e66710@198.51.100.7"
+    other = request.headers.copy()
+    other.set("Call-ID", "other")
+    request.headers = other
+    assert request.call_id == "other"
+    assert request.from_.tag == "1928301774"
