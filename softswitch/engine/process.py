@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import hmac
 import logging
@@ -134,6 +135,7 @@ class Engine:
                 self._every(1.0, self.switch.calls.sync_current_calls),
             )
         ]
+        gc.freeze()  # what start-up loaded lives as long as the process: keep it out of collections
         host, port = self.settings.listen
         logger.info(
             "SIP engine %s listening on %s:%s (UDP+TCP); %d registrations restored",

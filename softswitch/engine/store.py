@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import close_old_connections, connection, transaction
 
+from billing.ingest import rows_to_csv
 from blacklist.models import (
     BlacklistGroup,
     BlacklistNumber,
@@ -191,21 +192,25 @@ REGISTRATION_COLUMNS = (
 
 @fresh_connection
 def save_registrations(rows: list[dict[str, Any]]) -> None:
-    """Insert or update bindings (one per phone) in one statement (the hot write of REGISTER)."""
-    from psycopg2.extras import execute_values
-
+    """Insert or update bindings (one per phone): COPY into a temporary table, then one
+    INSERT … ON CONFLICT — the hot write of REGISTER, cheap in Python at thousands a second."""
     if not rows:
         return
     columns = ", ".join(REGISTRATION_COLUMNS)
     updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in REGISTRATION_COLUMNS[1:])
-    values = [tuple(row[column] for column in REGISTRATION_COLUMNS) for row in rows]
+    data = rows_to_csv(tuple(row[column] for column in REGISTRATION_COLUMNS) for row in rows)
     with transaction.atomic(), connection.cursor() as cursor:
-        execute_values(
-            cursor.cursor,
-            f"INSERT INTO softswitch_registration ({columns}) VALUES %s "
-            f"ON CONFLICT (phone_id) DO UPDATE SET {updates}",
-            values,
-            page_size=1000,
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS registration_incoming ON COMMIT DELETE ROWS "
+            f"AS SELECT {columns} FROM softswitch_registration WITH NO DATA"
+        )
+        cursor.cursor.copy_expert(
+            f"COPY registration_incoming ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", data
+        )
+        cursor.execute(
+            f"INSERT INTO softswitch_registration ({columns}) "
+            f"SELECT DISTINCT ON (phone_id) {columns} FROM registration_incoming "
+            f"ORDER BY phone_id ON CONFLICT (phone_id) DO UPDATE SET {updates}"
         )
 
 

@@ -238,8 +238,11 @@ class Switch:
         """WWW-/Proxy-Authenticate values, one per algorithm in SIP_DIGEST_ALGORITHMS order
         (many clients answer the first they see, so the first is the one they will use)."""
         now = time.time()
+        nonce = self.authenticator.make_nonce(self.realm, now)
         return [
-            self.authenticator.challenge(self.realm, now, algorithm=algorithm, stale=stale)
+            self.authenticator.challenge(
+                self.realm, now, algorithm=algorithm, stale=stale, nonce=nonce
+            )
             for algorithm in self.digest_algorithms
         ]
 

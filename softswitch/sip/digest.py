@@ -323,9 +323,14 @@ class DigestAuthenticator:
         *,
         algorithm: DigestAlgorithm = DigestAlgorithm.MD5,
         stale: bool = False,
+        nonce: str | None = None,
     ) -> str:
-        """A WWW-Authenticate / Proxy-Authenticate value offering qop=auth."""
-        nonce = self.make_nonce(realm, now)
+        """A WWW-Authenticate / Proxy-Authenticate value offering qop=auth.
+
+        Offers for several algorithms may share one `nonce` (it does not depend on the
+        algorithm), which saves making one per offer.
+        """
+        nonce = nonce or self.make_nonce(realm, now)
         value = f'Digest realm={quote(realm)}, nonce="{nonce}", algorithm={algorithm.value}'
         return value + ', qop="auth"' + (", stale=true" if stale else "")
 
