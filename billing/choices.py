@@ -7,6 +7,8 @@ itself. The console and the API show every code with its name; this module is th
 
 from django.db import models
 
+from softswitch.sip.message import REASON_PHRASES
+
 
 class CdrBillingModeChoices(models.IntegerChoices):
     """Who is charged for the call (0–3 as in the VOS3000 Web API)."""
@@ -49,47 +51,10 @@ class CdrEndReasonChoices(models.IntegerChoices):
     NO_ACK = -17, "Caller did not acknowledge the answer"
 
 
+# SIP statuses by their RFC reason phrases (the SIP core's table), 200 by what it means in a CDR.
 SIP_STATUS_NAMES = {
+    **{code: phrase for code, phrase in REASON_PHRASES.items() if code >= 200},
     200: "Normal call clearing",
-    400: "Bad Request",
-    401: "Unauthorized",
-    402: "Payment Required",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    406: "Not Acceptable",
-    407: "Proxy Authentication Required",
-    408: "Request Timeout",
-    410: "Gone",
-    413: "Request Entity Too Large",
-    414: "Request-URI Too Long",
-    415: "Unsupported Media Type",
-    416: "Unsupported URI Scheme",
-    420: "Bad Extension",
-    421: "Extension Required",
-    423: "Interval Too Brief",
-    480: "Temporarily Unavailable",
-    481: "Call/Transaction Does Not Exist",
-    482: "Loop Detected",
-    483: "Too Many Hops",
-    484: "Address Incomplete",
-    485: "Ambiguous",
-    486: "Busy Here",
-    487: "Request Terminated",
-    488: "Not Acceptable Here",
-    491: "Request Pending",
-    493: "Undecipherable",
-    500: "Server Internal Error",
-    501: "Not Implemented",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Server Time-out",
-    505: "Version Not Supported",
-    513: "Message Too Large",
-    600: "Busy Everywhere",
-    603: "Decline",
-    604: "Does Not Exist Anywhere",
-    606: "Not Acceptable",
 }
 
 

@@ -1,0 +1,69 @@
+"""Which calls get a CDR (SPEC §4.3) and what the record holds."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from billing.choices import CdrBillingModeChoices as Mode
+from billing.choices import CdrEndDirectionChoices as Direction
+from softswitch.rules.cdr import CallRecord, cdr_row, should_record
+
+DEFAULTS = {
+    "SERVER_BILLING_RECORD_ZERO_HOLD_TIME": 1,
+    "SERVER_BILLING_RECORD_ILLEGAL_CALL": 1,
+    "SERVER_BILLING_RECORD_SERVER_HANG_UP": 1,
+}
+
+
+def record(**fields) -> CallRecord:
+    values = {
+        "call_id": "c",
+        "caller": "1001",
+        "callee": "8613",
+        "caller_ip": "192.0.2.1:5060",
+        "billing_mode": Mode.MAPPING_GATEWAY,
+        "start_time": 1000.0,
+        "stop_time": 1010.0,
+    }
+    return CallRecord(**{**values, **fields})
+
+
+ANSWERED = {"connect_time": 1002.0, "end_reason": 200}
+FAILED = {"end_reason": 486}
+ILLEGAL = {"billing_mode": Mode.ILLEGAL_CALL, "end_reason": -1}
+SERVER_ENDED = {
+    "connect_time": 1002.0,
+    "end_reason": -15,
+    "ended_by_switch": True,
+    "end_direction": Direction.SERVER,
+}
+
+
+@pytest.mark.parametrize(
+    ("fields", "parameter", "value", "recorded"),
+    [
+        (ANSWERED, "SERVER_BILLING_RECORD_ZERO_HOLD_TIME", 0, True),
+        (FAILED, "SERVER_BILLING_RECORD_ZERO_HOLD_TIME", 0, False),
+        (FAILED, "SERVER_BILLING_RECORD_ZERO_HOLD_TIME", 1, True),
+        (ILLEGAL, "SERVER_BILLING_RECORD_ILLEGAL_CALL", 0, False),
+        (ILLEGAL, "SERVER_BILLING_RECORD_ZERO_HOLD_TIME", 0, True),  # its own switch governs it
+        (SERVER_ENDED, "SERVER_BILLING_RECORD_SERVER_HANG_UP", 0, False),
+        (SERVER_ENDED, "SERVER_BILLING_RECORD_SERVER_HANG_UP", 1, True),
+    ],
+)
+def test_recording_switches(fields, parameter, value, recorded) -> None:
+    assert should_record(record(**fields), {**DEFAULTS, parameter: value}) is recorded
+
+
+def test_row_has_hold_time_fee_time_and_rounded_fee() -> None:
+    row = cdr_row(record(connect_time=1002.0, stop_time=1012.4, end_reason=200), 77, 2)
+    assert row[0] == 77
+    assert (row[12], row[13], row[14]) == (10_400, 11, Decimal("0.00"))
+    assert row[10] is not None and row[15:] == (200, Direction.SERVER, Mode.MAPPING_GATEWAY)
+
+
+def test_unanswered_row_has_no_connect_time() -> None:
+    row = cdr_row(record(end_reason=487), 1, 2)
+    assert row[10] is None and row[12] == 0 and row[13] == 0
