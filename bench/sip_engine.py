@@ -15,10 +15,12 @@ docs/benchmarks.md under "SIP engine".
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,9 +40,13 @@ PHONE_IP, CUSTOMER_IP, GATEWAY_IP, ATTACKER_IP = "127.0.0.1", "127.0.0.2", "127.
 GATEWAY_PORT = 15090
 
 
+# The server as the caller configured it; the bench's own database is created on it.
+SERVER_URL = os.environ.get("DATABASE_URL", "")
+
+
 def bench_environment() -> dict[str, str]:
     """DATABASE_URL and REDIS_URL of the bench's own database and Redis db."""
-    database = urlsplit(os.environ["DATABASE_URL"])
+    database = urlsplit(SERVER_URL)
     redis = urlsplit(os.environ["REDIS_URL"])
     return {
         "DATABASE_URL": urlunsplit(database._replace(path=f"/{DATABASE}")),
@@ -52,7 +58,11 @@ def setup_django(env: dict[str, str]) -> None:
     """Create the bench database afresh and migrate it; Django then works on it."""
     import psycopg2
 
-    admin = urlsplit(os.environ["DATABASE_URL"])
+    if "django" in sys.modules:  # a second run in this process: let go of the old database
+        from django.db import connections
+
+        connections.close_all()
+    admin = urlsplit(SERVER_URL)
     query = dict(part.split("=", 1) for part in admin.query.split("&") if part)
     connection = psycopg2.connect(
         dbname=admin.path.lstrip("/") or "postgres",
@@ -152,15 +162,16 @@ class SippRun:
 
     successful: int
     failed: int
-    call_rate: float  # calls started per second, as sipp measured it
+    per_second: list[int]  # successful calls in each 1 s period of sipp's statistics
     elapsed: float
     output: str
 
     @property
     def rate(self) -> float:
-        """Successful calls per second over the run."""
-        total = self.successful + self.failed
-        return self.call_rate * self.successful / total if total else 0.0
+        """The sustained rate: successful calls per second, the median over the run's periods
+        without the first two and the last three (ramp-up and drain)."""
+        steady = self.per_second[2:-3] or self.per_second
+        return float(statistics.median(steady)) if steady else 0.0
 
 
 def sipp(
@@ -194,6 +205,11 @@ def sipp(
         str(max(rate * 4, 1000)),
         "-max_socket",
         "1024",
+        "-trace_stat",
+        "-stf",
+        str(workdir / "stats.csv"),
+        "-fd",
+        "1",
         *(extra or []),
     ]
     if rows is not None:
@@ -207,13 +223,14 @@ def sipp(
 
 
 def finish(process: subprocess.Popen[str]) -> SippRun:
-    """Wait for a sipp run and read its final statistics screen."""
+    """Wait for a sipp run and read its statistics."""
     output, _ = process.communicate()
     elapsed = time.monotonic() - process.started  # type: ignore[attr-defined]
+    stats = Path(process.args[process.args.index("-stf") + 1])
     return SippRun(
         _statistic(output, "Successful call"),
         _statistic(output, "Failed call"),
-        _call_rate(output),
+        _per_second(stats),
         elapsed,
         output,
     )
@@ -224,9 +241,11 @@ def _statistic(output: str, name: str) -> int:
     return int(values[-1]) if values else 0
 
 
-def _call_rate(output: str) -> float:
-    values = re.findall(r"Call Rate\s*\|[^|]*\|\s*([\d.]+) cps", output)
-    return float(values[-1]) if values else 0.0
+def _per_second(stats: Path) -> list[int]:
+    if not stats.exists():
+        return []
+    with stats.open() as handle:
+        return [int(row["SuccessfulCall(P)"]) for row in csv.DictReader(handle, delimiter=";")]
 
 
 def register_rows() -> list[str]:
@@ -313,8 +332,9 @@ def phone_registrations(engine: Engine, rate: int, duration: int) -> SippRun:
 
 
 def cpu_share(engine: Engine, before: float, run: SippRun) -> float:
-    """The engine's CPU use during a run, in % of one core."""
-    return (engine.cpu_seconds() - before) / run.elapsed * 100
+    """The engine's CPU use during a run, in % of one core (over the periods sipp reported)."""
+    seconds = len(run.per_second) or run.elapsed
+    return (engine.cpu_seconds() - before) / seconds * 100
 
 
 def bench_register_flood(
