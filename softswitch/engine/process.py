@@ -133,6 +133,7 @@ class Engine:
                 self._every(1.0, self._housekeeping),
                 self._every(FULL_REFRESH_SECONDS, self.cache.refresh),
                 self._every(1.0, self.switch.calls.sync_current_calls),
+                self._every(1.0, self.switch.calls.gateways.tick),
             )
         ]
         gc.freeze()  # what start-up loaded lives as long as the process: keep it out of collections

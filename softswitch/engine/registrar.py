@@ -300,12 +300,6 @@ class Registrar:
         binding = self.bindings.get(phone_id)
         return None if binding is None else (binding, self._flow_of(binding))
 
-    def connection_closed(self, connection_id: int) -> None:
-        """A TCP connection ended: its bindings can no longer be reached on it."""
-        for binding in self.bindings.bindings.values():
-            if binding.connection_id == connection_id:
-                binding.connection_id = None
-
     def bound_connections(self) -> set[int]:
         """The TCP connections that carry a live binding (kept open)."""
         return {b.connection_id for b in self.bindings.bindings.values() if b.connection_id}

@@ -281,18 +281,6 @@ def close_connection() -> None:
     connection.close()
 
 
-def database_is_reachable() -> bool:
-    """A cheap round trip to the database."""
-    close_old_connections()
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except Exception:
-        connection.close()
-        return False
-
-
 @fresh_connection
 def write_cdr_batch(data: bytes) -> int:
     """COPY a batch of journal lines into billing_cdr idempotently; returns rows inserted.

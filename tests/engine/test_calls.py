@@ -453,3 +453,35 @@ def test_max_forwards_zero_is_a_loop(engine, customer) -> None:
     response = client.receive()
     assert response is not None and response.status_code == 483
     assert cdr(callee="8613800000019").end_reason == 483
+
+
+def test_gateway_silent_to_options_is_skipped_until_it_answers(
+    engine, customer, redis_client
+) -> None:
+    from softswitch.engine.gateways import STATUS_KEY
+
+    update_parameter("SS_SIP_OPTIONS_CHECK_PERIOD", 10)
+    update_parameter("SS_MAPPING_GATEWAY_TIMEOUT", 20)  # were it tried, the call would wait 20 s
+    dead = routing_gateway("PROBED-DEAD", ["86"], priority=1, options_check=True)
+    alive = routing_gateway("PROBED-ALIVE", ["86"], priority=2, options_check=True)
+    responder = run_sipp(
+        "options_responder.xml",
+        "127.0.0.1:1",
+        local_port=alive.port,
+        calls=3,
+        background=True,
+        timeout=60,
+    )
+    runner = engine()
+    wait_for(
+        lambda: redis_client.hget(STATUS_KEY, str(dead.pk)) == "offline", timeout=25, interval=0.5
+    )
+    assert redis_client.hget(STATUS_KEY, str(alive.pk)) != "offline"
+    responder.kill()
+    responder.wait()
+    uas = gateway_uas(alive)
+    started = time.monotonic()
+    assert call(runner, "8613800000020").outcome() == "ANSWERED"
+    assert time.monotonic() - started < 10  # straight to the live gateway
+    sipp_finished(uas)
+    assert cdr(callee="8613800000020").routing_gateway == "PROBED-ALIVE"
