@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 from softswitch.engine.transport import Flow
 from softswitch.sip.message import Malformed, Message, Request, Response, add_received_rport
-from softswitch.sip.message import build_response as sip_build_response
 from softswitch.sip.transaction import (
     Action,
     ClientInviteTransaction,
@@ -53,31 +52,21 @@ class ServerTransaction:
         reliable = flow.transport == "tcp"
         kind = ServerInviteTransaction if request.method == "INVITE" else ServerNonInviteTransaction
         self.layer = layer
-        self.request = request
+        self.request: Request | None = request  # None once a non-INVITE request is answered
         self.transaction: Any = kind(request, reliable=reliable)
         self.flow = flow
         self.key = key
         self.timer: asyncio.TimerHandle | None = None
 
     def respond(self, response: Response) -> None:
-        """Send a response through the transaction (retransmissions included)."""
-        self.layer.run(self, self.transaction.send_response(response, self.layer.now()))
+        """Send a response through the transaction (retransmissions included).
 
-    def reply(
-        self,
-        status: int,
-        reason: str | None = None,
-        to_tag: str | None = None,
-        headers: dict[str, str] | None = None,
-        body: bytes = b"",
-    ) -> Response:
-        """Build a response to the request (§8.2.6), send it, and return it."""
-        response = sip_build_response(self.request, status, reason, to_tag=to_tag)
-        for name, value in (headers or {}).items():
-            response.headers.add(name, value)
-        response.body = body
-        self.respond(response)
-        return response
+        A non-INVITE request is let go once answered with a final response: its transaction
+        waits 32 s (Timer J) holding only that response (see ServerNonInviteTransaction).
+        """
+        self.layer.run(self, self.transaction.send_response(response, self.layer.now()))
+        if self.request is not None and self.request.method != "INVITE" and self.completed:
+            self.request = None
 
     @property
     def completed(self) -> bool:

@@ -215,14 +215,16 @@ class Switch:
         reason: str | None = None,
         body: bytes = b"",
         to_tag: str | None = None,
-    ) -> Response:
-        """Answer through a server transaction (a To tag is added when missing)."""
+    ) -> None:
+        """Answer through a server transaction (a To tag is added when missing); a non-INVITE
+        transaction already answered with a final response ignores a second answer."""
+        if server.request is None:
+            return
         response = build_response(server.request, status, reason, to_tag=to_tag or self.ids.tag())
         for name, value in headers or []:
             response.headers.add(name, value)
         response.body = body
         server.respond(response)
-        return response
 
     def _options(self, request: Request, flow: Flow) -> None:
         if not self.is_known_source(flow.ip) and not in_networks(flow.ip, self.trusted_networks()):
