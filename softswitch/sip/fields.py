@@ -19,6 +19,7 @@ from softswitch.sip.syntax import (
     format_params,
     is_made_of,
     is_token,
+    param_value,
     parse_params,
     plain_params,
     replace_param,
@@ -63,10 +64,7 @@ class Via:
 
     def param(self, name: str) -> str | None:
         """The value of a Via parameter ('' when valueless), else None."""
-        pair = find_param(self.params, name)
-        if pair is None:
-            return None
-        return "" if pair[1] is None else pair[1]
+        return param_value(self.params, name)
 
     @property
     def branch(self) -> str | None:

@@ -161,6 +161,14 @@ def find_param(params: Params, name: str) -> tuple[str, str | None] | None:
     return None
 
 
+def param_value(params: Params, name: str) -> str | None:
+    """The raw value of the first parameter called name ('' when valueless), else None."""
+    pair = find_param(params, name)
+    if pair is None:
+        return None
+    return "" if pair[1] is None else pair[1]
+
+
 def format_params(params: Params) -> str:
     """Serialise parameters as ';name=value' / ';name'."""
     return "".join(f";{name}" if value is None else f";{name}={value}" for name, value in params)

@@ -14,10 +14,10 @@ from softswitch.sip.syntax import (
     WHITESPACE,
     Params,
     char_class,
-    find_param,
     format_params,
     is_made_of,
     is_token,
+    param_value,
     parse_params,
     percent_decode,
     plain_params,
@@ -257,10 +257,7 @@ class NameAddr:
 
     def param(self, name: str) -> str | None:
         """The raw value of a header parameter ('' when valueless), else None."""
-        pair = find_param(self.params, name)
-        if pair is None:
-            return None
-        return "" if pair[1] is None else pair[1]
+        return param_value(self.params, name)
 
     @property
     def tag(self) -> str | None:
