@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from blacklist.checks import run_check
+from blacklist.checks import SETTLE_SECONDS, run_check
 from blacklist.entries import expire_entries
 from blacklist.models import DynamicBlacklistEntry
 from tests.blacklist.conftest import clear_counters, configure
@@ -40,7 +40,10 @@ def test_a_listed_number_appears_and_disappears_live(asgi_page, asgi_server, adm
     page.evaluate("window.notReloaded = true")
 
     now = timezone.now()
-    count_attempts(redis, "caller", "8613912345678", 137, 600, now.timestamp() - 600)
+    # In the last window a check at `now` reads, whatever the wall clock: within its first
+    # SETTLE_SECONDS a window's predecessor is not read yet.
+    settled = now.timestamp() - 600 - SETTLE_SECONDS
+    count_attempts(redis, "caller", "8613912345678", 137, 600, settled)
     run_check("malicious_caller", now=now, redis=redis)
     entry = DynamicBlacklistEntry.objects.get()
     row = page.wait_for_selector(f'tr[data-id="{entry.pk}"]', timeout=10_000)
