@@ -1,5 +1,6 @@
-"""A TCP proxy in front of PostgreSQL that a test can cut, to stage a database outage for one
-process (the SIP engine) while the test itself keeps its own connection."""
+"""A TCP proxy in front of PostgreSQL that a test can cut or stall, to stage a database outage
+(refused connections) or a black-holed link (nothing answers) for one process (the SIP engine)
+while the test itself keeps its own connection."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ class CuttableProxy:
         self.open = True
         self.pairs: list[tuple[socket.socket, socket.socket]] = []
         self.lock = threading.Lock()
+        self.flowing = threading.Event()
+        self.flowing.set()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _connect_target(self) -> socket.socket:
@@ -48,10 +51,10 @@ class CuttableProxy:
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
+                self.flowing.wait()
                 sink.sendall(data)
         for sock in (source, sink):
             with contextlib.suppress(OSError):
@@ -68,10 +71,16 @@ class CuttableProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
 
+    def stall(self) -> None:
+        """Stage a black-holed link: connections stay open, nothing gets through."""
+        self.flowing.clear()
+
     def restore(self) -> None:
         self.open = True
+        self.flowing.set()
 
     def close(self) -> None:
+        self.flowing.set()
         self.cut()
         self.listener.close()
 

@@ -93,6 +93,10 @@ class CdrJournal:
         temporary.write_text(str(self.committed))
         os.replace(temporary, self.offset_path)
 
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
     def close(self) -> None:
         """Flush and close the journal file."""
         self.sync()

@@ -13,7 +13,9 @@ import contextlib
 import gc
 import hashlib
 import hmac
+import io
 import logging
+import os
 import signal
 import socket
 import time
@@ -42,6 +44,13 @@ logger = logging.getLogger(__name__)
 TCP_IDLE_SECONDS = 64.0  # a connection without binding or call is closed after this idle time
 FULL_REFRESH_SECONDS = 120.0  # the safety net behind NOTIFY
 UDP_BUFFER_BYTES = 8 * 1024 * 1024
+# Redis is on the call path (capacity): a Redis that stops answering must cost a call at most
+# this long before the engine falls back to per-node limits, and must not hold up shutdown.
+REDIS_TIMEOUT_SECONDS = 1.0
+# A graceful shutdown that takes longer (a database or Redis that stopped answering) is cut
+# short: the pending tasks are logged, the CDR journal is synced to disk (what the database did
+# not get is written at the next start) and the process exits with status 1.
+STOP_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,11 @@ class Engine:
     def __init__(self, settings: EngineSettings) -> None:
         self.settings = settings
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="engine-db")
-        self.redis = redis.asyncio.Redis.from_url(settings.redis_url)
+        self.redis = redis.asyncio.Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+        )
         self.counters = Counters(self.redis, settings.node)
         self.journal = CdrJournal(settings.spool_dir, settings.node)
         self.cdr_writer = CdrWriter(self.journal, self.executor, store.write_cdr_batch)
@@ -197,7 +210,20 @@ class Engine:
             loop.add_signal_handler(signum, stop.set)
         await self.start()
         await stop.wait()
-        await self.stop()
+        stopping = asyncio.create_task(self.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=STOP_SECONDS)
+        if done:
+            stopping.result()
+            return
+        logger.error(
+            "SIP engine %s: shutdown did not finish in %.0f s; stopping anyway. %s",
+            self.settings.node,
+            STOP_SECONDS,
+            pending_tasks(),
+        )
+        if not self.journal.closed:
+            self.journal.close()
+        os._exit(1)  # a thread stuck in I/O would hold up a normal exit
 
     # Plumbing ---------------------------------------------------------------------------
 
@@ -248,3 +274,12 @@ class Engine:
         """Act on changes that affect live state, not only the cached configuration."""
         if kind == "registration" or (kind == "phone" and key not in self.cache.config.phones):
             self.switch.registrar.unbind(key, close=True, persist=False)
+
+
+def pending_tasks() -> str:
+    """The stacks of the event loop's other tasks (what a stuck shutdown waits for)."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task():
+            task.print_stack(file=out)
+    return out.getvalue() or "No other task is pending."

@@ -3,6 +3,7 @@ the CDR of each call, with sipp as the caller and sipp instances as routing gate
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import timedelta
 
@@ -433,6 +434,56 @@ def test_database_outage_loses_no_cdr_and_duplicates_none(engine_factory, custom
         assert "journaling CDRs locally" in runner.log()
     finally:
         proxy.close()
+
+
+def test_a_database_that_stops_answering_does_not_hold_up_shutdown_nor_lose_a_cdr(
+    engine_factory, customer
+) -> None:
+    """The database link is black-holed (connections open, nothing answers) while a CDR waits
+    to be written: SIGTERM still ends the engine (cut short, status 1), and the next start on
+    the same journal writes that CDR once the database answers."""
+    from django.db import connection
+
+    from tests.proxy import CuttableProxy, database_target
+
+    params = connection.get_connection_params()
+    proxy = CuttableProxy(database_target(params))
+    name = params.get("database") or params.get("dbname")
+    url = f"postgresql://{params.get('user') or 'postgres'}@127.0.0.1:{proxy.port}/{name}"
+    vendor = routing_gateway("VENDOR", ["86"])
+    uas = gateway_uas(vendor, calls=1)
+    try:
+        stalled = engine_factory(env={"DATABASE_URL": url})
+        proxy.stall()
+        assert call(stalled, "8613800000017").outcome() == "ANSWERED"
+        sipp_finished(uas)
+        assert stalled.stop() == 1
+        assert "shutdown did not finish" in stalled.log()
+        assert not Cdr.objects.filter(callee="8613800000017").exists()
+        engine_factory(env={"SIP_SPOOL_DIR": str(stalled.spool)})
+        wait_for(lambda: Cdr.objects.filter(callee="8613800000017").exists(), timeout=15)
+        assert Cdr.objects.filter(callee="8613800000017").count() == 1
+    finally:
+        proxy.close()
+
+
+def test_a_redis_that_stops_answering_does_not_stop_the_service(engine_factory, customer) -> None:
+    """Redis accepts connections but never answers (a hung server, a black-holed link): the
+    engine starts, admits a call under a line limit on its own count, and stops on SIGTERM."""
+    customer.capacity = 5
+    customer.save()
+    vendor = routing_gateway("VENDOR", ["86"])
+    uas = gateway_uas(vendor, calls=1)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as stalled:
+        stalled.bind(("127.0.0.1", 0))
+        stalled.listen(64)  # the kernel completes the handshakes; nobody ever reads
+        redis_url = f"redis://127.0.0.1:{stalled.getsockname()[1]}/0"
+        runner = engine_factory(env={"REDIS_URL": redis_url})
+        assert call(runner, "8613800000016").outcome() == "ANSWERED"
+        sipp_finished(uas)
+        assert runner.stop() == 0
+    assert "enforcing mapping_gateway" in runner.log()
+    assert cdr(callee="8613800000016").end_reason == 200
 
 
 def test_max_forwards_zero_is_a_loop(engine, customer) -> None:
