@@ -92,3 +92,14 @@ def database_target(params: dict[str, Any]) -> str | tuple[str, int]:
     if host.startswith("/"):
         return f"{host}/.s.PGSQL.{port}"
     return (host, port)
+
+
+def database_proxy() -> tuple[CuttableProxy, str]:
+    """A proxy in front of the test database, and the DATABASE_URL that goes through it."""
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    proxy = CuttableProxy(database_target(params))
+    name = params.get("database") or params.get("dbname")
+    user = params.get("user") or "postgres"
+    return proxy, f"postgresql://{user}@127.0.0.1:{proxy.port}/{name}"

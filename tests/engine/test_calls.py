@@ -390,14 +390,9 @@ def successful_calls(output: str) -> int:
 
 
 def test_database_outage_loses_no_cdr_and_duplicates_none(engine_factory, customer) -> None:
-    from django.db import connection
+    from tests.proxy import database_proxy
 
-    from tests.proxy import CuttableProxy, database_target
-
-    params = connection.get_connection_params()
-    proxy = CuttableProxy(database_target(params))
-    name = params.get("database") or params.get("dbname")
-    url = f"postgresql://{params.get('user') or 'postgres'}@127.0.0.1:{proxy.port}/{name}"
+    proxy, url = database_proxy()
     vendor = routing_gateway("VENDOR", ["86"])
     calls = 200
     uas = gateway_uas(vendor, calls=calls, timeout=120)
@@ -442,14 +437,9 @@ def test_a_database_that_stops_answering_does_not_hold_up_shutdown_nor_lose_a_cd
     """The database link is black-holed (connections open, nothing answers) while a CDR waits
     to be written: SIGTERM still ends the engine (cut short, status 1), and the next start on
     the same journal writes that CDR once the database answers."""
-    from django.db import connection
+    from tests.proxy import database_proxy
 
-    from tests.proxy import CuttableProxy, database_target
-
-    params = connection.get_connection_params()
-    proxy = CuttableProxy(database_target(params))
-    name = params.get("database") or params.get("dbname")
-    url = f"postgresql://{params.get('user') or 'postgres'}@127.0.0.1:{proxy.port}/{name}"
+    proxy, url = database_proxy()
     vendor = routing_gateway("VENDOR", ["86"])
     uas = gateway_uas(vendor, calls=1)
     try:
