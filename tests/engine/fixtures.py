@@ -15,7 +15,8 @@ from tests.engine.harness import EngineRunner
 def engine_factory(
     transactional_db: Any, redis_client: Any
 ) -> Iterator[Callable[..., EngineRunner]]:
-    """Start engines (after the test has created its data); all are stopped at teardown."""
+    """Start engines (after the test has created its data); all are stopped at teardown, and
+    one still running must stop cleanly (status 0, not a shutdown cut short)."""
     runners: list[EngineRunner] = []
 
     def start(**kwargs: Any) -> EngineRunner:
@@ -25,7 +26,8 @@ def engine_factory(
 
     yield start
     for runner in runners:
-        runner.stop()
+        if runner.process is not None and runner.process.poll() is None:
+            assert runner.stop() == 0, f"engine shutdown not clean:\n{runner.log()}"
 
 
 @pytest.fixture
