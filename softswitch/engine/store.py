@@ -58,12 +58,16 @@ def _group_ids(model: Any, relation: str, ids: list[int] | None) -> dict[int, tu
 
 
 def _origin_rows(model: Any, fields: tuple[str, ...], ids: list[int] | None) -> Any:
-    """Rows of phones or mapping gateways with their caller and callee groups."""
+    """Rows of phones or mapping gateways (`fields` besides the common ones), each with the
+    arguments every origin account takes: id, line limit, lock, dynamic-list flag, groups."""
     queryset = model.objects.all() if ids is None else model.objects.filter(pk__in=ids)
     callers = _group_ids(model, "caller_blacklist_groups", ids)
     callees = _group_ids(model, "callee_blacklist_groups", ids)
-    for row in queryset.values(*fields):
-        yield row, callers.get(row["id"], ()), callees.get(row["id"], ())
+    for row in queryset.values(*ORIGIN_FIELDS, *fields):
+        common = {field: row[field] for field in ORIGIN_FIELDS}
+        common["caller_groups"] = callers.get(row["id"], ())
+        common["callee_groups"] = callees.get(row["id"], ())
+        yield row, common
 
 
 ORIGIN_FIELDS = ("id", "capacity", "locked", "dynamic_blacklist")
@@ -83,17 +87,8 @@ def load_phones(ids: Iterable[int] | None = None) -> dict[int, PhoneAccount]:
     """
     wanted = None if ids is None else list(ids)
     phones = {}
-    for row, callers, callees in _origin_rows(Phone, (*ORIGIN_FIELDS, "e164", "password"), wanted):
-        phones[row["id"]] = PhoneAccount(
-            id=row["id"],
-            name=row["e164"],
-            capacity=row["capacity"],
-            locked=row["locked"],
-            dynamic_blacklist=row["dynamic_blacklist"],
-            caller_groups=callers,
-            callee_groups=callees,
-            password=row["password"],
-        )
+    for row, common in _origin_rows(Phone, ("e164", "password"), wanted):
+        phones[row["id"]] = PhoneAccount(**common, name=row["e164"], password=row["password"])
     return phones
 
 
@@ -101,18 +96,10 @@ def load_phones(ids: Iterable[int] | None = None) -> dict[int, PhoneAccount]:
 def load_mapping_gateways() -> dict[int, MappingGatewayAccount]:
     """Every mapping gateway by id."""
     gateways = {}
-    fields = (*ORIGIN_FIELDS, "name", "ips", "auth_mode")
-    for row, callers, callees in _origin_rows(MappingGateway, fields, None):
+    for row, common in _origin_rows(MappingGateway, ("name", "ips", "auth_mode"), None):
         model = MappingGateway(ips=row["ips"], auth_mode=row["auth_mode"])
         gateways[row["id"]] = MappingGatewayAccount(
-            id=row["id"],
-            name=row["name"],
-            capacity=row["capacity"],
-            locked=row["locked"],
-            dynamic_blacklist=row["dynamic_blacklist"],
-            caller_groups=callers,
-            callee_groups=callees,
-            source_keys=tuple(model.source_keys()),
+            **common, name=row["name"], source_keys=tuple(model.source_keys())
         )
     return gateways
 
