@@ -49,6 +49,8 @@ class CdrEndReasonChoices(models.IntegerChoices):
     MAX_DURATION = -15, "Maximum call duration reached"
     SHUTDOWN = -16, "Switch shut down"
     NO_ACK = -17, "Caller did not acknowledge the answer"
+    GATEWAY_UNRESOLVED = -18, "Routing gateway host name did not resolve"
+    INTERNAL_ERROR = -19, "Internal error of the switch (see the engine log)"
 
 
 # SIP statuses by their RFC reason phrases (the SIP core's table), 200 by what it means in a CDR.
