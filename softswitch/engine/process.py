@@ -208,6 +208,7 @@ class Engine:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signal.SIGUSR2, self.log_object_counts)
         await self.start()
         await stop.wait()
         stopping = asyncio.create_task(self.stop())
@@ -224,6 +225,20 @@ class Engine:
         if not self.journal.closed:
             self.journal.close()
         os._exit(1)  # a thread stuck in I/O would hold up a normal exit
+
+    def log_object_counts(self) -> None:
+        """`kill -USR2 <pid>`: log what a leak would grow (sampled by bench/soak.py and
+        bench/fuzz_sip.py, which parse this line)."""
+        calls = self.switch.calls
+        logger.info(
+            "object counts: server_transactions=%d client_transactions=%d dialogs=%d "
+            "calls=%d legs=%d",
+            len(self.layer.servers),
+            len(self.layer.clients),
+            len(calls.by_dialog),
+            len(calls.calls),
+            len(calls.legs_by_call_id),
+        )
 
     # Plumbing ---------------------------------------------------------------------------
 
