@@ -26,9 +26,10 @@ def database_from_url(url: str, application_name: str) -> dict:
     if parts.scheme not in {"postgres", "postgresql"}:
         raise environ.ImproperlyConfigured(f"DATABASE_URL must be a PostgreSQL URL, not {url!r}")
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    name = unquote(parts.path.lstrip("/")) or "vosadmin"
     return {
         "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parts.path.lstrip("/")) or "vosadmin",
+        "NAME": name,
         "USER": unquote(parts.username or "") or query.pop("user", "postgres"),
         "PASSWORD": unquote(parts.password or ""),
         "HOST": query.pop("host", None) or unquote(parts.hostname or ""),
@@ -36,7 +37,8 @@ def database_from_url(url: str, application_name: str) -> dict:
         "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=60),
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {"application_name": application_name, **query},
-        "TEST": {"NAME": env.str("DATABASE_TEST_NAME", default="test_vosadmin")},
+        # test_<name>: runs against databases of different names never share a test database
+        "TEST": {"NAME": env.str("DATABASE_TEST_NAME", default=f"test_{name}")},
     }
 
 
@@ -118,6 +120,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "vosadmin.core.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -130,6 +133,12 @@ MIDDLEWARE = [
     "vosadmin.core.middleware.LoginRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+# Request limits (RequestLimitsMiddleware): a longer URL is a 414, a larger body a 413, before
+# anything reads them. The body limit leaves room for a CSV import of 100,000 rows; JSON and
+# form bodies are held to Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) as well (also a 413).
+MAX_URL_LENGTH = env.int("MAX_URL_LENGTH", default=8192)
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=16 * 1024 * 1024)
 
 ROOT_URLCONF = "vosadmin.urls"
 ASGI_APPLICATION = "vosadmin.asgi.application"
@@ -202,13 +211,18 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["vosadmin.core.api.permissions.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "vosadmin.core.api.filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "vosadmin.core.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "vosadmin.core.api.exceptions.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "vosadmin.core.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
