@@ -181,6 +181,7 @@ class Switch:
             now,
             self.parameter("SS_AUTHENTICATION_MAX_RETRY"),
             self.parameter("SS_AUTHENTICATION_FAILED_SUSPEND"),
+            self.parameter("SS_AUTHENTICATION_FAILED_WINDOW"),
         ):
             logger.warning("source %s suspended after repeated authentication failures", flow.ip)
             self._close_tcp_from(flow.ip, self.parameter("SS_TCP_CLOSE_RESET"))
@@ -199,11 +200,11 @@ class Switch:
         return until is not None and time.monotonic() < until
 
     def sweep(self, now: float) -> None:
-        """Housekeeping: forget old silences and finished suspensions."""
+        """Housekeeping: forget old silences, finished suspensions and stale failure counts."""
         monotonic = time.monotonic()
         for key in [key for key, until in self.silenced.items() if until <= monotonic]:
             del self.silenced[key]
-        self.guard.forget_expired(now)
+        self.guard.forget_expired(now, self.parameter("SS_AUTHENTICATION_FAILED_WINDOW"))
 
     # Answering and originating ----------------------------------------------------------
 

@@ -62,6 +62,7 @@ def test_every_parameter_of_the_spec_is_declared() -> None:
         ("SS_ENDPOINTTIMETOLIVE", 60),
         ("SS_AUTHENTICATION_MAX_RETRY", 6),
         ("SS_AUTHENTICATION_FAILED_SUSPEND", 180),
+        ("SS_AUTHENTICATION_FAILED_WINDOW", 60),
         ("SS_MAPPING_GATEWAY_TIMEOUT", 10),
         ("SS_SIP_STOP_SWITCH_AFTER_SDP", True),
         ("SS_GATEWAY_SWITCH_LIMIT", None),

@@ -149,6 +149,16 @@ def test_source_is_suspended_after_max_retry_then_accepted_again(engine, phone) 
     assert register(runner) == "GRANTED 3600 (expires=3600)"
 
 
+def test_failures_older_than_the_window_do_not_count_toward_suspension(engine, phone) -> None:
+    update_parameter("SS_AUTHENTICATION_MAX_RETRY", 3)
+    update_parameter("SS_AUTHENTICATION_FAILED_WINDOW", 1)
+    runner = engine()
+    assert [register(runner, password="wrong") for _ in range(2)] == ["REFUSED", "REFUSED"]
+    time.sleep(1.5)
+    assert [register(runner, password="wrong") for _ in range(2)] == ["REFUSED", "REFUSED"]
+    assert register(runner) == "GRANTED 3600 (expires=3600)"
+
+
 @pytest.mark.parametrize(("reset", "expected"), [(True, "rst"), (False, "fin")])
 def test_garbage_on_a_tcp_stream_closes_it_with_rst_or_fin(engine, reset, expected) -> None:
     update_parameter("SS_TCP_CLOSE_RESET", reset)

@@ -108,6 +108,22 @@ SIP_SECURITY_PARAMETERS = [
         minimum=60,
         maximum=3600,
     ),
+    Parameter(
+        "SS_AUTHENTICATION_FAILED_WINDOW",
+        SIP_SECURITY,
+        Kind.INTEGER,
+        60,
+        "Sliding window of SS_AUTHENTICATION_MAX_RETRY (fail2ban's findtime): a source is "
+        "suspended when that many failures fall within this many seconds; older failures no "
+        "longer count.",
+        "60 seconds stops password guessing (many attempts a second) without suspending a phone "
+        "that retries a mistyped password every few minutes; raise it (e.g. 600) to catch slow "
+        "guessing too.",
+        unit="seconds",
+        minimum=1,
+        maximum=86400,
+        origin=Origin.EXTENSION,
+    ),
 ]
 
 ROUTING_PARAMETERS = [
