@@ -34,13 +34,13 @@ class CdrWriter:
         self.max_backoff = max_backoff
         self.database_down = False
         self.written = 0
+        self.pause = interval
 
-    async def run(self) -> None:
-        """Flush forever (cancel to stop; call `flush()` once more before exiting)."""
-        pause = self.interval
-        while True:
-            await asyncio.sleep(pause)
-            pause = self.interval if await self.flush() else min(pause * 2 or 1, self.max_backoff)
+    async def step(self) -> float:
+        """Flush once; the pause before the next (growing while the database refuses)."""
+        ok = await self.flush()
+        self.pause = self.interval if ok else min(self.pause * 2 or 1, self.max_backoff)
+        return self.pause
 
     async def flush(self) -> bool:
         """Write everything pending; False if the database refused (the journal keeps it)."""

@@ -1,12 +1,11 @@
 """The engine's Redis counters (docs/adr/0003-redis-keys.md), batched off the call path.
 
-The call path only bumps in-memory tallies; `Counters.run()` flushes them every `interval`
+The call path only bumps in-memory tallies; the engine calls `Counters.flush()` every `interval`
 in one pipeline. If Redis is unreachable the tallies are kept and merged into the next flush.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -157,12 +156,6 @@ class Counters:
     async def forget_previous_run(self) -> int:
         """At start: remove the concurrent calls a previous run of this node left behind."""
         return int(await self.redis.eval(FORGET_NODE, 2, CONCURRENT_NOW, self.node_key))
-
-    async def run(self) -> None:
-        """Flush forever (cancel to stop; call `flush()` once more on the way out)."""
-        while True:
-            await asyncio.sleep(self.interval)
-            await self.flush()
 
     async def flush(self) -> bool:
         """Write the tallies in one pipeline; on failure keep them for the next flush."""

@@ -21,6 +21,8 @@ from vosadmin.core.notify import CONFIG_CHANNEL
 
 logger = logging.getLogger(__name__)
 
+FIRST_PAUSE = 0.5  # before reconnecting after a failure; doubles up to `max_backoff`
+
 Notify = Callable[[str, str, Any], Awaitable[None]]
 
 
@@ -39,20 +41,20 @@ class NotificationListener:
         self.on_reconnect = on_reconnect
         self.max_backoff = max_backoff
         self.connected = asyncio.Event()
+        self.first = True
+        self.pause = FIRST_PAUSE
 
-    async def run(self) -> None:
-        """Listen forever, reconnecting after failures (cancel to stop)."""
-        pause, first = 0.5, True
-        while True:
-            try:
-                await self._listen_once(first)
-                pause = 0.5
-            except (psycopg2.Error, OSError) as error:
-                logger.warning("config listener: %s; reconnecting in %.1f s", error, pause)
-            self.connected.clear()
-            first = False
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, self.max_backoff)
+    async def step(self) -> float:
+        """Listen until the connection breaks (cancel to stop); the pause before reconnecting."""
+        try:
+            await self._listen_once(self.first)
+            self.pause = FIRST_PAUSE
+        except (psycopg2.Error, OSError) as error:
+            logger.warning("config listener: %s; reconnecting in %.1f s", error, self.pause)
+        self.connected.clear()
+        self.first = False
+        pause, self.pause = self.pause, min(self.pause * 2, self.max_backoff)
+        return pause
 
     async def _listen_once(self, first: bool) -> None:
         loop = asyncio.get_running_loop()

@@ -27,9 +27,11 @@ from typing import Any
 import redis.asyncio
 
 from softswitch.engine import store
+from softswitch.engine.background import BackgroundLoops
 from softswitch.engine.calls import CallManager
 from softswitch.engine.cdr_journal import CdrJournal
 from softswitch.engine.cdr_writer import CdrWriter
+from softswitch.engine.clock import Clock
 from softswitch.engine.config import ConfigCache
 from softswitch.engine.counters import Counters
 from softswitch.engine.listener import NotificationListener
@@ -99,7 +101,8 @@ class Engine:
         self.journal = CdrJournal(settings.spool_dir, settings.node)
         self.cdr_writer = CdrWriter(self.journal, self.executor, store.write_cdr_batch)
         self.cache = ConfigCache(self.executor, on_change=self._config_changed)
-        self.layer = SipLayer(self._send)
+        self.clock = Clock()
+        self.layer = SipLayer(self._send, self.clock)
         self.tcp = TcpManager(self._on_stream_message, self._on_broken_stream, self._on_tcp_opened)
         self.udp = UdpEndpoint(lambda data, remote: self.switch.on_datagram(data, remote))
         self.switch = Switch(
@@ -121,13 +124,14 @@ class Engine:
         self.listener = NotificationListener(
             settings.database_params, self.cache.apply_notification, self.cache.refresh
         )
-        self._tasks: list[asyncio.Task[Any]] = []
+        self.loops = BackgroundLoops()
         self._servers: list[Any] = []
 
     # Lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Load state and start serving."""
+        await self._check_timers()
         await self._load_configuration()
         with contextlib.suppress(Exception):
             await self.counters.forget_previous_run()
@@ -136,19 +140,7 @@ class Engine:
             self.executor, store.clear_current_calls, self.settings.node
         )
         await self._serve()
-        self._tasks = [
-            asyncio.create_task(coroutine)
-            for coroutine in (
-                self.listener.run(),
-                self.counters.run(),
-                self.cdr_writer.run(),
-                self._every(0.1, self.bindings.flush),
-                self._every(1.0, self._housekeeping),
-                self._every(FULL_REFRESH_SECONDS, self.cache.refresh),
-                self._every(1.0, self.switch.calls.sync_current_calls),
-                self._every(1.0, self.switch.calls.gateways.tick),
-            )
-        ]
+        self._start_loops()
         gc.freeze()  # what start-up loaded lives as long as the process: keep it out of collections
         host, port = self.settings.listen
         logger.info(
@@ -158,6 +150,22 @@ class Engine:
             port,
             restored,
         )
+
+    async def _check_timers(self) -> None:
+        """Prove that a timer scheduled through the engine's clock fires (see clock.py)."""
+        milliseconds = 1000 * await self.clock.self_check()
+        logger.info("SIP engine: timer self-check passed (%.1f ms)", milliseconds)
+
+    def _start_loops(self) -> None:
+        calls = self.switch.calls
+        self.loops.loop("config listener", self.listener.step)
+        self.loops.every("counters", self.counters.interval, self.counters.flush)
+        self.loops.loop("CDR writer", self.cdr_writer.step)
+        self.loops.every("bindings", 0.1, self.bindings.flush)
+        self.loops.every("housekeeping", 1.0, self._housekeeping)
+        self.loops.every("full refresh", FULL_REFRESH_SECONDS, self.cache.refresh)
+        self.loops.every("current calls", 1.0, calls.sync_current_calls)
+        self.loops.every("gateway probes", 1.0, calls.gateways.tick)
 
     async def _load_configuration(self) -> None:
         pause = 0.5
@@ -184,9 +192,7 @@ class Engine:
         """Graceful shutdown: end calls, write everything out, close."""
         logger.info("SIP engine %s stopping", self.settings.node)
         await self.switch.calls.shutdown()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.loops.stop()
         udp, tcp_server = self._servers
         tcp_server.close()
         for connection in list(self.tcp.by_id.values()):
@@ -241,16 +247,6 @@ class Engine:
         )
 
     # Plumbing ---------------------------------------------------------------------------
-
-    async def _every(self, seconds: float, action: Any) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                result = action()
-                if asyncio.iscoroutine(result):
-                    await result
-            except Exception:
-                logger.exception("periodic task %s failed", getattr(action, "__name__", action))
 
     def _housekeeping(self) -> None:
         now = time.time()

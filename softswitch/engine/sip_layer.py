@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from softswitch.engine.clock import Clock
 from softswitch.engine.transport import Flow
 from softswitch.sip.message import Malformed, Message, Request, Response, add_received_rport
 from softswitch.sip.transaction import (
@@ -106,15 +107,17 @@ Transaction = ServerTransaction | ClientTransaction
 class SipLayer:
     """Transaction tables, timers and sending for one engine."""
 
-    def __init__(self, send: Callable[[Flow, bytes, Callable[[], None]], None]) -> None:
+    def __init__(
+        self, send: Callable[[Flow, bytes, Callable[[], None]], None], clock: Clock
+    ) -> None:
         self.send_bytes = send
+        self.clock = clock
         self.user: TransactionUser | None = None
         self.servers: dict[tuple[str, ...], ServerTransaction] = {}
         self.clients: dict[tuple[str, ...], ClientTransaction] = {}
-        self.loop = asyncio.get_event_loop()
 
     def now(self) -> float:
-        return self.loop.time()
+        return self.clock.monotonic()
 
     # Incoming ---------------------------------------------------------------------------
 
@@ -209,8 +212,10 @@ class SipLayer:
     def _schedule(self, holder: Transaction) -> None:
         if holder.timer is not None:
             holder.timer.cancel()
+            holder.timer = None
         deadline = holder.transaction.next_deadline()
-        holder.timer = None if deadline is None else self.loop.call_at(deadline, self._fire, holder)
+        if deadline is not None:
+            holder.timer = self.clock.call_at(deadline, self._fire, holder)
 
     def _fire(self, holder: Transaction) -> None:
         holder.timer = None
