@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from softswitch.addresses import keys_clash, parse_source_address, source_key
+from softswitch.addresses import host_error, keys_clash, parse_source_address, source_key
 from softswitch.choices import (
     CurrentCallOriginChoices,
     CurrentCallStateChoices,
@@ -119,6 +119,12 @@ def _address_error(entry: str, with_port: bool) -> str | None:
     return None
 
 
+def validate_routing_host(value: str) -> None:
+    """A routing gateway's host: an IPv4/IPv6 literal or an RFC 1123 DNS host name."""
+    if error := host_error(value):
+        raise ValidationError(f"{value!r} is not a valid host: {error}", code="invalid")
+
+
 def every_number() -> list[str]:
     """Default prefix list of a routing gateway: every number."""
     return ["*"]
@@ -128,7 +134,12 @@ class RoutingGateway(TimestampedModel):
     """A vendor gateway; routing picks gateways by longest matching prefix, then priority."""
 
     name = models.CharField("name", max_length=64, unique=True)
-    host = models.CharField("host", max_length=255, help_text="IP address or DNS name.")
+    host = models.CharField(
+        "host",
+        max_length=255,
+        validators=[validate_routing_host],
+        help_text="IP address or DNS host name (the engine resolves names, cached for 60 s).",
+    )
     port = models.PositiveIntegerField(
         "port", default=5060, validators=[MinValueValidator(1), MaxValueValidator(65535)]
     )

@@ -10,6 +10,21 @@ from tests.crud import ApiCrudTests, PageCrudTests
 
 pytestmark = pytest.mark.django_db
 
+# Routing gateway hosts: IP literals and RFC 1123 host names pass, anything else is a field error.
+GOOD_HOSTS = ["192.0.2.9", "2001:db8::9", "localhost", "sbc-1.vendor.example", "gw.example."]
+BAD_HOSTS = [
+    "not a host\u0001",
+    "gw_1.example",
+    "-gw.example",
+    "gw-.example",
+    "gw..example",
+    "192.0.2.300",
+    "[2001:db8::9]",
+    "192.0.2.9:5060",
+    "a" * 64 + ".example",
+    ".".join(["a" * 63] * 4),  # 255 characters: fits the column, but a name has at most 253
+]
+
 
 class TestMappingGatewayApi(ApiCrudTests):
     model = MappingGateway
@@ -95,10 +110,24 @@ class TestRoutingGatewayApi(ApiCrudTests):
         ({"add_prefix": "abc"}, "add_prefix"),
         ({"strip_digits": 99}, "strip_digits"),
         ({"host": ""}, "host"),
+        *[({"host": host}, "host") for host in BAD_HOSTS],
     ]
 
     def make(self) -> RoutingGateway:
         return RoutingGateway.objects.create(name="VENDOR-EXISTING", host="192.0.2.1")
+
+    @pytest.mark.parametrize("host", GOOD_HOSTS)
+    def test_ip_literals_and_host_names_are_accepted(self, admin_api, host) -> None:
+        response = admin_api.post(self.api_url, {"name": "NAMED", "host": host}, format="json")
+        assert response.status_code == 201, response.json()
+        assert RoutingGateway.objects.get().host == host
+
+    def test_a_bad_host_is_named_in_the_error(self, admin_api) -> None:
+        response = admin_api.post(
+            self.api_url, {"name": "BAD", "host": "not a host\u0001"}, format="json"
+        )
+        assert response.status_code == 400
+        assert "not a valid host" in response.json()["host"][0]
 
     def test_defaults(self, admin_api) -> None:
         response = admin_api.post(
@@ -184,6 +213,20 @@ class TestRoutingGatewayPages(PageCrudTests):
 
     def make(self) -> RoutingGateway:
         return RoutingGateway.objects.create(name="VENDOR-EXISTING", host="192.0.2.1")
+
+    @pytest.mark.parametrize("host", BAD_HOSTS)
+    def test_bad_host_is_reported_on_the_field(self, client, operator_user, host) -> None:
+        client.force_login(operator_user)
+        response = client.post(f"{self.list_url}add/", {**self.form_data, "host": host})
+        assert response.status_code == 200
+        assert "not a valid host" in str(response.context["form"].errors["host"])
+        assert not RoutingGateway.objects.exists()
+
+    def test_host_name_is_accepted(self, client, operator_user) -> None:
+        client.force_login(operator_user)
+        response = client.post(f"{self.list_url}add/", {**self.form_data, "host": "localhost"})
+        assert response.status_code == 302
+        assert RoutingGateway.objects.get().host == "localhost"
 
 
 class TestPhonePages(PageCrudTests):
