@@ -124,7 +124,8 @@ class Cursor:
             if name != str(ordering) or not isinstance(backwards, bool):
                 raise ValueError
             position = _parse_position(ordering.key, values)
-        except (ValueError, TypeError, ValidationError):
+        except (ValueError, TypeError, RecursionError, ValidationError):
+            # RecursionError: json.loads of a cursor crafted as deeply nested arrays
             raise InvalidPagination(
                 "cursor", "This cursor is not valid for this ordering; start again without it."
             ) from None

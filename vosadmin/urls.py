@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+handler400 = "vosadmin.core.errors.bad_request"
 handler403 = "vosadmin.core.errors.permission_denied"
 handler404 = "vosadmin.core.errors.page_not_found"
 handler500 = "vosadmin.core.errors.server_error"

@@ -7,8 +7,6 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpResponseBase
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
-from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError
@@ -22,6 +20,7 @@ from billing.api.serializers import CdrSerializer
 from billing.export import csv_chunks, csv_response, export_filename, export_window_error
 from billing.filtersets import CdrFilterSet
 from billing.models import Cdr
+from vosadmin.core.api.filters import FilterBackend, filter_errors
 
 
 class CdrViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -34,7 +33,7 @@ class CdrViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     queryset = Cdr.objects.all()
     serializer_class = CdrSerializer
     filterset_class = CdrFilterSet
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     pagination_class = CdrCursorPagination
     lookup_field = "flow_no"
     lookup_value_regex = "[0-9]+"
@@ -63,7 +62,7 @@ class CdrViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             request.query_params, queryset=self.get_queryset(), request=request
         )
         if not filterset.is_valid():
-            raise translate_validation(filterset.errors)
+            raise filter_errors(filterset)
         if error := export_window_error(filterset):
             raise ValidationError({"start_before": [error]})
         chunks = csv_chunks(filterset.qs, ordering_of(request), timezone.get_current_timezone())

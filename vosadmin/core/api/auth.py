@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
-from rest_framework import serializers
+from rest_framework import parsers, serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+
+from vosadmin.core.api.parsers import JSONParser
 
 
 class LockoutAwareAuthTokenSerializer(AuthTokenSerializer):
@@ -37,3 +39,4 @@ class ObtainAuthTokenView(ObtainAuthToken):
     """Exchange user name and password for the user's API token (login lock-out applies)."""
 
     serializer_class = LockoutAwareAuthTokenSerializer
+    parser_classes = (parsers.FormParser, parsers.MultiPartParser, JSONParser)
