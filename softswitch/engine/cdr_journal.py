@@ -7,24 +7,35 @@ offset. While PostgreSQL is unreachable the journal simply grows; when it is bac
 catches up. A crash between the COPY's commit and the offset write replays lines that are
 already stored, and the database skips them (flow numbers are unique) — see docs/adr/0004.
 
-Files, under SIP_SPOOL_DIR (default `var/spool/`): `cdr-<node>.csv` and `cdr-<node>.offset`.
+One CDR is one line (a line break inside a value is written as %0A). A line that is not a CDR
+row — the fragment a power loss or a full disk left at the end, garbage in the middle — would
+make every COPY fail; it is moved to the quarantine file instead (logged at ERROR), and the
+journal carries on with the next whole line (docs/adr/0004).
+
+Files, under SIP_SPOOL_DIR (default `var/spool/`): `cdr-<node>.csv`, `cdr-<node>.offset` and,
+when something was set aside, `cdr-<node>.quarantine` (the lines as they were, one a line).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from billing.ingest import rows_to_csv
+from billing.ingest import CDR_COLUMNS, NULL, rows_to_csv
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH_BYTES = 8 * 1024 * 1024
+SCAN_BYTES = 64 * 1024
+LINE_BREAKS = str.maketrans({"\n": "%0A", "\r": "%0D"})
 
 
 class CdrJournal:
@@ -36,8 +47,13 @@ class CdrJournal:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"cdr-{node}.csv"
         self.offset_path = directory / f"cdr-{node}.offset"
-        self._file = open(self.path, "ab")  # noqa: SIM115 - kept open for the process's life
+        self.quarantine_path = directory / f"cdr-{node}.quarantine"
+        self._quarantine_torn_tail()
+        # Unbuffered: every CDR is in the OS's hands when append() returns, so a killed process
+        # loses none (the writer's fsync covers power loss).
+        self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 - kept for the process's life
         self.committed = self._read_offset()
+        self.screened = self.committed  # lines before this offset were checked (bad ones set aside)
         self.appended = 0
 
     def _read_offset(self) -> int:
@@ -48,14 +64,43 @@ class CdrJournal:
         size = self.path.stat().st_size
         return offset if 0 <= offset <= size else 0
 
+    def _quarantine_torn_tail(self) -> None:
+        """Set aside a last line without its newline: the next append would glue a CDR to it."""
+        with contextlib.suppress(FileNotFoundError), open(self.path, "r+b") as journal:
+            size = journal.seek(0, os.SEEK_END)
+            end = _after_last_newline(journal, size)
+            if end == size:
+                return
+            journal.seek(end)
+            self.quarantine(journal.read(), end, "torn last line (no newline)")
+            journal.truncate(end)
+            os.fsync(journal.fileno())
+
+    def quarantine(self, data: bytes, offset: int, reason: str) -> None:
+        """Keep lines that are not CDR rows in the quarantine file, durably, and say so loudly."""
+        with open(self.quarantine_path, "ab") as kept:
+            kept.write(data if data.endswith(b"\n") else data + b"\n")
+            os.fsync(kept.fileno())
+        logger.error(
+            "CDR journal %s: %d bytes at offset %d are not a CDR (%s); moved to %s for the "
+            "operator to inspect, carrying on with the next line",
+            self.path,
+            len(data),
+            offset,
+            reason,
+            self.quarantine_path,
+        )
+
     def append(self, row: Sequence[Any]) -> None:
-        """Append one CDR (a tuple in `billing.ingest.CDR_COLUMNS` order)."""
-        self._file.write(rows_to_csv([row]).getvalue().encode())
+        """Append one CDR (a tuple in `billing.ingest.CDR_COLUMNS` order) as one line."""
+        line = rows_to_csv([row]).getvalue()
+        if line.count("\n") != 1 or "\r" in line:
+            line = rows_to_csv([_without_line_breaks(row)]).getvalue()
+        _write_all(self._file, line.encode())
         self.appended += 1
 
     def flush_buffer(self) -> int:
-        """Hand what was appended to the OS (event loop thread); returns the journal's size."""
-        self._file.flush()
+        """The journal's size: everything appended is already in the OS's hands."""
         return self._file.tell()
 
     def fsync(self) -> None:
@@ -80,7 +125,21 @@ class CdrJournal:
             data = reader.read(min(end - self.committed, MAX_BATCH_BYTES))
         if not data.endswith(b"\n"):
             data = data[: data.rfind(b"\n") + 1]
-        return data, self.committed + len(data)
+        return self._screen(data, self.committed), self.committed + len(data)
+
+    def _screen(self, data: bytes, start: int) -> bytes:
+        """The CDR lines of `data` (read at offset `start`); the others are quarantined once."""
+        lines = [line + b"\n" for line in data.split(b"\n")[:-1]]  # data ends with a newline
+        good, offset = [], start
+        for line in lines:
+            problem = cdr_line_problem(line)
+            if problem is None:
+                good.append(line)
+            elif offset >= self.screened:
+                self.quarantine(line, offset, problem)
+            offset += len(line)
+        self.screened = max(self.screened, offset)
+        return data if len(good) == len(lines) else b"".join(good)
 
     def commit(self, offset: int) -> None:
         """Record that everything before `offset` is in the database; compact when all is."""
@@ -88,7 +147,7 @@ class CdrJournal:
         if offset == self._file.tell():
             self._file.truncate(0)
             self._file.seek(0)
-            self.committed = 0
+            self.committed = self.screened = 0
         temporary = self.offset_path.with_suffix(".tmp")
         temporary.write_text(str(self.committed))
         os.replace(temporary, self.offset_path)
@@ -101,6 +160,76 @@ class CdrJournal:
         """Flush and close the journal file."""
         self.sync()
         self._file.close()
+
+
+def _after_last_newline(file: BinaryIO, size: int) -> int:
+    """The offset just after the last newline of `file` (0 if it has none)."""
+    position = size
+    while position > 0:
+        start = max(position - SCAN_BYTES, 0)
+        file.seek(start)
+        found = file.read(position - start).rfind(b"\n")
+        if found >= 0:
+            return start + found + 1
+        position = start
+    return 0
+
+
+def _write_all(file: Any, data: bytes) -> None:
+    """Write all of `data` to an unbuffered file (a write may be short)."""
+    view = memoryview(data)
+    while view:
+        view = view[file.write(view) :]
+
+
+def _without_line_breaks(row: Sequence[Any]) -> tuple[Any, ...]:
+    """The row with CR and LF in its texts written as %0D and %0A (one CDR, one line)."""
+    return tuple(value.translate(LINE_BREAKS) if isinstance(value, str) else value for value in row)
+
+
+def _timestamp(value: str) -> None:
+    if datetime.fromisoformat(value).tzinfo is None:
+        raise ValueError("no time zone")
+
+
+def _nullable_timestamp(value: str) -> None:
+    if value != NULL:
+        _timestamp(value)
+
+
+COLUMN_CHECKS: dict[str, Callable[[str], object]] = {
+    "flow_no": int,
+    "start_time": _timestamp,
+    "connect_time": _nullable_timestamp,
+    "stop_time": _timestamp,
+    "hold_time_ms": int,
+    "fee_time": int,
+    "fee": Decimal,
+    "end_reason": int,
+    "end_direction": int,
+    "billing_mode": int,
+}
+CHECKED_COLUMNS = [(CDR_COLUMNS.index(name), check) for name, check in COLUMN_CHECKS.items()]
+
+
+def cdr_line_problem(line: bytes) -> str | None:
+    """Why a journal line is not a CDR row COPY can load, or None if it is one."""
+    if not line.endswith(b"\n"):
+        return "no newline"
+    if b"\x00" in line:
+        return "NUL bytes"
+    try:
+        rows = list(csv.reader([line.decode()], strict=True))
+    except (UnicodeDecodeError, csv.Error) as error:
+        return f"not CSV: {error}"
+    if len(rows) != 1 or len(rows[0]) != len(CDR_COLUMNS):
+        return f"not {len(CDR_COLUMNS)} columns"
+    for index, check in CHECKED_COLUMNS:
+        try:
+            check(rows[0][index])
+        except (ValueError, InvalidOperation):
+            return f"bad {CDR_COLUMNS[index]}: {rows[0][index][:40]!r}"
+    return None
 
 
 def csv_days(data: bytes, start_column: int) -> set[str]:

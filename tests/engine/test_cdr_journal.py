@@ -12,10 +12,15 @@ import pytest
 from django.db import OperationalError
 
 from billing.flow_numbers import FlowNumberGenerator
+from billing.ingest import rows_to_csv
 from billing.models import Cdr
 from softswitch.engine.cdr_journal import CdrJournal
 from softswitch.engine.cdr_writer import CdrWriter
 from softswitch.engine.store import close_connection, write_cdr_batch
+from tests.engine.harness import requires_sipp, sipp_finished
+from tests.engine.test_calls import call, cdr, customer, gateway_uas, routing_gateway
+
+__all__ = ["customer"]  # a fixture of the engine tests, used here too
 
 pytestmark = pytest.mark.django_db(transaction=True)
 START = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -112,3 +117,98 @@ def test_a_day_without_partition_gets_one(tmp_path) -> None:
         journal.append(row)
     assert flush(CdrWriter(journal, ThreadPoolExecutor(1), write_cdr_batch))
     assert Cdr.objects.filter(start_time__year=2031).count() == 3
+
+
+def journal_lines(rows: list[tuple]) -> bytes:
+    return rows_to_csv(rows).getvalue().encode()
+
+
+def test_a_torn_tail_is_quarantined_and_later_cdrs_still_arrive(tmp_path, caplog) -> None:
+    """Power loss or a full disk cut the last line: the fragment goes to the quarantine file
+    (logged at ERROR with its path) and the CDRs journaled after it reach the database."""
+    before, after = cdr_rows(3), cdr_rows(2, start=START + timedelta(hours=1))
+    whole = journal_lines(before)
+    torn = journal_lines(cdr_rows(1, start=START + timedelta(minutes=5)))[:40]
+    (tmp_path / "cdr-n1.csv").write_bytes(whole + torn)
+    journal = CdrJournal(tmp_path, "n1")
+    for row in after:
+        journal.append(row)
+    assert flush(CdrWriter(journal, ThreadPoolExecutor(1), write_cdr_batch))
+    assert Cdr.objects.count() == 5 and not journal.has_pending()
+    assert journal.quarantine_path == tmp_path / "cdr-n1.quarantine"
+    assert journal.quarantine_path.read_bytes() == torn + b"\n"
+    logged = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert any(str(journal.quarantine_path) in r.getMessage() for r in logged)
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"\x00\x00\x00\x00\x00\x00",
+        b'1,"call-x","1001"',
+        b'12,"unterminated',
+        b"not a cdr at all",
+        b'x,"call-x","1001","8613","","","","","","2026-11-26 10:00:00+00:00",\\N,'
+        b'"2026-11-26 10:00:01+00:00",0,0,"0.00",200,0,0',
+        b'5,"call-x","1001","8613","","","","","","yesterday",\\N,'
+        b'"2026-11-26 10:00:01+00:00",0,0,"0.00",200,0,0',
+    ],
+    ids=["zeros", "short", "open-quote", "text", "bad-flow-number", "bad-time"],
+)
+def test_a_garbage_line_in_the_middle_is_quarantined_not_blocking(tmp_path, garbage) -> None:
+    before, after = cdr_rows(2), cdr_rows(2, start=START + timedelta(hours=1))
+    (tmp_path / "cdr-n1.csv").write_bytes(
+        journal_lines(before) + garbage + b"\n" + journal_lines(after)
+    )
+    journal = CdrJournal(tmp_path, "n1")
+    writer = CdrWriter(journal, ThreadPoolExecutor(1), write_cdr_batch)
+    assert flush(writer) and writer.written == 4
+    assert Cdr.objects.count() == 4 and not journal.has_pending()
+    assert journal.quarantine_path.read_bytes() == garbage + b"\n"
+
+
+def test_a_line_is_quarantined_once_even_while_the_database_is_down(tmp_path) -> None:
+    outage = True
+
+    def write(data: bytes) -> int:
+        if outage:
+            raise OperationalError("server closed the connection unexpectedly")
+        return write_cdr_batch(data)
+
+    (tmp_path / "cdr-n1.csv").write_bytes(b"garbage\n" + journal_lines(cdr_rows(2)))
+    journal = CdrJournal(tmp_path, "n1")
+    writer = CdrWriter(journal, ThreadPoolExecutor(1), write)
+    assert not flush(writer) and not flush(writer)
+    outage = False
+    assert flush(writer) and Cdr.objects.count() == 2
+    assert journal.quarantine_path.read_bytes() == b"garbage\n"
+
+
+def test_a_number_with_a_line_break_stays_one_journal_line(tmp_path) -> None:
+    """A caller ID is attacker-controlled (%0A in a From URI): it must neither split a CDR
+    in two (both halves quarantined, the CDR lost) nor let the second half pass as a CDR."""
+    (row,) = cdr_rows(1)
+    journal = CdrJournal(tmp_path, "n1")
+    journal.append((*row[:2], '10\n1,"forged",\r"x', *row[3:]))
+    assert journal.sync() == journal.path.stat().st_size
+    assert journal.path.read_bytes().count(b"\n") == 1
+    assert flush(CdrWriter(journal, ThreadPoolExecutor(1), write_cdr_batch))
+    assert Cdr.objects.get().caller == '10%0A1,"forged",%0D"x'
+
+
+@requires_sipp
+def test_the_engine_starts_on_a_torn_journal_and_its_cdrs_still_arrive(
+    engine_factory, customer, tmp_path
+) -> None:
+    whole = journal_lines(cdr_rows(2))
+    torn = journal_lines(cdr_rows(1, start=START + timedelta(minutes=5)))[:57]
+    (tmp_path / "cdr-test-node.csv").write_bytes(whole + torn)
+    vendor = routing_gateway("VENDOR", ["86"])
+    uas = gateway_uas(vendor)
+    runner = engine_factory(env={"SIP_SPOOL_DIR": str(tmp_path)})
+    assert call(runner, "8613800000031").outcome() == "ANSWERED"
+    sipp_finished(uas)
+    assert cdr(callee="8613800000031").end_reason == 200
+    assert Cdr.objects.count() == 3
+    assert (tmp_path / "cdr-test-node.quarantine").read_bytes() == torn + b"\n"
+    assert f"moved to {tmp_path / 'cdr-test-node.quarantine'}" in runner.log()
