@@ -4,15 +4,15 @@ The format is the one the export writes: UTF-8, a header row `number,match,memo`
 per row. On import the header is optional (without one, the columns are number, match, memo in
 that order), `match` is `exact` (the default when empty) or `prefix`, and blank lines are
 skipped. A file with any bad row — not a number, an unknown match type, a memo too long, a
-number twice in the file or already on the list — imports nothing, and every bad row is
-reported with its line number and the reason.
+number twice in the file or already on the list — imports nothing, and the bad rows are
+reported with their line numbers and reasons: how many, and the first MAX_REPORTED_ERRORS.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,8 @@ from vosadmin.core.validators import is_number
 
 CSV_COLUMNS = ("number", "match", "memo")
 MAX_ROWS = 100_000
+# A rejected file of 100,000 bad rows must not come back as a 100,000-row answer.
+MAX_REPORTED_ERRORS = 100
 MATCH_TYPES = tuple(NumberMatchChoices.values)
 MEMO_LENGTH = BlacklistNumber._meta.get_field("memo").max_length
 
@@ -44,11 +46,18 @@ class RowError:
 
 
 class CsvImportError(Exception):
-    """A rejected import: nothing was stored, and `errors` names every bad row."""
+    """A rejected import: nothing was stored; `count` bad rows, the first of them in `errors`
+    (at most MAX_REPORTED_ERRORS, by line)."""
 
     def __init__(self, errors: list[RowError]) -> None:
         super().__init__(f"Nothing was imported: {len(errors)} bad row(s).")
-        self.errors = sorted(errors, key=lambda error: error.line)
+        self.count = len(errors)
+        self.errors = sorted(errors, key=lambda error: error.line)[:MAX_REPORTED_ERRORS]
+
+    @property
+    def not_shown(self) -> int:
+        """How many bad rows `errors` leaves out."""
+        return self.count - len(self.errors)
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,7 @@ def parse_csv(content: bytes | str) -> ParsedCsv:
     """
     rows: list[CsvRow] = []
     errors: list[RowError] = []
-    reader = csv.reader(io.StringIO(_decode(content), newline=""), strict=True)
+    reader = csv.reader(io.StringIO(decode_csv(content), newline=""), strict=True)
     columns: list[str] | None = None
     try:
         for cells in reader:
@@ -133,10 +142,12 @@ def export_response(queryset: QuerySet, filename: str) -> StreamingHttpResponse:
     return response
 
 
-def export_lines(rows: Iterable[tuple[str, str, str]]) -> Iterator[str]:
-    """CSV lines, header first."""
+def export_lines(
+    rows: Iterable[Sequence[Any]], columns: Sequence[str] = CSV_COLUMNS
+) -> Iterator[str]:
+    """CSV lines, header first (also the rates export's, with its own columns)."""
     writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
+    yield writer.writerow(columns)
     for row in rows:
         yield writer.writerow(row)
 
@@ -192,7 +203,8 @@ def duplicate_errors(rows: list[CsvRow], existing: set[str], where: str) -> list
     return errors
 
 
-def _decode(content: bytes | str) -> str:
+def decode_csv(content: bytes | str) -> str:
+    """An uploaded file as text (UTF-8, with or without BOM), or CsvImportError."""
     if isinstance(content, str):
         return content
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from blacklist.csv_lists import MAX_REPORTED_ERRORS
 from blacklist.models import (
     BlacklistGroup,
     BlacklistNumber,
@@ -99,4 +100,7 @@ class ImportRejectedSerializer(serializers.Serializer):
     """A rejected import: nothing was stored."""
 
     detail = serializers.CharField()
-    errors = RowErrorSerializer(many=True)
+    error_count = serializers.IntegerField(help_text="How many rows were bad.")
+    errors = RowErrorSerializer(
+        many=True, help_text=f"The first {MAX_REPORTED_ERRORS} bad rows, by line."
+    )

@@ -60,8 +60,8 @@ class FirstRendererNegotiation(BaseContentNegotiation):
 class CsvListMixin:
     """`GET …/export/` streams the filtered list as CSV; `POST …/import/` adds a CSV file.
 
-    An import is all or nothing: 201 `{"imported": n}`, or 400 with every bad row and nothing
-    stored (csv_lists).
+    An import is all or nothing: 201 `{"imported": n}`, or 400 with the number of bad rows, the
+    first 100 of them, and nothing stored (csv_lists).
     """
 
     import_serializer_class: type
@@ -100,7 +100,11 @@ class CsvListMixin:
         try:
             count = self.import_file(serializer.validated_data, request.user)
         except CsvImportError as rejected:
-            body = {"detail": str(rejected), "errors": [asdict(e) for e in rejected.errors]}
+            body = {
+                "detail": str(rejected),
+                "error_count": rejected.count,
+                "errors": [asdict(error) for error in rejected.errors],
+            }
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         return Response({"imported": count}, status=status.HTTP_201_CREATED)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -14,6 +13,13 @@ from blacklist.models import BlacklistGroup
 from softswitch.models import MappingGateway, Phone, RoutingGateway
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def password_file(settings, tmp_path):
+    """The generated password goes to a file of the test's own."""
+    settings.ADMIN_PASSWORD_FILE = tmp_path / "admin-password"
+    return settings.ADMIN_PASSWORD_FILE
 
 
 def bootstrap() -> str:
@@ -34,9 +40,10 @@ def counts() -> tuple[int, ...]:
     )
 
 
-def test_first_run_creates_roles_admin_and_demo_data() -> None:
+def test_first_run_creates_roles_admin_and_demo_data(password_file) -> None:
     output = bootstrap()
-    password = re.search(r"password\s+(\S+)", output)[1]
+    password = password_file.read_text().strip()
+    assert password not in output and str(password_file) in output
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(password)
     assert set(Group.objects.values_list("name", flat=True)) == {

@@ -9,11 +9,14 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import post_migrate
 
         from . import checks  # noqa: F401 - registers the system checks
+        from .first_admin import forget_password_after_login
 
         post_migrate.connect(sync_schedules_after_migrate, sender=self)
+        user_logged_in.connect(forget_password_after_login, dispatch_uid="forget-admin-password")
 
 
 def sync_schedules_after_migrate(**kwargs: object) -> None:

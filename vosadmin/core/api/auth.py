@@ -15,6 +15,7 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 
 from vosadmin.core.api.parsers import JSONParser
+from vosadmin.core.first_admin import forget_password_after_login
 
 
 class LockoutAwareAuthTokenSerializer(AuthTokenSerializer):
@@ -31,6 +32,7 @@ class LockoutAwareAuthTokenSerializer(AuthTokenSerializer):
             raise serializers.ValidationError(
                 "Unable to log in with the provided credentials.", code="authorization"
             )
+        forget_password_after_login(sender=type(self), user=user)
         attrs["user"] = user
         return attrs
 

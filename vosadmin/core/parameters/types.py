@@ -8,6 +8,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+# A CIDR list is checked against sources on the SIP engine's hot path and stored in one row:
+# a bound keeps a pasted or hostile list from costing every request (or megabytes of JSON).
+MAX_CIDR_LIST_LENGTH = 1000
+
 
 class ParameterValueError(ValueError):
     """A value that a parameter does not accept; the message names the parameter and the range."""
@@ -117,6 +121,8 @@ def _clean_choice(parameter: Parameter, value: Any) -> str:
 def _clean_cidr_list(parameter: Parameter, value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ParameterValueError(parameter.name, parameter.allowed())
+    if len(value) > MAX_CIDR_LIST_LENGTH:
+        raise ParameterValueError(parameter.name, parameter.allowed())
     try:
         networks = [ipaddress.ip_network(item.strip(), strict=False) for item in value]
     except ValueError:
@@ -148,7 +154,9 @@ DESCRIBERS = {
     Kind.FLAG: lambda parameter: "0 or 1",
     Kind.INTEGER: _describe_integer,
     Kind.CHOICE: lambda parameter: "one of " + ", ".join(f'"{c}"' for c in parameter.choices),
-    Kind.CIDR_LIST: lambda parameter: 'a list of IP networks in CIDR form, e.g. ["10.0.0.0/8"]',
+    Kind.CIDR_LIST: lambda parameter: (
+        f'a list of at most {MAX_CIDR_LIST_LENGTH} IP networks in CIDR form, e.g. ["10.0.0.0/8"]'
+    ),
 }
 
 

@@ -1,8 +1,9 @@
 """`manage.py bootstrap [--demo]`: roles, the first administrator and (optionally) demo data.
 
 Idempotent: roles are created if missing; the administrator `admin` only on a database without
-users (its generated password is printed once and stored nowhere); demo data only on a
-database without gateways or phones.
+users (its generated password goes to `var/admin-password`, readable by its owner only and
+deleted after admin's first login — never to the output, which logs keep); demo data only on
+a database without gateways or phones.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from vosadmin.core.first_admin import ADMIN_USERNAME, write_password_file
 from vosadmin.core.roles import ensure_role_groups
 
 
@@ -39,13 +41,14 @@ class Command(BaseCommand):
         if users.exists():
             return
         password = secrets.token_urlsafe(12)
-        users.create_superuser("admin", email="", password=password)
-        banner = "=" * 64
+        users.create_superuser(ADMIN_USERNAME, email="", password=password)
+        path = write_password_file(password)
+        banner = "=" * 72
         self.stdout.write(
             self.style.WARNING(
-                f"\n{banner}\n  Administrator created: user name  admin\n"
-                f"                         password   {password}\n"
-                f"  This password is shown once and stored nowhere. Change it under\n"
-                f"  System management → Users after logging in.\n{banner}\n"
+                f"\n{banner}\n  Administrator created: user name  {ADMIN_USERNAME}\n"
+                f"                         password   in {path}\n"
+                f"  That file is readable by you only and is deleted when {ADMIN_USERNAME} first\n"
+                f"  logs in. Change the password under System management → Users.\n{banner}\n"
             )
         )
