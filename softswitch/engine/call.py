@@ -10,6 +10,7 @@ re-INVITE and UPDATE are relayed. Failover follows SPEC §3.3 step 6. Whatever e
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ from softswitch.sip.uri import NameAddr, SipUri
 if TYPE_CHECKING:
     from softswitch.engine.calls import CallManager
 
+logger = logging.getLogger(__name__)
 State = CurrentCallStateChoices
 INTERNAL_STATUS = {
     EndReason.GATEWAY_TIMEOUT: 408,
@@ -143,23 +145,57 @@ class Call:
         await self._try_next()
 
     async def _try_next(self) -> None:
+        """Send the INVITE to the next usable gateway; the caller gets the last failure (or 503)
+        when none is left."""
         for choice in self._choices:
-            gateway = choice.gateway
-            if not self.manager.gateways.is_online(gateway):
-                continue
-            key = f"routing_gateway:{gateway.id}"
-            if not await self.manager.capacity.acquire(key, gateway.capacity):
-                continue
-            if self.ended:
-                self.manager.capacity.release(key)
+            if await self._try_gateway(choice) or self.ended:
                 return
-            self._send_leg(choice, key)
-            return
         if not self.ended:
             status, reason = self.last_failure or (503, EndReason.NO_AVAILABLE_GATEWAY)
             self._fail_to_caller(status, reason)
 
-    def _send_leg(self, choice: RouteChoice, capacity_key: str) -> None:
+    async def _try_gateway(self, choice: RouteChoice) -> bool:
+        """Try one gateway: False if it is offline, full, does not resolve, or sending to it
+        failed (the next one is tried); True once its INVITE is out."""
+        gateway = choice.gateway
+        if not self.manager.gateways.is_online(gateway):
+            return False
+        address = await self.manager.resolver.resolve(gateway.host)
+        if address is None:
+            self.record.routing_gateway = gateway.name
+            self.last_failure = (503, EndReason.GATEWAY_UNRESOLVED)
+            return False
+        key = f"routing_gateway:{gateway.id}"
+        if self.ended or not await self.manager.capacity.acquire(key, gateway.capacity):
+            return False
+        if self.ended:
+            self.manager.capacity.release(key)
+            return False
+        legs = len(self.legs)
+        try:
+            self._send_leg(choice, key, address)
+        except Exception:
+            logger.exception(
+                "call %s: sending to routing gateway %s failed", self.invite.call_id, gateway.name
+            )
+            self._drop_unsent_leg(key, legs)
+            self.last_failure = (503, EndReason.INTERNAL_ERROR)
+            return False
+        return True
+
+    def _drop_unsent_leg(self, capacity_key: str, legs_before: int) -> None:
+        """Give back the line of an attempt whose INVITE could not be sent."""
+        if len(self.legs) > legs_before:
+            leg = self.legs[-1]
+            leg.abandoned = True
+            if leg.timer is not None:
+                leg.timer.cancel()
+                leg.timer = None
+            self._release_leg(leg)
+        else:
+            self.manager.capacity.release(capacity_key)
+
+    def _send_leg(self, choice: RouteChoice, capacity_key: str, address: str) -> None:
         gateway, switch = choice.gateway, self.switch
         params = (("transport", "tcp"),) if gateway.transport == "tcp" else ()
         target = SipUri(host=gateway.host, user=choice.dialled, port=gateway.port, params=params)
@@ -181,14 +217,14 @@ class Call:
             self,
             choice,
             invite,
-            Flow(gateway.transport, (gateway.host, gateway.port)),
+            Flow(gateway.transport, (address, gateway.port)),
             capacity_key,
         )
         self.legs.append(leg)
         self.leg = leg
         self.manager.legs_by_call_id[leg.call_id] = leg
         self.record.routing_gateway = gateway.name
-        self.record.callee_ip = f"{gateway.host}:{gateway.port}"
+        self.record.callee_ip = f"{address}:{gateway.port}"
         leg.client = switch.layer.send_request(
             invite,
             leg.flow,
@@ -244,6 +280,7 @@ class Call:
         switch, now = self.switch, time.time()
         self.state = State.CONNECTED
         self.record.connect_time = now
+        self.manager.answered(self.record)
         b_dialog = Dialog.as_uac(
             leg.invite,
             response,
@@ -279,7 +316,7 @@ class Call:
         if stop:
             self._fail_to_caller(status, reason)
         else:
-            asyncio.get_running_loop().create_task(self._try_next())
+            self.manager.supervise(self, self._try_next())
 
     def _on_leg_failure(self, leg: Leg, reason: str) -> None:
         """The transaction timed out (Timer B) or the transport failed."""
@@ -365,6 +402,11 @@ class Call:
             self.dialogs[other].create_request("BYE", self.switch.ids), self._flow(other)
         )
         self.end(200, EndDirection.CALLER if side == "a" else EndDirection.CALLEE)
+
+    def crashed(self) -> None:
+        """A step of this call raised (the manager logged it): end the call as the switch
+        would, 503 to the caller (BYE both sides if answered), lines released, a CDR."""
+        self.hang_up(EndReason.INTERNAL_ERROR)
 
     def hang_up(self, reason: int) -> None:
         """The switch ends the call (maximum duration, missing ACK, shutdown): BYE to both."""

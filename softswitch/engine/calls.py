@@ -9,12 +9,15 @@ requests, CANCEL, ACK and stray responses are routed to the call they belong to.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Coroutine
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 from billing.choices import CdrBillingModeChoices as BillingMode
+from billing.choices import CdrEndDirectionChoices as EndDirection
 from billing.choices import CdrEndReasonChoices as EndReason
 from billing.flow_numbers import FlowNumberGenerator
 from softswitch.engine import store
@@ -22,6 +25,7 @@ from softswitch.engine.call import Call, Leg
 from softswitch.engine.capacity import CapacityTracker
 from softswitch.engine.cdr_journal import CdrJournal
 from softswitch.engine.gateways import GatewayMonitor
+from softswitch.engine.resolver import HostResolver
 from softswitch.engine.transport import Flow
 from softswitch.rules.cdr import CallRecord, cdr_row, should_record
 from softswitch.rules.domain import Origin, PhoneAccount
@@ -69,7 +73,8 @@ class CallManager:
         self.executor = executor
         self.flow_numbers = FlowNumberGenerator(node_id)
         self.capacity = CapacityTracker(switch.counters.redis, node)
-        self.gateways = GatewayMonitor(switch)
+        self.resolver = HostResolver()
+        self.gateways = GatewayMonitor(switch, self.resolver)
         self.by_invite: dict[tuple[str, ...], Call] = {}
         self.by_dialog: dict[DialogId, tuple[Call, str]] = {}
         self.legs_by_call_id: dict[str, Leg] = {}
@@ -209,7 +214,7 @@ class CallManager:
         call = Call(self, server, record, origin, plan, watched)
         self.by_invite[server.key] = call
         self.calls.add(call)
-        asyncio.get_running_loop().create_task(call.start())
+        self.supervise(call, call.start())
 
     def _windows(self) -> tuple[int, int]:
         parameter = self.switch.parameter
@@ -293,6 +298,30 @@ class CallManager:
 
     # Bookkeeping for calls ----------------------------------------------------------------
 
+    def supervise(self, call: Call, step: Coroutine[Any, Any, None]) -> None:
+        """Run a step of a call (start, failover) as a task. Whatever it raises is logged once,
+        with its traceback, and ends that call cleanly instead of leaving the caller waiting."""
+        task = asyncio.get_running_loop().create_task(step)
+        task.add_done_callback(lambda done: self._step_done(call, done))
+
+    def _step_done(self, call: Call, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        logger.error(
+            "call %s failed in %s; ending it",
+            call.record.call_id,
+            task.get_coro().__qualname__,  # type: ignore[union-attr]
+            exc_info=error,
+        )
+        try:
+            call.crashed()
+        except Exception:
+            logger.exception("call %s could not be ended cleanly; dropping it", call.record.call_id)
+            with contextlib.suppress(Exception):
+                call.end(EndReason.INTERNAL_ERROR, EndDirection.SERVER)
+            self.finished(call)
+
     def register_dialog(self, dialog_id: DialogId, call: Call, side: str) -> None:
         self.by_dialog[dialog_id] = (call, side)
 
@@ -315,13 +344,45 @@ class CallManager:
             if self.legs_by_call_id.get(leg.call_id) is leg:
                 del self.legs_by_call_id[leg.call_id]
 
+    def answered(self, record: CallRecord) -> None:
+        """The call is answered: fix its flow number and keep it in the open-call log until
+        its CDR is journaled, so that a killed engine's successor can bill it."""
+        assert record.connect_time is not None
+        record.flow_no = self.flow_numbers.next(int(record.connect_time * 1000))
+        self.journal.open_calls.opened(record)
+
     def write_cdr(self, record: CallRecord) -> None:
         """Journal the call's CDR if the recording rules say so."""
-        parameters = self.switch.config.parameters
-        if not should_record(record, parameters):
-            return
-        flow_no = self.flow_numbers.next(int(record.stop_time * 1000))
-        self.journal.append(cdr_row(record, flow_no, parameters["SERVER_BILLING_FEE_PRECISTION"]))
+        if should_record(record, self.switch.config.parameters):
+            self._journal_cdr(record)
+        if record.flow_no is not None:
+            self.journal.open_calls.closed(record.flow_no)
+
+    def _journal_cdr(self, record: CallRecord) -> None:
+        flow_no = record.flow_no or self.flow_numbers.next(int(record.stop_time * 1000))
+        precision = self.switch.config.parameters["SERVER_BILLING_FEE_PRECISTION"]
+        self.journal.append(cdr_row(record, flow_no, precision))
+
+    def bill_calls_left_open(self) -> int:
+        """At start: a CDR for each answered call the previous process died with, ended by
+        the server ("engine restart") at the last moment that process was known alive.
+        Answered calls are always billed, whatever the recording parameters say."""
+        records = self.journal.calls_left_open()
+        last_alive = self.journal.open_calls.last_alive
+        for record in records:
+            assert record.connect_time is not None
+            record.stop_time = max(last_alive, record.connect_time)
+            record.end_reason, record.end_direction = EndReason.ENGINE_RESTART, EndDirection.SERVER
+            self._journal_cdr(record)
+        self.journal.forget_calls_left_open()
+        if records:
+            logger.warning(
+                "%d answered calls were up when the previous engine process died: billed as "
+                "ended by the server at %s (its last heartbeat)",
+                len(records),
+                store.timestamp_to_datetime(last_alive),
+            )
+        return len(records)
 
     async def sync_current_calls(self) -> None:
         """Mirror calls in progress to the CurrentCall table (about once a second)."""

@@ -2,7 +2,8 @@
 
 A gateway with `options_check` gets an OPTIONS every period; if the previous probe is still
 unanswered when the next one is due, the gateway is offline and routing skips it until it
-answers again. Any response, even an error, means the gateway is alive. The status is also
+answers again. Any response, even an error, means the gateway is alive; a host name that does
+not resolve, or a probe that cannot be sent, means it is offline. The status is also
 published in Redis (`vosadmin:gateway:status`, id → online/offline) for the console.
 """
 
@@ -13,6 +14,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from softswitch.engine.resolver import HostResolver
 from softswitch.engine.transport import Flow
 from softswitch.rules.domain import RoutingGatewayTarget
 
@@ -26,9 +28,11 @@ STATUS_KEY = "vosadmin:gateway:status"
 class GatewayMonitor:
     """Keeps routing gateways' online status from OPTIONS probes."""
 
-    def __init__(self, switch: Switch) -> None:
+    def __init__(self, switch: Switch, resolver: HostResolver) -> None:
         self.switch = switch
+        self.resolver = resolver
         self.offline: set[int] = set()
+        self.broken: set[int] = set()  # gateways whose last probe raised (logged once)
         self.pending: set[int] = set()
         self.next_probe: dict[int, float] = {}
         self.running = True
@@ -58,13 +62,36 @@ class GatewayMonitor:
             self._set_status(gateway, online=False)
         self.pending.add(gateway.id)
         self.next_probe[gateway.id] = now + period
-        flow = Flow(gateway.transport, (gateway.host, gateway.port))
+        task = asyncio.get_running_loop().create_task(self._send_probe(gateway))
+        task.add_done_callback(lambda done, g=gateway: self._probe_done(g, done))
+
+    async def _send_probe(self, gateway: RoutingGatewayTarget) -> None:
+        """Resolve the gateway's host (a name that does not resolve is offline), send OPTIONS."""
+        address = await self.resolver.resolve(gateway.host)
+        if not self.running:
+            return
+        if address is None:
+            self._set_status(gateway, online=False)
+            return
         self.switch.send_options(
             f"sip:{gateway.host}:{gateway.port}",
-            flow,
+            Flow(gateway.transport, (address, gateway.port)),
             on_response=lambda response, g=gateway: self._answered(g),
             on_failure=lambda reason, g=gateway: self._failed(g, reason),
         )
+
+    def _probe_done(self, gateway: RoutingGatewayTarget, task: asyncio.Task[None]) -> None:
+        """A probe that raised marks its gateway offline; logged with its traceback once, not
+        at every period, until a probe of that gateway works again."""
+        error = None if task.cancelled() else task.exception()
+        if error is None:
+            self.broken.discard(gateway.id)
+            return
+        if gateway.id not in self.broken:
+            self.broken.add(gateway.id)
+            logger.error("OPTIONS probe of routing gateway %s failed", gateway.name, exc_info=error)
+        if self.running:
+            self._set_status(gateway, online=False)
 
     def _answered(self, gateway: RoutingGatewayTarget) -> None:
         self.pending.discard(gateway.id)
@@ -94,6 +121,7 @@ class GatewayMonitor:
 
     def _forget(self, gateway_id: int) -> None:
         self.offline.discard(gateway_id)
+        self.broken.discard(gateway_id)
         self.pending.discard(gateway_id)
         self.next_probe.pop(gateway_id, None)
 
