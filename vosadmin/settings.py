@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import environ
 from csp.constants import NONE, SELF
 
+from vosadmin.stack import SERVICE_VARIABLES, embedded_database_url, running_stack_urls
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VOSADMIN_VAR_DIR", BASE_DIR / "var"))
 
@@ -78,15 +80,16 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-DATABASES = {
-    "default": database_from_url(
-        env.str("DATABASE_URL", default="postgresql://postgres@127.0.0.1:5432/vosadmin"),
-        f"vosadmin-{PROCESS_NAME}",
-    )
-}
+# Unset URLs come from a running `make run` (var/stack.env), so that a plain `manage.py` reaches
+# its embedded services; without one, PostgreSQL defaults to the embedded one's socket.
+stack_urls = {} if all(os.environ.get(name) for name in SERVICE_VARIABLES) else running_stack_urls()
+database_url = (
+    os.environ.get("DATABASE_URL") or stack_urls.get("DATABASE_URL") or embedded_database_url()
+)
+DATABASES = {"default": database_from_url(database_url, f"vosadmin-{PROCESS_NAME}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("REDIS_URL") or stack_urls.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
