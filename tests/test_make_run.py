@@ -18,6 +18,7 @@ import pytest
 from django.db import connection
 
 from tests.engine.harness import wait_for
+from tests.engine.sip_client import SipSocketClient
 from vosadmin.stack import free_tcp_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,12 +50,12 @@ def fresh_database_url(django_db_blocker) -> str:
     raw.close()
 
 
-def start_stack(database_url: str, console_port: int) -> subprocess.Popen:
+def start_stack(database_url: str, console_port: int, sip_port: int = 0) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "CONSOLE_LISTEN": f"127.0.0.1:{console_port}",
-        "SIP_LISTEN": f"127.0.0.1:{free_tcp_port()}",
+        "SIP_LISTEN": f"127.0.0.1:{sip_port or free_tcp_port()}",
         "PYTHONUNBUFFERED": "1",
     }
     return subprocess.Popen(
@@ -123,3 +124,42 @@ def test_make_run_prepares_serves_and_stops_cleanly(fresh_database_url: str) -> 
         assert "password" not in output and "Demo data created" not in output
     finally:
         stop_with_ctrl_c(second)
+
+
+def answers_options(sip_port: int) -> bool:
+    """Whether the SIP engine on 127.0.0.1:sip_port answers an OPTIONS (with any status)."""
+    client = SipSocketClient(("127.0.0.1", sip_port))
+    host, port = client.local
+    request = (
+        f"OPTIONS sip:127.0.0.1:{sip_port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {host}:{port};branch=z9hG4bK{client.call_id};rport\r\n"
+        f"From: <sip:probe@{host}>;tag=probe\r\nTo: <sip:127.0.0.1:{sip_port}>\r\n"
+        f"Call-ID: {client.call_id}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+        "Content-Length: 0\r\n\r\n"
+    )
+    try:
+        client.send_raw(request.encode())
+        return client.receive(timeout=1) is not None
+    finally:
+        client.close()
+
+
+@pytest.mark.django_db
+def test_make_run_restarts_an_engine_killed_with_sigkill(fresh_database_url: str) -> None:
+    port, sip_port = free_tcp_port(), free_tcp_port()
+    process = start_stack(fresh_database_url, port, sip_port)
+    try:
+        lines = wait_for_console(process, port)
+        wait_for(lambda: "SIP engine node1 listening on" in "".join(lines), timeout=30)
+        [engine] = [
+            child
+            for child in psutil.Process(process.pid).children()
+            if "runsipengine" in child.cmdline()
+        ]
+        engine.kill()
+        wait_for(lambda: "sipengine DIED (killed by SIGKILL)" in "".join(lines), timeout=10)
+        wait_for(lambda: "sipengine restarted" in "".join(lines), timeout=10)
+        wait_for(lambda: answers_options(sip_port), timeout=30)
+        assert process.poll() is None
+    finally:
+        stop_with_ctrl_c(process)
