@@ -51,6 +51,7 @@ class CdrEndReasonChoices(models.IntegerChoices):
     NO_ACK = -17, "Caller did not acknowledge the answer"
     GATEWAY_UNRESOLVED = -18, "Routing gateway host name did not resolve"
     INTERNAL_ERROR = -19, "Internal error of the switch (see the engine log)"
+    ENGINE_RESTART = -20, "Engine restart: the call was up when the engine died"
 
 
 # SIP statuses by their RFC reason phrases (the SIP core's table), 200 by what it means in a CDR.

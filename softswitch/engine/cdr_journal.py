@@ -12,8 +12,12 @@ row — the fragment a power loss or a full disk left at the end, garbage in the
 make every COPY fail; it is moved to the quarantine file instead (logged at ERROR), and the
 journal carries on with the next whole line (docs/adr/0004).
 
-Files, under SIP_SPOOL_DIR (default `var/spool/`): `cdr-<node>.csv`, `cdr-<node>.offset` and,
-when something was set aside, `cdr-<node>.quarantine` (the lines as they were, one a line).
+Answered calls in progress are kept in `calls-<node>.open` (`open_calls.py`) until their CDR is
+journaled, so that the next start bills the calls a killed engine was carrying.
+
+Files, under SIP_SPOOL_DIR (default `var/spool/`): `cdr-<node>.csv`, `cdr-<node>.offset`,
+`calls-<node>.open` and, when something was set aside, `cdr-<node>.quarantine` (the lines as
+they were, one a line).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from billing.ingest import CDR_COLUMNS, NULL, rows_to_csv
+from softswitch.engine.open_calls import OpenCallLog, write_all
+from softswitch.rules.cdr import CallRecord
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +61,7 @@ class CdrJournal:
         self.committed = self._read_offset()
         self.screened = self.committed  # lines before this offset were checked (bad ones set aside)
         self.appended = 0
+        self.open_calls = OpenCallLog(directory, node)
 
     def _read_offset(self) -> int:
         try:
@@ -96,16 +103,45 @@ class CdrJournal:
         line = rows_to_csv([row]).getvalue()
         if line.count("\n") != 1 or "\r" in line:
             line = rows_to_csv([_without_line_breaks(row)]).getvalue()
-        _write_all(self._file, line.encode())
+        write_all(self._file, line.encode())
         self.appended += 1
 
     def flush_buffer(self) -> int:
-        """The journal's size: everything appended is already in the OS's hands."""
+        """The journal's size (everything appended is already in the OS's hands); the calls
+        closed so far are staged for `synced()`. Event loop thread."""
+        self.open_calls.stage()
         return self._file.tell()
 
     def fsync(self) -> None:
-        """Force the journal to disk (blocking: run it in an executor)."""
+        """Force the journal and the open-call log to disk (blocking: run it in an executor)."""
         os.fsync(self._file.fileno())
+        self.open_calls.fsync()
+
+    def synced(self) -> None:
+        """After `fsync()` (event loop thread): the staged calls' CDRs are durable, close them."""
+        self.open_calls.close_staged()
+
+    def heartbeat(self) -> None:
+        """The engine is alive now (every second): the stop time of calls it might die with."""
+        self.open_calls.heartbeat()
+
+    def calls_left_open(self) -> list[CallRecord]:
+        """At start: answered calls of the previous process without a CDR — never closed in the
+        open-call log and not among the CDRs still to be written from this journal."""
+        pending = self.pending_flow_numbers()
+        return [record for record in self.open_calls.left_open() if record.flow_no not in pending]
+
+    def forget_calls_left_open(self) -> None:
+        """Once their CDRs are appended: make them durable, then empty the open-call log."""
+        self.sync()
+        self.open_calls.reset()
+
+    def pending_flow_numbers(self) -> set[int]:
+        """The flow numbers of the CDRs not yet committed to the database (a start-up scan)."""
+        with open(self.path, "rb") as reader:
+            reader.seek(self.committed)
+            heads = (line.split(b",", 1)[0] for line in reader)
+            return {int(head) for head in heads if head.isdigit()}
 
     def sync(self) -> int:
         """Flush and fsync what was appended; return the journal size now safely on disk."""
@@ -114,8 +150,8 @@ class CdrJournal:
         return size
 
     def has_pending(self) -> bool:
-        """Whether there are CDRs not yet committed to the database."""
-        return self.committed < self._file.tell()
+        """Whether there are CDRs not yet committed to the database (or calls to close)."""
+        return self.committed < self._file.tell() or self.open_calls.needs_sync()
 
     def read_pending(self, end: int) -> tuple[bytes, int]:
         """Bytes of whole lines from the committed offset to at most `end` (capped per batch),
@@ -160,6 +196,7 @@ class CdrJournal:
         """Flush and close the journal file."""
         self.sync()
         self._file.close()
+        self.open_calls.close()
 
 
 def _after_last_newline(file: BinaryIO, size: int) -> int:
@@ -173,13 +210,6 @@ def _after_last_newline(file: BinaryIO, size: int) -> int:
             return start + found + 1
         position = start
     return 0
-
-
-def _write_all(file: Any, data: bytes) -> None:
-    """Write all of `data` to an unbuffered file (a write may be short)."""
-    view = memoryview(data)
-    while view:
-        view = view[file.write(view) :]
 
 
 def _without_line_breaks(row: Sequence[Any]) -> tuple[Any, ...]:

@@ -48,11 +48,15 @@ class CdrWriter:
         while self.journal.has_pending():
             end = self.journal.flush_buffer()
             await loop.run_in_executor(self.executor, self.journal.fsync)
+            self.journal.synced()
             data, offset = await loop.run_in_executor(self.executor, self.journal.read_pending, end)
-            if not data:
+            if offset == self.journal.committed:
                 return True
             try:
-                self.written += await loop.run_in_executor(self.executor, self.write_batch, data)
+                if data:  # empty when every line was quarantined
+                    self.written += await loop.run_in_executor(
+                        self.executor, self.write_batch, data
+                    )
             except Exception as error:
                 self._report_outage(error)
                 return False

@@ -136,6 +136,7 @@ class Engine:
         with contextlib.suppress(Exception):
             await self.counters.forget_previous_run()
         restored = await self.bindings.restore(self.cache.config.phones)
+        self.switch.calls.bill_calls_left_open()  # before the CDR writer starts
         await asyncio.get_running_loop().run_in_executor(
             self.executor, store.clear_current_calls, self.settings.node
         )
@@ -163,6 +164,7 @@ class Engine:
         self.loops.loop("CDR writer", self.cdr_writer.step)
         self.loops.every("bindings", 0.1, self.bindings.flush)
         self.loops.every("housekeeping", 1.0, self._housekeeping)
+        self.loops.every("heartbeat", 1.0, self.journal.heartbeat)
         self.loops.every("full refresh", FULL_REFRESH_SECONDS, self.cache.refresh)
         self.loops.every("current calls", 1.0, calls.sync_current_calls)
         self.loops.every("gateway probes", 1.0, calls.gateways.tick)

@@ -31,6 +31,7 @@ class CallRecord:
     end_reason: int = 0
     end_direction: int = EndDirection.SERVER
     ended_by_switch: bool = False  # max duration, shutdown, missing ACK: the switch hung up
+    flow_no: int | None = None  # fixed at the answer, so a CDR recovered after a crash shares it
 
     @property
     def hold_time_ms(self) -> int:

@@ -119,6 +119,12 @@ class EngineRunner:
             self.process.wait()
             raise AssertionError(f"engine did not stop on SIGTERM:\n{self.log()}") from None
 
+    def kill(self) -> None:
+        """SIGKILL and wait: a crash, nothing written on the way out."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
     def restart(self) -> EngineRunner:
         self.stop()
         return self.start()

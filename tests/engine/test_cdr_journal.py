@@ -4,21 +4,35 @@ without duplicates."""
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import OperationalError
 
+from billing.choices import CdrEndDirectionChoices as Direction
+from billing.choices import CdrEndReasonChoices as Reason
 from billing.flow_numbers import FlowNumberGenerator
 from billing.ingest import rows_to_csv
 from billing.models import Cdr
+from softswitch.choices import CurrentCallStateChoices
 from softswitch.engine.cdr_journal import CdrJournal
 from softswitch.engine.cdr_writer import CdrWriter
 from softswitch.engine.store import close_connection, write_cdr_batch
-from tests.engine.harness import requires_sipp, sipp_finished
-from tests.engine.test_calls import call, cdr, customer, gateway_uas, routing_gateway
+from softswitch.models import CurrentCall
+from softswitch.rules.cdr import CallRecord, cdr_row
+from tests.engine.harness import requires_sipp, run_sipp, sipp_finished, wait_for
+from tests.engine.test_calls import (
+    CUSTOMER_IP,
+    call,
+    cdr,
+    customer,
+    gateway_uas,
+    routing_gateway,
+)
 
 __all__ = ["customer"]  # a fixture of the engine tests, used here too
 
@@ -212,3 +226,91 @@ def test_the_engine_starts_on_a_torn_journal_and_its_cdrs_still_arrive(
     assert Cdr.objects.count() == 3
     assert (tmp_path / "cdr-test-node.quarantine").read_bytes() == torn + b"\n"
     assert f"moved to {tmp_path / 'cdr-test-node.quarantine'}" in runner.log()
+
+
+def engine_restart_cdrs() -> Any:
+    return Cdr.objects.filter(end_reason=Reason.ENGINE_RESTART)
+
+
+@requires_sipp
+def test_answered_calls_of_a_killed_engine_get_one_cdr_each_after_restarts(
+    engine_factory, customer, tmp_path
+) -> None:
+    """kill -9 with answered calls up: the next start bills each of them once, ended by the
+    server for "engine restart" at the last moment the dead engine was known alive."""
+    calls = 5
+    vendor = routing_gateway("VENDOR", ["86"])
+    uas = gateway_uas(vendor, calls=calls)
+    spool = {"SIP_SPOOL_DIR": str(tmp_path)}
+    runner = engine_factory(env=spool)
+    callers = run_sipp(
+        "uac_gateway_call_wait.xml",
+        runner.address,
+        rows=[f"2125550100;86138{i:08d};" for i in range(calls)],
+        local_ip=CUSTOMER_IP,
+        calls=calls,
+        timeout=60,
+        background=True,
+    )
+    connected = CurrentCall.objects.filter(state=CurrentCallStateChoices.CONNECTED)
+    wait_for(lambda: connected.count() == calls, timeout=15)
+    time.sleep(1.5)  # a little hold time, and heartbeats after the answers
+    killed = time.time()
+    runner.kill()
+    for peer in (callers, uas):
+        peer.kill()
+    engine_factory(env=spool).stop()
+    restarted = engine_factory(env=spool)
+    wait_for(lambda: engine_restart_cdrs().count() >= calls, timeout=15)
+    restarted.stop()
+    engine_factory(env=spool)
+    time.sleep(1)
+    assert Cdr.objects.count() == engine_restart_cdrs().count() == calls
+    assert engine_restart_cdrs().values("call_id").distinct().count() == calls
+    for record in engine_restart_cdrs():
+        assert record.end_direction == Direction.SERVER
+        assert record.connect_time is not None
+        assert record.connect_time <= record.stop_time <= at(killed + 2)
+        assert record.stop_time >= at(killed - 1.5)  # the heartbeat ran while the calls were up
+        held = record.stop_time - record.connect_time
+        assert abs(held - timedelta(milliseconds=record.hold_time_ms)) < timedelta(milliseconds=1)
+
+
+def at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+def answered_record(flow_no: int) -> CallRecord:
+    start = START.timestamp()
+    return CallRecord(
+        call_id=f"call-{flow_no}",
+        caller="1001",
+        callee="8613",
+        caller_ip="127.0.0.2:5060",
+        billing_mode=1,
+        start_time=start,
+        connect_time=start + 2,
+        flow_no=flow_no,
+    )
+
+
+def test_only_calls_without_a_journaled_cdr_are_left_open_and_only_once(tmp_path) -> None:
+    """Killed after a call's CDR was journaled but before its close was written: that call is
+    not billed again; a call still up is, and after forgetting, never twice."""
+    journal = CdrJournal(tmp_path, "n1")
+    up, ended, closed = (answered_record(n) for n in (101, 102, 103))
+    for record in (up, ended, closed):
+        journal.open_calls.opened(record)
+    for record in (closed, ended):
+        journal.append(cdr_row(record, record.flow_no, 2))
+        journal.open_calls.closed(record.flow_no)
+        if record is closed:  # a writer round: fsync, then the close is written
+            journal.flush_buffer()
+            journal.fsync()
+            journal.synced()
+    journal.close()  # killed before the next round: ended's close is lost, its CDR is not
+    reopened = CdrJournal(tmp_path, "n1")
+    assert [record.call_id for record in reopened.calls_left_open()] == ["call-101"]
+    reopened.forget_calls_left_open()
+    reopened.close()
+    assert CdrJournal(tmp_path, "n1").calls_left_open() == []
