@@ -52,6 +52,7 @@ class GatewayMonitor:
         period = self.switch.parameter("SS_SIP_OPTIONS_CHECK_PERIOD")
         gateways = self.switch.config.routing_gateways
         for gateway in gateways.values():
+            self.resolver.refresh(gateway.host)
             if self._probing(gateway) and now >= self.next_probe.get(gateway.id, 0.0):
                 self._probe(gateway, now, period)
         for gone in set(self.next_probe) - set(gateways):

@@ -55,23 +55,41 @@ class HostResolver:
         self.clock = clock
         self._cache: dict[str, tuple[float, str | None]] = {}  # host → (expiry, address)
         self._pending: dict[str, asyncio.Task[str | None]] = {}
+        self._addresses: frozenset[str] = frozenset()  # what the names last resolved to
+
+    def knows_address(self, ip: str) -> bool:
+        """Whether a gateway's name last resolved to this address (the source is known)."""
+        return ip in self._addresses
+
+    def refresh(self, host: str) -> None:
+        """Look a name up in the background if its answer is missing or expired, so that its
+        address is known before the first call (and OPTIONS from it are answered)."""
+        if host in self._pending or self._fresh(host) or ip_literal(host) is not None:
+            return
+        if host_error(host) is None:
+            self._start_lookup(host)
+
+    def _fresh(self, host: str) -> bool:
+        cached = self._cache.get(host)
+        return cached is not None and cached[0] > self.clock()
 
     async def resolve(self, host: str) -> str | None:
         """The address to send to, or None if the host is malformed or does not resolve."""
         literal = ip_literal(host)
         if literal is not None:
             return literal
-        cached = self._cache.get(host)
-        if cached is not None and cached[0] > self.clock():
-            return cached[1]
-        if host_error(host) is not None:
-            self._remember(host, None, f"not a valid host name ({host_error(host)})")
+        if self._fresh(host):
+            return self._cache[host][1]
+        if error := host_error(host):
+            self._remember(host, None, f"not a valid host name ({error})")
             return None
-        task = self._pending.get(host)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self._lookup(host))
-            self._pending[host] = task
+        task = self._pending.get(host) or self._start_lookup(host)
         return await asyncio.shield(task)  # a call that ends while waiting leaves the lookup be
+
+    def _start_lookup(self, host: str) -> asyncio.Task[str | None]:
+        task = asyncio.get_running_loop().create_task(self._lookup(host))  # never raises
+        self._pending[host] = task
+        return task
 
     async def _lookup(self, host: str) -> str | None:
         try:
@@ -96,6 +114,7 @@ class HostResolver:
             self._prune()
         ttl = self.ttl if address is not None else self.negative_ttl
         self._cache[host] = (self.clock() + ttl, address)
+        self._addresses = frozenset(known for _, known in self._cache.values() if known)
 
     def _prune(self) -> None:
         now = self.clock()

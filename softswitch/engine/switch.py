@@ -157,8 +157,13 @@ class Switch:
         )
 
     def is_known_source(self, ip: str) -> bool:
-        """A mapping gateway, a routing gateway or a registered phone sends from this address."""
-        return self.config.is_gateway_ip(ip) or self.registrar.is_registered_ip(ip)
+        """A mapping gateway, a routing gateway (by IP or by the address its name resolves to)
+        or a registered phone sends from this address."""
+        return (
+            self.config.is_gateway_ip(ip)
+            or self.calls.resolver.knows_address(ip)
+            or self.registrar.is_registered_ip(ip)
+        )
 
     def refuse(
         self,

@@ -5,12 +5,16 @@ marks it offline. Unresolvable names use the `.invalid` TLD (RFC 2606)."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from billing.choices import CdrEndDirectionChoices as Direction
 from billing.choices import CdrEndReasonChoices as Reason
 from softswitch.models import RoutingGateway
+from softswitch.sip.message import Message, Response
 from tests.engine.harness import free_port, requires_sipp, run_sipp, sipp_finished, wait_for
+from tests.engine.sip_client import SipSocketClient
 from tests.engine.test_calls import call, cdr, customer, gateway_uas, routing_gateway  # noqa: F401
 from vosadmin.core.parameters import update_parameter
 
@@ -120,3 +124,32 @@ def test_prober_marks_an_unusable_gateway_offline_and_keeps_probing_the_others(
     assert status(named) != "offline"
     assert runner.log().count("OPTIONS probe of routing gateway UNSENDABLE failed") == 1
     assert_no_crash(runner)
+
+
+def test_options_from_a_gateway_named_by_host_name_are_answered(engine) -> None:
+    """The address a gateway's name resolves to is a known source (answered even when
+    SS_REPLY_UNAUTHORIZED is Off), before any call went there."""
+    update_parameter("SS_REPLY_UNAUTHORIZED", False)
+    named_gateway("NAMED", "localhost", ["86"])
+    runner = engine()
+    vendor = SipSocketClient((runner.host, runner.port), "udp", local_ip="127.0.0.1")
+
+    attempts = itertools.count(1)
+
+    def answered() -> Message | None:
+        vendor.send_raw(options_from(vendor, runner, f"vendor-{next(attempts)}"))
+        return vendor.receive(timeout=0.5)
+
+    answer = wait_for(answered, timeout=8, interval=0)
+    assert isinstance(answer, Response) and answer.status_code == 200
+    vendor.close()
+
+
+def options_from(client: SipSocketClient, runner, call_id: str) -> bytes:
+    host, port = client.local
+    return (
+        f"OPTIONS sip:{runner.address} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {host}:{port};branch=z9hG4bK{call_id}\r\n"
+        f"From: <sip:vendor@{host}>;tag=1\r\nTo: <sip:ping@{runner.address}>\r\n"
+        f"Call-ID: {call_id}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    ).encode()

@@ -207,3 +207,20 @@ def test_a_call_that_cannot_end_cleanly_is_still_dropped(caplog) -> None:
         manager, unhandled = supervise_failing_step(call)
     assert unhandled == []
     assert call.ended == [Reason.INTERNAL_ERROR] and call not in manager.calls
+
+
+def test_refresh_looks_names_up_in_the_background_and_learns_their_addresses() -> None:
+    dns = FakeDns({"gw.example": "192.0.2.11"})
+    names = resolver(dns)
+
+    async def refresh_all() -> None:
+        for host in ("gw.example", "gw.example", "192.0.2.12", "not a host\u0001"):
+            names.refresh(host)
+        await asyncio.sleep(0.01)
+        names.refresh("gw.example")  # fresh: no new lookup
+        await asyncio.sleep(0.01)
+
+    assert not names.knows_address("192.0.2.11")
+    asyncio.run(refresh_all())
+    assert dns.queries == ["gw.example"]
+    assert names.knows_address("192.0.2.11") and not names.knows_address("192.0.2.12")
