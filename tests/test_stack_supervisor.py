@@ -104,6 +104,10 @@ def signal_handlers():
         signal.signal(sig, handler)
 
 
+def children() -> set[int]:
+    return {child.pid for child in psutil.Process().children(recursive=True)}
+
+
 def sigterm_self_after(seconds: float) -> threading.Timer:
     timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGTERM))
     timer.start()
@@ -118,9 +122,13 @@ def test_supervise_restarts_a_dying_child_and_sigterm_stops_all(
         Process("flaky", ["sh", "-c", f"echo $$ >> {starts}; exit 3"]),
         Process("steady", ["sleep", "60"]),
     ]
-    sigterm_self_after(1.5)
+    before = children()
+    timer = sigterm_self_after(1.5)
     began = time.monotonic()
-    exit_code = stack.supervise({"PATH": os.environ["PATH"]}, processes, Backoff(0.1, 0.4, 60))
+    try:
+        exit_code = stack.supervise({"PATH": os.environ["PATH"]}, processes, Backoff(0.1, 0.4, 60))
+    finally:
+        timer.cancel()  # never a stray SIGTERM at pytest itself
     assert exit_code == 0
     assert time.monotonic() - began < 5
     # started, then restarted after 0.1, 0.2, 0.4 (+ polling): at least 3 runs, at most 6
@@ -129,7 +137,7 @@ def test_supervise_restarts_a_dying_child_and_sigterm_stops_all(
     assert "flaky DIED (exit code 3)" in output and "flaky restarted" in output
     assert "steady DIED" not in output
     assert "stopping (Ctrl-C)" in output
-    assert psutil.Process().children() == []
+    assert children() == before  # every child it started is gone
 
 
 def test_supervise_gives_up_when_the_console_cannot_start(signal_handlers, capsys) -> None:
@@ -137,7 +145,8 @@ def test_supervise_gives_up_when_the_console_cannot_start(signal_handlers, capsy
         Process("web", ["sh", "-c", "exit 1"], give_up_after=3),
         Process("steady", ["sleep", "60"]),
     ]
+    before = children()
     exit_code = stack.supervise({"PATH": os.environ["PATH"]}, processes, Backoff(0.05, 0.1, 60))
     assert exit_code == 1
     assert "web could not start: it exited 3 times in a row" in capsys.readouterr().out
-    assert psutil.Process().children() == []
+    assert children() == before  # every child it started is gone
