@@ -4,8 +4,10 @@
     21 … 12: node id (10 bits: 0–1022 for engine nodes, 1023 for generated/demo CDRs)
     11 …  0: sequence within the millisecond (12 bits)
 
-Because a flow number is fixed when the call ends, a CDR replayed from the spool carries the
-same number and the database's key turns the replay into a no-op (docs/adr/0004).
+Because a flow number is fixed before the CDR is journaled (when the call ends, or for an
+answered call at the answer), a CDR replayed from the spool, or recovered after the engine was
+killed, carries the same number and the database's key turns the replay into a no-op
+(docs/adr/0004).
 """
 
 from __future__ import annotations

@@ -372,7 +372,8 @@ class CallManager:
         for record in records:
             assert record.connect_time is not None
             record.stop_time = max(last_alive, record.connect_time)
-            record.end_reason, record.end_direction = EndReason.ENGINE_RESTART, EndDirection.SERVER
+            record.end_reason = int(EndReason.ENGINE_RESTART)
+            record.end_direction = int(EndDirection.SERVER)
             self._journal_cdr(record)
         self.journal.forget_calls_left_open()
         if records:

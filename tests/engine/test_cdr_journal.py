@@ -314,3 +314,11 @@ def test_only_calls_without_a_journaled_cdr_are_left_open_and_only_once(tmp_path
     reopened.forget_calls_left_open()
     reopened.close()
     assert CdrJournal(tmp_path, "n1").calls_left_open() == []
+
+
+def test_a_batch_of_garbage_only_is_set_aside_and_the_journal_compacted(tmp_path) -> None:
+    (tmp_path / "cdr-n1.csv").write_bytes(b"garbage\nmore garbage\n")
+    journal = CdrJournal(tmp_path, "n1")
+    assert flush(CdrWriter(journal, ThreadPoolExecutor(1), write_cdr_batch))
+    assert not journal.has_pending() and journal.path.stat().st_size == 0
+    assert journal.quarantine_path.read_bytes() == b"garbage\nmore garbage\n"
