@@ -76,3 +76,10 @@ def end_reason_choices() -> list[tuple[int, str]]:
     internal = [(code, f"{code} {label}") for code, label in CdrEndReasonChoices.choices]
     sip = [(code, f"{code} {name}") for code, name in sorted(SIP_STATUS_NAMES.items())]
     return internal + sip
+
+
+class AccountTypeChoices(models.IntegerChoices):
+    """Who an account is (SPEC §8.1; codes as in VOS3000): a customer who pays, or a vendor."""
+
+    NORMAL = 0, "Normal (customer)"
+    CLEARING = 2, "Clearing (vendor)"

@@ -1,6 +1,7 @@
-"""The CDR FilterSet: one definition of CDR filtering, used by the CDR page and the API.
+"""The billing FilterSets, each used by its page and its API: CDRs (below), and at the end
+rate groups, rates, accounts and payments.
 
-Query parameters (the page's form submits the same ones):
+CDR query parameters (the page's form submits the same ones):
 
 - `billing_mode`, `end_reason`, `end_direction` — codes; repeat a parameter for several
   (`billing_mode=-2&billing_mode=1`).
@@ -38,8 +39,9 @@ from billing.choices import (
     CdrEndDirectionChoices,
     end_reason_choices,
 )
-from billing.models import Cdr
+from billing.models import Account, Cdr, Payment, Rate, RateGroup
 from softswitch.addresses import parse_source_address
+from softswitch.filtersets import SearchFilterSet
 
 DEFAULT_WINDOW = timedelta(days=1)
 # End reasons are SIP statuses (100–699) or internal codes (negative); anything else is a typo.
@@ -272,3 +274,54 @@ class CdrFilterSet(django_filters.FilterSet):
         if self.form.cleaned_data.get("start_after") is None:
             queryset = queryset.filter(start_time__gte=self.start_window[0])
         return queryset
+
+
+class RateGroupFilterSet(SearchFilterSet):
+    """Filter rate groups by name/memo."""
+
+    search_fields = ("name", "memo")
+
+    class Meta:
+        model = RateGroup
+        fields = ["name"]
+
+
+class RateFilterSet(SearchFilterSet):
+    """Filter rates by group, prefix (starts with), area and whether in force at a moment."""
+
+    search_fields = ("prefix", "area_name", "memo")
+    prefix = django_filters.CharFilter(lookup_expr="startswith", label="Prefix starts with")
+    area_name = django_filters.CharFilter(lookup_expr="icontains", label="Area name")
+    in_force_at = django_filters.IsoDateTimeFilter(
+        method="filter_in_force_at", label="In force at (ISO 8601)"
+    )
+
+    class Meta:
+        model = Rate
+        fields = ["rate_group", "prefix", "area_name"]
+
+    def filter_in_force_at(self, queryset: QuerySet, name: str, value: datetime) -> QuerySet:
+        ended = Q(effective_to__isnull=False) & Q(effective_to__lte=value)
+        return queryset.filter(effective_from__lte=value).exclude(ended)
+
+
+class AccountFilterSet(SearchFilterSet):
+    """Filter accounts by code/name/memo, type, rate group and lock state."""
+
+    search_fields = ("account", "name", "memo")
+
+    class Meta:
+        model = Account
+        fields = ["type", "rate_group", "locked"]
+
+
+class PaymentFilterSet(django_filters.FilterSet):
+    """Filter the payment ledger by account, who paid, and when (ISO 8601)."""
+
+    username = django_filters.CharFilter(lookup_expr="iexact", label="By (user)")
+    after = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="gte")
+    before = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="lt")
+
+    class Meta:
+        model = Payment
+        fields = ["account", "username"]

@@ -1,9 +1,16 @@
-"""Call detail records."""
+"""Call detail records; rate groups, rates, accounts and their payments (SPEC §4, §8)."""
+
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
 
-from billing.choices import CdrBillingModeChoices, CdrEndDirectionChoices
+from billing.choices import AccountTypeChoices, CdrBillingModeChoices, CdrEndDirectionChoices
 
 
 class Cdr(models.Model):
@@ -123,3 +130,191 @@ class LastCdrFilters(models.Model):
     def forget(cls, user: object) -> None:
         """Drop the user's last filters: the page opens with the defaults again."""
         cls.objects.filter(user=user).delete()
+
+
+# Money: 4 decimal places in storage (SPEC §8.1); 14 integer digits is far beyond any balance.
+MONEY_DIGITS = 18
+MONEY_PLACES = 4
+validate_prefix = RegexValidator(r"^[0-9]{0,32}$", "Digits only (empty matches every number).")
+
+
+def money_field(verbose_name: str, **kwargs: Any) -> models.DecimalField:
+    """A money column: Decimal with 4 decimal places, never float."""
+    return models.DecimalField(
+        verbose_name, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs
+    )
+
+
+class RateGroup(models.Model):
+    """A named set of rates [Fee rate group]: a customer's tariff or a vendor's price list."""
+
+    name = models.CharField(max_length=64, unique=True)
+    memo = models.CharField(max_length=255, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "rate group"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Rate(models.Model):
+    """One rate [Fee rate] of a group: what calls to numbers starting with `prefix` cost.
+
+    A call is rated by the rate in force at its start whose prefix is the longest match of the
+    callee (`billing.rating`). Several versions of one prefix may exist with different
+    `effective_from` (a vendor's deck announces next week's prices); the latest one that has
+    started and not ended is in force.
+    """
+
+    rate_group = models.ForeignKey(RateGroup, on_delete=models.CASCADE, related_name="rates")
+    prefix = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[validate_prefix],
+        help_text="Digits; the longest matching prefix wins; empty matches every number.",
+    )
+    area_name = models.CharField("area name", max_length=64, blank=True)
+    first_period = models.PositiveIntegerField(
+        "first period (s)", default=0, help_text="[First time duration] in seconds."
+    )
+    first_fee = money_field(
+        "first fee",
+        default=Decimal(0),
+        validators=[MinValueValidator(0)],
+        help_text="[First time rate] the charge for the first period.",
+    )
+    period = models.PositiveIntegerField(
+        "period (s)",
+        default=60,
+        validators=[MinValueValidator(1)],
+        help_text="[Billing cycle] in seconds, at least 1.",
+    )
+    fee = money_field(
+        "fee",
+        validators=[MinValueValidator(0)],
+        help_text="[Billing rate] the charge per period after the first.",
+    )
+    effective_from = models.DateTimeField("effective from", default=timezone.now)
+    effective_to = models.DateTimeField("effective to", null=True, blank=True)
+    memo = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = "rate"
+        ordering = ["rate_group", "prefix", "effective_from"]
+        constraints = [
+            # One version of a prefix per start time; also the index of the rate lookup
+            # (group, prefix, effective_from) that loads a group's rate table.
+            models.UniqueConstraint(
+                fields=["rate_group", "prefix", "effective_from"],
+                name="billing_rate_group_prefix_from_unique",
+            ),
+            models.CheckConstraint(condition=Q(period__gte=1), name="billing_rate_period_positive"),
+            models.CheckConstraint(
+                condition=Q(fee__gte=0) & Q(first_fee__gte=0), name="billing_rate_fees_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(prefix__regex=r"^[0-9]*$"), name="billing_rate_prefix_digits"
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True) | Q(effective_to__gt=F("effective_from")),
+                name="billing_rate_effective_to_after_from",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rate_group}: {self.prefix or '(any)'} from {self.effective_from:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        if self.effective_to and self.effective_from and self.effective_to <= self.effective_from:
+            raise ValidationError({"effective_to": "Must be later than effective from."})
+
+
+class Account(models.Model):
+    """An account [Customer]: who pays for calls (normal) or whose prices give the cost (clearing).
+
+    `balance` changes only through `billing.payments` (and, later, the charges of CDRs), each
+    time in the same transaction as its ledger row; forms and the API show it read-only.
+    `credit_limit` is how far below zero the balance may go.
+    """
+
+    account = models.CharField(
+        max_length=32, unique=True, help_text="The account code; it cannot be changed later."
+    )
+    name = models.CharField(max_length=64, blank=True)
+    type = models.SmallIntegerField(choices=AccountTypeChoices.choices, default=0)
+    balance = money_field("balance", default=Decimal(0), editable=False)
+    credit_limit = money_field(
+        "credit limit",
+        default=Decimal(0),
+        validators=[MinValueValidator(0)],
+        help_text="[Limit money] how far below zero the balance may go (0 or more).",
+    )
+    rate_group = models.ForeignKey(
+        RateGroup, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts"
+    )
+    locked = models.BooleanField(default=False)
+    memo = models.CharField(max_length=255, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "account"
+        ordering = ["account"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credit_limit__gte=0), name="billing_account_credit_limit_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(type__in=AccountTypeChoices.values), name="billing_account_type_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} ({self.name})" if self.name else self.account
+
+    @property
+    def available(self) -> Decimal:
+        """What the account may still spend: balance plus credit limit."""
+        return self.balance + self.credit_limit
+
+
+class Payment(models.Model):
+    """One row of an account's ledger: a payment (positive) or a deduction (negative).
+
+    Written with the balance change in one transaction (`billing.payments.make_payment`), so
+    `balance_after` of an account's rows, newest first, is its balance history.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payments")
+    amount = money_field("amount")
+    balance_after = money_field("balance after")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    username = models.CharField("by", max_length=150, help_text="Who paid, kept if the user goes.")
+    created = models.DateTimeField(default=timezone.now)
+    memo = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = "payment"
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-created"], name="billing_payment_account_time"),
+            models.Index(fields=["-created"], name="billing_payment_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="billing_payment_amount_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account.account}: {self.amount:+}"
+
+
+def in_use_message(instance: models.Model, error: models.ProtectedError) -> str:
+    """Why `instance` cannot be deleted: which kinds of objects still use it."""
+    users = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
+    return f"“{instance}” is still used by {', '.join(users)}: it was not deleted."

@@ -1,0 +1,168 @@
+"""Payments (SPEC §8.1): the only way the balance changes, one ledger row each, in the
+operation log; administrators only; a deduction never takes the balance below −credit_limit,
+not even two at once."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from billing.models import Account, Payment
+from billing.payments import PaymentRefused, make_payment
+from tests.conftest import api_client_for
+from vosadmin.core.models import AuditLog
+
+
+@pytest.fixture
+def account(db) -> Account:
+    return Account.objects.create(account="C1001", name="ACME", credit_limit=Decimal("10"))
+
+
+def pay_url(account: Account) -> str:
+    return f"/api/v1/accounts/{account.pk}/payments/"
+
+
+def test_a_payment_moves_the_balance_and_writes_the_ledger_and_the_log(
+    admin_api, admin_user, account
+) -> None:
+    response = admin_api.post(pay_url(account), {"amount": "100.50", "memo": "wire"}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["amount"], body["balance_after"], body["memo"]) == ("100.5000", "100.5000", "wire")
+    assert body["username"] == admin_user.username
+    response = admin_api.post(pay_url(account), {"amount": "-0.5"}, format="json")
+    assert response.json()["balance_after"] == "100.0000"
+    account.refresh_from_db()
+    assert account.balance == Decimal("100.0000")
+    ledger = admin_api.get(pay_url(account)).json()
+    assert [row["amount"] for row in ledger["results"]] == ["-0.5000", "100.5000"]  # newest first
+    log = list(AuditLog.objects.order_by("id").values_list("action", "object_type", "changes"))
+    assert log == [
+        (
+            "payment",
+            "Account",
+            {
+                "balance": ["0.0000", "100.5000"],
+                "amount": [None, "100.5000"],
+                "memo": [None, "wire"],
+            },
+        ),
+        (
+            "deduction",
+            "Account",
+            {"balance": ["100.5000", "100.0000"], "amount": [None, "-0.5000"]},
+        ),
+    ]
+
+
+def test_a_deduction_may_use_the_credit_limit_but_not_more(admin_api, account) -> None:
+    assert admin_api.post(pay_url(account), {"amount": "-10"}, format="json").status_code == 201
+    response = admin_api.post(pay_url(account), {"amount": "-0.0001"}, format="json")
+    assert response.status_code == 400
+    assert "below the credit limit" in response.json()["amount"][0]
+    account.refresh_from_db()
+    assert account.balance == Decimal("-10")
+    assert Payment.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "amount", ["0", "abc", "1.00001", None, "", "NaN", "Infinity", "-Infinity", "1e30", "1e-30"]
+)
+def test_bad_amounts_are_400_naming_the_field(admin_api, account, amount) -> None:
+    response = admin_api.post(pay_url(account), {"amount": amount}, format="json")
+    assert response.status_code == 400
+    assert "amount" in response.json()
+    assert not Payment.objects.exists() and not AuditLog.objects.exists()
+
+
+def test_a_json_number_is_taken_as_its_decimal_text(admin_api, account) -> None:
+    response = admin_api.post(pay_url(account), {"amount": 0.1}, format="json")
+    assert response.json()["balance_after"] == "0.1000"
+    account.refresh_from_db()
+    assert account.balance == Decimal("0.1")
+
+
+def test_a_memo_too_long_is_400(admin_api, account) -> None:
+    response = admin_api.post(pay_url(account), {"amount": "1", "memo": "x" * 256}, format="json")
+    assert response.status_code == 400 and "memo" in response.json()
+
+
+def test_an_unknown_account_is_404(admin_api, db) -> None:
+    assert admin_api.post("/api/v1/accounts/999999/payments/", {"amount": "1"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("who", "read", "pay"),
+    [
+        ("admin", 200, 201),
+        ("operator", 200, 403),
+        ("viewer", 200, 403),
+        ("roleless", 403, 403),
+        ("anonymous", 401, 401),
+    ],
+)
+def test_only_administrators_pay(users, account, who, read, pay) -> None:
+    client = api_client_for(users[who])
+    assert client.get(pay_url(account)).status_code == read
+    assert client.post(pay_url(account), {"amount": "5"}, format="json").status_code == pay
+    account.refresh_from_db()
+    assert account.balance == (Decimal(5) if pay == 201 else 0)
+
+
+def test_operators_still_edit_accounts_but_not_their_balance(operator_api, account) -> None:
+    detail = f"/api/v1/accounts/{account.pk}/"
+    response = operator_api.patch(detail, {"locked": True, "balance": "99"}, format="json")
+    assert response.status_code == 200
+    account.refresh_from_db()
+    assert account.locked and account.balance == 0
+
+
+def test_make_payment_refuses_without_changing_anything(account) -> None:
+    make_payment(account.pk, Decimal("5"), "", None)
+    with pytest.raises(PaymentRefused):
+        make_payment(account.pk, Decimal("-15.0001"), "", None)
+    account.refresh_from_db()
+    assert account.balance == Decimal(5)
+    assert list(Payment.objects.values_list("balance_after", flat=True)) == [Decimal(5)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_deductions_never_overdraw() -> None:
+    """Eight threads, each with its own connection, deduct 30 from 100 + 10 of credit at once:
+    exactly three succeed, and the balance ends at 10, above −credit_limit."""
+    account = Account.objects.create(account="C-RACE", credit_limit=Decimal("10"))
+    make_payment(account.pk, Decimal("100"), "opening", None)
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def deduct() -> None:
+        try:
+            barrier.wait()
+            make_payment(account.pk, Decimal("-30"), "race", None)
+            outcomes.append("paid")
+        except PaymentRefused:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deduct) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["paid"] * 3 + ["refused"] * 5
+    account.refresh_from_db()
+    assert account.balance == Decimal("10")
+    ledger = list(Payment.objects.filter(account=account).order_by("id"))
+    assert [row.balance_after for row in ledger] == [Decimal(v) for v in (100, 70, 40, 10)]
+    assert sum(row.amount for row in ledger) == account.balance
+
+
+def test_an_out_of_range_json_number_is_400(admin_api, account) -> None:
+    response = admin_api.post(
+        pay_url(account), '{"amount": 1e400}', content_type="application/json"
+    )
+    assert response.status_code == 400 and "amount" in response.json()

@@ -1,0 +1,96 @@
+"""Rating a call (SPEC §8.2): the fee and fee time at the boundaries, at every precision."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from billing.rating import Charge, RateTerms, rate_call, round_fee, whole_seconds
+
+PER_MINUTE = RateTerms("", first_period=0, first_fee=Decimal(0), period=60, fee=Decimal("0.6"))
+SIX_BY_SIX = RateTerms(
+    "86", first_period=30, first_fee=Decimal("0.0500"), period=6, fee=Decimal("0.0123")
+)
+
+
+def test_the_spec_example_61_seconds_at_0_6_per_minute() -> None:
+    assert rate_call(61, PER_MINUTE, 2) == Charge(Decimal("1.20"), 120)
+
+
+@pytest.mark.parametrize("seconds", [0, Decimal(0), 0.0, -1])
+def test_zero_seconds_cost_nothing(seconds) -> None:
+    assert rate_call(seconds, SIX_BY_SIX, 2) == Charge(Decimal("0.00"), 0)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "fee", "fee_time"),
+    [
+        (1, "0.0500", 30),  # anything up to the first period costs the first fee
+        (29, "0.0500", 30),
+        (30, "0.0500", 30),  # exactly the first period
+        (31, "0.0623", 36),  # one second past it: one more period
+        (36, "0.0623", 36),  # whole periods
+        (37, "0.0746", 42),
+        (90, "0.1730", 90),  # 30 + 10 × 6
+        (Decimal("30.001"), "0.0623", 36),  # fractions of a second round up
+        (30.5, "0.0623", 36),
+        (Decimal("29.999"), "0.0500", 30),
+    ],
+)
+def test_boundaries_of_the_first_period_and_the_periods(seconds, fee, fee_time) -> None:
+    assert rate_call(seconds, SIX_BY_SIX, 4) == Charge(Decimal(fee), fee_time)
+
+
+def test_a_zero_first_period_bills_from_the_first_second() -> None:
+    assert rate_call(1, PER_MINUTE, 2) == Charge(Decimal("0.60"), 60)
+    assert rate_call(60, PER_MINUTE, 2) == Charge(Decimal("0.60"), 60)
+    assert rate_call(120, PER_MINUTE, 2) == Charge(Decimal("1.20"), 120)
+
+
+@pytest.mark.parametrize(
+    ("precision", "expected"),
+    [(0, "0"), (1, "0.1"), (2, "0.06"), (3, "0.062"), (4, "0.0623")],
+)
+def test_fee_is_rounded_half_up_at_every_precision(precision, expected) -> None:
+    # 0.05 + 0.0123 = 0.0623
+    assert rate_call(31, SIX_BY_SIX, precision).fee == Decimal(expected)
+    assert str(rate_call(31, SIX_BY_SIX, precision).fee) == expected
+
+
+@pytest.mark.parametrize(
+    ("amount", "precision", "expected"),
+    [
+        ("0.5", 0, "1"),
+        ("2.5", 0, "3"),  # half-up, not banker's rounding
+        ("0.05", 1, "0.1"),
+        ("0.125", 2, "0.13"),
+        ("0.0005", 3, "0.001"),
+        ("0.00005", 4, "0.0001"),
+        ("0.00004", 4, "0.0000"),
+    ],
+)
+def test_half_up_rounding(amount, precision, expected) -> None:
+    assert str(round_fee(Decimal(amount), precision)) == expected
+
+
+def test_precision_outside_0_to_4_is_refused() -> None:
+    with pytest.raises(ValueError):
+        rate_call(10, PER_MINUTE, 5)
+    with pytest.raises(ValueError):
+        rate_call(10, PER_MINUTE, -1)
+
+
+def test_fees_are_decimal_never_float() -> None:
+    for seconds in (0, 1, 61, 61.5, Decimal("3600.2")):
+        charge = rate_call(seconds, PER_MINUTE, 3)
+        assert type(charge.fee) is Decimal and type(charge.fee_time) is int
+
+
+def test_whole_seconds_rounds_up_without_float_error() -> None:
+    assert whole_seconds(61.1) == 62
+    assert whole_seconds(61.0) == 61
+    assert whole_seconds(Decimal("0.001")) == 1
+    assert whole_seconds(60_000 / 1000) == 60
+    with pytest.raises(ValueError):
+        whole_seconds(float("nan"))
