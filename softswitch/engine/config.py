@@ -120,7 +120,10 @@ class ConfigCache:
             except Exception as error:
                 logger.warning("reload of %s %s failed: %s", kind, key, error)
                 return
-        self.on_change(kind, key)
+        try:
+            self.on_change(kind, key)
+        except Exception:
+            logger.exception("acting on the change of %s %s failed", kind, key)
 
     async def _reload(self, kind: str, action: str, key: Any) -> None:
         loop = asyncio.get_running_loop()

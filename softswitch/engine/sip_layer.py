@@ -193,11 +193,7 @@ class SipLayer:
         """Carry out a transaction's actions, then schedule its next deadline."""
         for action in actions:
             if isinstance(action, SendMessage):
-                self.send_bytes(
-                    holder.flow,
-                    action.message.to_bytes(),
-                    lambda holder=holder: self._transport_error(holder),
-                )
+                self._send(holder, action.message)
             elif isinstance(action, DeliverResponse) and isinstance(holder, ClientTransaction):
                 holder.on_response(action.response)
             elif isinstance(action, TransactionTimeout) and isinstance(holder, ClientTransaction):
@@ -208,6 +204,15 @@ class SipLayer:
                 self._forget(holder)
                 return
         self._schedule(holder)
+
+    def _send(self, holder: Transaction, message: Message) -> None:
+        """Send; a send that raises (an address the socket cannot reach) is a transport error,
+        reported from the next loop iteration so that the current actions finish first."""
+        try:
+            self.send_bytes(holder.flow, message.to_bytes(), lambda: self._transport_error(holder))
+        except Exception as error:
+            logger.warning("sending to %s failed: %s", holder.flow.remote, error)
+            self.clock.call_later(0, self._transport_error, holder)
 
     def _schedule(self, holder: Transaction) -> None:
         if holder.timer is not None:
