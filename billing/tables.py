@@ -1,16 +1,19 @@
-"""The CDR table of *Data query → CDR*."""
+"""Tables of the billing pages: CDRs (*Data query → CDR*) and account management."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import django_tables2 as tables
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django_tables2.utils import OrderByTuple
 
-from billing.models import Cdr
-from vosadmin.core.tables import ConsoleTable
+from billing.models import Account, Cdr, Payment, Rate, RateGroup
+from vosadmin.core.tables import ActionsColumn, BooleanColumn, ConsoleTable
 
 
 class CodeColumn(tables.Column):
@@ -100,3 +103,85 @@ class CdrTable(ConsoleTable):
         # Only marks the sorted header: re-sorting a page in Python could disagree with the
         # database's collation, and the database already sorted the whole set.
         self._order_by = OrderByTuple([value] if value else [])
+
+
+class RateGroupTable(ConsoleTable):
+    """Rate groups with how many rates each holds."""
+
+    name = tables.Column(linkify=("billing:rategroup_edit", {"pk": tables.A("pk")}))
+    rate_count = tables.Column(verbose_name="Rates")
+    actions = ActionsColumn()
+
+    class Meta(ConsoleTable.Meta):
+        model = RateGroup
+        fields = ("name", "rate_count", "memo", "last_updated")
+
+    def render_rate_count(self, record: RateGroup, value: int) -> str:
+        url = f"{reverse('billing:rate_list')}?{urlencode({'rate_group': record.pk})}"
+        return format_html('<a href="{}">{} — list, test, import, export</a>', url, value)
+
+
+class RateTable(ConsoleTable):
+    """Rates of the rate groups."""
+
+    prefix = tables.Column(linkify=("billing:rate_edit", {"pk": tables.A("pk")}), empty_values=())
+    effective_from = TimeColumn()
+    effective_to = TimeColumn()
+    actions = ActionsColumn()
+
+    class Meta(ConsoleTable.Meta):
+        model = Rate
+        fields = (
+            "prefix",
+            "area_name",
+            "first_period",
+            "first_fee",
+            "period",
+            "fee",
+            "effective_from",
+            "effective_to",
+            "rate_group",
+            "memo",
+        )
+
+    def render_prefix(self, value: str) -> str:
+        return value or "(every number)"
+
+
+class AccountTable(ConsoleTable):
+    """Accounts with their balance; administrators get a Pay link."""
+
+    account = tables.Column(linkify=("billing:account_edit", {"pk": tables.A("pk")}))
+    locked = BooleanColumn()
+    payments = tables.Column(empty_values=(), orderable=False, verbose_name="Payments")
+    pay = tables.TemplateColumn(
+        template_name="billing/pay_column.html", verbose_name="", orderable=False
+    )
+    actions = ActionsColumn()
+
+    class Meta(ConsoleTable.Meta):
+        model = Account
+        fields = (
+            "account",
+            "name",
+            "type",
+            "balance",
+            "credit_limit",
+            "rate_group",
+            "locked",
+            "memo",
+        )
+
+    def render_payments(self, record: Account) -> str:
+        url = f"{reverse('billing:payment_list')}?{urlencode({'account': record.pk})}"
+        return format_html('<a href="{}">History</a>', url)
+
+
+class PaymentTable(ConsoleTable):
+    """The payment ledger, newest first."""
+
+    created = TimeColumn(verbose_name="When")
+
+    class Meta(ConsoleTable.Meta):
+        model = Payment
+        fields = ("created", "account", "amount", "balance_after", "username", "memo")

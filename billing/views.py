@@ -1,20 +1,39 @@
-"""*Data query → CDR*: filter, sort and page through CDRs, see the totals, export CSV."""
+"""Billing pages: *Data query → CDR* (filter, sort and page through CDRs, see the totals,
+export CSV) and *Account management* (rate groups and rates, accounts, payments)."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.core.exceptions import BadRequest
+from django.db.models import Count, ProtectedError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 
+from billing import filtersets, forms, tables
 from billing.filtersets import CdrFilterSet
 from billing.keyset import CdrOrdering, InvalidPagination, KeysetPage, keyset_page, parse_cursor
-from billing.models import Cdr, LastCdrFilters
+from billing.models import Account, Cdr, LastCdrFilters, Payment, Rate, RateGroup, in_use_message
+from billing.payments import PaymentRefused, make_payment
+from billing.rates_csv import export_response as export_rates
+from billing.rates_csv import import_rates
+from billing.rating import RateTable, rate_call
 from billing.summary import summarize_cdrs
 from billing.tables import CdrTable
-from vosadmin.core.generic import RoleRequiredMixin
+from blacklist.views import CsvImportView
+from vosadmin.core.generic import (
+    ObjectDeleteView,
+    ObjectEditView,
+    ObjectListView,
+    RoleRequiredMixin,
+)
+from vosadmin.core.parameters import get_parameter
+from vosadmin.core.roles import Role, has_role
 
 PAGE_SIZE = 50
 REMEMBERED_PARAMETERS = (*CdrFilterSet.base_filters, "ordering")
@@ -105,3 +124,204 @@ def export_url(params: QueryDict, filterset: CdrFilterSet) -> str:
     query["start_before"] = (before or filterset.now).isoformat()
     query["format"] = "csv"
     return f"{reverse('cdr-list')}?{query.urlencode()}"
+
+
+# Account management (SPEC §8.5): rate groups, rates, accounts and payments.
+
+
+def rates_url(group_id: Any = None) -> str:
+    """The rates page, filtered to one rate group when given."""
+    url = reverse("billing:rate_list")
+    return f"{url}?{urlencode({'rate_group': group_id})}" if group_id else url
+
+
+class ProtectedDeleteView(ObjectDeleteView):
+    """A delete that other objects prevent (payments of an account, accounts using a rate
+    group) is refused with a message saying why, and nothing is logged."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        try:
+            return super().form_valid(form)
+        except ProtectedError as error:
+            messages.error(self.request, in_use_message(self.object, error))
+            return HttpResponseRedirect(self.get_success_url())
+
+
+class RateGroupListView(ObjectListView):
+    queryset = RateGroup.objects.annotate(rate_count=Count("rates")).order_by("name")
+    table_class = tables.RateGroupTable
+    filterset_class = filtersets.RateGroupFilterSet
+    title = "Rate groups"
+    help_text = (
+        "[Fee rate groups] Each account is rated by its group: the rate in force at the call's "
+        "start whose prefix is the longest match of the callee. Open a group's rates to test a "
+        "number, import or export them."
+    )
+
+
+class RateGroupEditView(ObjectEditView):
+    model = RateGroup
+    form_class = forms.RateGroupForm
+
+
+class RateGroupDeleteView(ProtectedDeleteView):
+    model = RateGroup
+
+
+class RateListView(ObjectListView):
+    """The rates of the groups; filtered to one group, it is that group's page, with the
+    "test a number" box and CSV import/export."""
+
+    queryset = Rate.objects.select_related("rate_group")
+    table_class = tables.RateTable
+    filterset_class = filtersets.RateFilterSet
+    template_name = "billing/rate_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        group = self.selected_group()
+        query = urlencode({"rate_group": group.pk}) if group else ""
+        context.update(
+            group=group,
+            title=f"Rates of group “{group}”" if group else "Rates",
+            add_url=f"{context['add_url']}?{query}" if context["add_url"] and group else None,
+            import_url=f"{reverse('billing:rate_import')}?{query}",
+            export_url=f"{reverse('billing:rate_export')}?{query}" if group else None,
+        )
+        if group:
+            context.update(self.test_number(group))
+        return context
+
+    def selected_group(self) -> RateGroup | None:
+        """The rate group the page is filtered to, if any."""
+        form = self.filterset.form
+        return form.cleaned_data.get("rate_group") if form.is_valid() else None
+
+    def test_number(self, group: RateGroup) -> dict[str, Any]:
+        """The "test a number" box: the rate in force now and what the call costs."""
+        asked = "number" in self.request.GET
+        form = forms.TestNumberForm(self.request.GET if asked else None)
+        if not asked or not form.is_valid():
+            return {"test_form": form}
+        now = timezone.now()
+        rate = RateTable.for_group(group.pk).lookup(form.cleaned_data["number"], now)
+        precision = get_parameter("SERVER_BILLING_FEE_PRECISTION")
+        charge = rate_call(form.cleaned_data["seconds"], rate, precision) if rate else None
+        return {"test_form": form, "test_result": {"rate": rate, "charge": charge, "at": now}}
+
+
+class RateEditView(ObjectEditView):
+    model = Rate
+    form_class = forms.RateForm
+
+    def get_initial(self) -> dict[str, Any]:
+        return {**super().get_initial(), "rate_group": self.request.GET.get("rate_group")}
+
+    def get_success_url(self) -> str:
+        return rates_url(self.object.rate_group_id)
+
+
+class RateDeleteView(ObjectDeleteView):
+    model = Rate
+
+    def get_success_url(self) -> str:
+        return rates_url(self.object.rate_group_id)
+
+
+class RateImportView(CsvImportView):
+    form_class = forms.RateImportForm
+    title = "Import rates into a rate group"
+    imported_noun = "rates"
+
+    def get_initial(self) -> dict[str, Any]:
+        return {"rate_group": self.request.GET.get("rate_group")}
+
+    def import_file(self, data: dict[str, Any]) -> int:
+        return import_rates(data["rate_group"], data["file"].read(), self.request.user)
+
+    def imported_url(self, data: dict[str, Any]) -> str:
+        return rates_url(data["rate_group"].pk)
+
+
+class RateExportView(RoleRequiredMixin, View):
+    """Download one group's rates (filtered like the page) as CSV, in the import format."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filterset = filtersets.RateFilterSet(
+            request.GET, queryset=Rate.objects.order_by("prefix", "effective_from")
+        )
+        group = filterset.form.cleaned_data.get("rate_group") if filterset.is_valid() else None
+        if group is None:
+            raise BadRequest("Choose the rate group to export: ?rate_group=<id>.")
+        return export_rates(filterset.qs, f"rate-group-{group.pk}.csv")
+
+
+class AccountListView(ObjectListView):
+    queryset = Account.objects.select_related("rate_group")
+    table_class = tables.AccountTable
+    filterset_class = filtersets.AccountFilterSet
+    title = "Accounts"
+    help_text = (
+        "[Customers] Normal accounts pay for their calls; clearing accounts are vendors whose "
+        "rates give the cost of calls. The balance changes only by payments (administrators) "
+        "and the charges of calls; the credit limit is how far below zero it may go."
+    )
+
+    def get_table_kwargs(self) -> dict[str, Any]:
+        can_pay = has_role(self.request.user, Role.ADMINISTRATOR)
+        return {"exclude": () if can_pay else ("pay",)}
+
+
+class AccountEditView(ObjectEditView):
+    model = Account
+    form_class = forms.AccountForm
+
+
+class AccountDeleteView(ProtectedDeleteView):
+    model = Account
+
+
+class AccountPayView(RoleRequiredMixin, View):
+    """Pay into or deduct from an account (administrators): the form, then a confirmation
+    showing the balance before and after, then the payment."""
+
+    required_role = Role.ADMINISTRATOR
+    write_role = Role.ADMINISTRATOR
+    template_name = "billing/account_pay.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self.render(get_object_or_404(Account, pk=pk), forms.PaymentForm())
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = get_object_or_404(Account, pk=pk)
+        form = forms.PaymentForm(request.POST)
+        if not form.is_valid():
+            return self.render(account, form, status=400)
+        amount, memo = form.cleaned_data["amount"], form.cleaned_data["memo"]
+        if "confirm" not in request.POST:
+            return self.render(account, form, confirming=True, after=account.balance + amount)
+        try:
+            payment = make_payment(account.pk, amount, memo, request.user)
+        except PaymentRefused as refused:
+            form.add_error(refused.field, str(refused))
+            return self.render(account, form, status=400)
+        verb = "paid into" if amount > 0 else "deducted from"
+        messages.success(
+            request,
+            f"{abs(amount)} {verb} {account}: the balance is now {payment.balance_after}.",
+        )
+        return HttpResponseRedirect(
+            f"{reverse('billing:payment_list')}?{urlencode({'account': account.pk})}"
+        )
+
+    def render(self, account: Account, form: Any, status: int = 200, **extra: Any) -> HttpResponse:
+        context = {"account": account, "form": form, "title": f"Pay — {account}", **extra}
+        return render(self.request, self.template_name, context, status=status)
+
+
+class PaymentListView(ObjectListView):
+    queryset = Payment.objects.select_related("account")
+    table_class = tables.PaymentTable
+    filterset_class = filtersets.PaymentFilterSet
+    title = "Payments"
+    help_text = "Every payment and deduction, newest first, with the balance it left."

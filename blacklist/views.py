@@ -139,6 +139,7 @@ class CsvImportView(RoleRequiredMixin, FormView):
     required_role = Role.OPERATOR
     template_name = "blacklist/csv_import.html"
     title = ""
+    imported_noun = "numbers"  # "… imported." (the rates import reuses this view)
 
     def form_valid(self, form: Any) -> HttpResponse:
         try:
@@ -146,7 +147,7 @@ class CsvImportView(RoleRequiredMixin, FormView):
         except CsvImportError as rejected:
             context = self.get_context_data(form=form, rejected=rejected)
             return self.render_to_response(context, status=400)
-        messages.success(self.request, f"{count} numbers imported.")
+        messages.success(self.request, f"{count} {self.imported_noun} imported.")
         return HttpResponseRedirect(self.imported_url(form.cleaned_data))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

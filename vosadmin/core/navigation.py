@@ -32,6 +32,15 @@ class MenuGroup:
 
 MENU = (
     MenuGroup(
+        "Account management",
+        (
+            MenuItem("Accounts", "billing:account_list"),
+            MenuItem("Payments", "billing:payment_list"),
+            MenuItem("Rate groups", "billing:rategroup_list"),
+            MenuItem("Rates", "billing:rate_list"),
+        ),
+    ),
+    MenuGroup(
         "Operation management",
         (
             MenuItem("Mapping gateways", "softswitch:mappinggateway_list"),
