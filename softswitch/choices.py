@@ -31,3 +31,11 @@ class CurrentCallStateChoices(models.TextChoices):
     RINGING = "ringing", "Ringing"
     EARLY_MEDIA = "early_media", "Early media"
     CONNECTED = "connected", "Connected"
+
+
+class RoutingPolicyChoices(models.TextChoices):
+    """How routing orders the matching routing gateways of a phone's or mapping gateway's calls
+    (SPEC §8.4)."""
+
+    PRIORITY = "priority", "Priority"
+    LEAST_COST = "least_cost", "Least cost (vendor rate, then priority)"

@@ -16,7 +16,15 @@ BLACKLIST_WIDGETS = {
 }
 
 
-class MappingGatewayForm(forms.ModelForm):
+class BillingFieldsMixin:
+    """The account charged and the routing policy; a form without the policy keeps priority."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["routing_policy"].required = False  # omitted: the model's default
+
+
+class MappingGatewayForm(BillingFieldsMixin, forms.ModelForm):
     """Create or edit a mapping gateway."""
 
     ips = ListTextField(
@@ -35,6 +43,8 @@ class MappingGatewayForm(forms.ModelForm):
             "dynamic_blacklist",
             "caller_blacklist_groups",
             "callee_blacklist_groups",
+            "account",
+            "routing_policy",
             "memo",
         ]
         widgets = {**BLACKLIST_WIDGETS, "memo": forms.Textarea(attrs={"rows": 2})}
@@ -59,12 +69,13 @@ class RoutingGatewayForm(forms.ModelForm):
             "add_prefix",
             "locked",
             "options_check",
+            "clearing_account",
             "memo",
         ]
         widgets = {"memo": forms.Textarea(attrs={"rows": 2})}
 
 
-class PhoneForm(forms.ModelForm):
+class PhoneForm(BillingFieldsMixin, forms.ModelForm):
     """Create or edit a phone; a new phone gets a generated password the operator can keep."""
 
     class Meta:
@@ -77,6 +88,8 @@ class PhoneForm(forms.ModelForm):
             "dynamic_blacklist",
             "caller_blacklist_groups",
             "callee_blacklist_groups",
+            "account",
+            "routing_policy",
             "memo",
         ]
         widgets = {**BLACKLIST_WIDGETS, "memo": forms.Textarea(attrs={"rows": 2})}

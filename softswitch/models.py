@@ -13,6 +13,7 @@ from softswitch.choices import (
     CurrentCallOriginChoices,
     CurrentCallStateChoices,
     MappingGatewayAuthModeChoices,
+    RoutingPolicyChoices,
     TransportChoices,
 )
 from vosadmin.core.validators import validate_number, validate_routing_prefix
@@ -41,6 +42,23 @@ class CallOriginModel(TimestampedModel):
         help_text="Watched by the dynamic blacklist in Independent run mode.",
     )
     memo = models.TextField("memo", blank=True)
+    account = models.ForeignKey(
+        "billing.Account",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="%(class)ss",
+        limit_choices_to={"type": 0},  # AccountTypeChoices.NORMAL: customers pay
+        verbose_name="account",
+        help_text="The customer charged for the calls; none = unbilled (calls are not rated).",
+    )
+    routing_policy = models.CharField(
+        "routing policy",
+        max_length=10,
+        choices=RoutingPolicyChoices.choices,
+        default=RoutingPolicyChoices.PRIORITY,
+        help_text="Order of the matching routing gateways: by priority, or cheapest vendor first.",
+    )
 
     class Meta:
         abstract = True
@@ -172,6 +190,16 @@ class RoutingGateway(TimestampedModel):
         help_text="Probe with OPTIONS every SS_SIP_OPTIONS_CHECK_PERIOD; skip while it is silent.",
     )
     memo = models.TextField("memo", blank=True)
+    clearing_account = models.ForeignKey(
+        "billing.Account",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="routing_gateways",
+        limit_choices_to={"type": 2},  # AccountTypeChoices.CLEARING: vendors
+        verbose_name="clearing account",
+        help_text="The vendor whose rate group gives the cost of the calls sent here.",
+    )
 
     class Meta:
         verbose_name = "routing gateway"

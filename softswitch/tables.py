@@ -8,6 +8,11 @@ from softswitch.models import CurrentCall, MappingGateway, Phone, Registration, 
 from vosadmin.core.tables import ActionsColumn, BooleanColumn, ConsoleTable, ListColumn
 
 
+def account_column() -> tables.Column:
+    """The paying account, or "unbilled" for an origin whose calls are not rated (SPEC §8.3)."""
+    return tables.Column(default="unbilled")
+
+
 class MappingGatewayTable(ConsoleTable):
     """Mapping gateways."""
 
@@ -15,11 +20,22 @@ class MappingGatewayTable(ConsoleTable):
     ips = ListColumn(verbose_name="IP addresses", orderable=False)
     locked = BooleanColumn()
     dynamic_blacklist = BooleanColumn()
+    account = account_column()
     actions = ActionsColumn()
 
     class Meta(ConsoleTable.Meta):
         model = MappingGateway
-        fields = ("name", "ips", "auth_mode", "capacity", "locked", "dynamic_blacklist", "memo")
+        fields = (
+            "name",
+            "ips",
+            "auth_mode",
+            "capacity",
+            "locked",
+            "dynamic_blacklist",
+            "account",
+            "routing_policy",
+            "memo",
+        )
 
 
 class RoutingGatewayTable(ConsoleTable):
@@ -48,6 +64,7 @@ class RoutingGatewayTable(ConsoleTable):
             "add_prefix",
             "locked",
             "options_check",
+            "clearing_account",
             "memo",
         )
 
@@ -66,11 +83,21 @@ class PhoneTable(ConsoleTable):
     )
     locked = BooleanColumn()
     dynamic_blacklist = BooleanColumn()
+    account = account_column()
     actions = ActionsColumn()
 
     class Meta(ConsoleTable.Meta):
         model = Phone
-        fields = ("e164", "online", "capacity", "locked", "dynamic_blacklist", "memo")
+        fields = (
+            "e164",
+            "online",
+            "capacity",
+            "locked",
+            "dynamic_blacklist",
+            "account",
+            "routing_policy",
+            "memo",
+        )
 
     def render_online(self, record: Phone) -> str:
         return "Yes" if hasattr(record, "registration") else "No"

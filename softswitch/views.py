@@ -21,7 +21,7 @@ from vosadmin.core.generic import (
 
 
 class MappingGatewayListView(ObjectListView):
-    queryset = MappingGateway.objects.all()
+    queryset = MappingGateway.objects.select_related("account")
     table_class = tables.MappingGatewayTable
     filterset_class = filtersets.MappingGatewayFilterSet
 
@@ -36,7 +36,7 @@ class MappingGatewayDeleteView(ObjectDeleteView):
 
 
 class RoutingGatewayListView(ObjectListView):
-    queryset = RoutingGateway.objects.all()
+    queryset = RoutingGateway.objects.select_related("clearing_account")
     table_class = tables.RoutingGatewayTable
     filterset_class = filtersets.RoutingGatewayFilterSet
 
@@ -69,7 +69,7 @@ class RoutingGatewayDeleteView(ObjectDeleteView):
 
 
 class PhoneListView(ObjectListView):
-    queryset = Phone.objects.select_related("registration")
+    queryset = Phone.objects.select_related("registration", "account")
     table_class = tables.PhoneTable
     filterset_class = filtersets.PhoneFilterSet
 
