@@ -154,3 +154,22 @@ def rate_terms(rate: object) -> RateTerms:
 def _start_key(rate: RateTerms) -> float:
     # Timestamps compare across time zones and against bisect's probe; no start = always.
     return rate.effective_from.timestamp() if rate.effective_from else -math.inf
+
+
+def affordable_seconds(available: Decimal, rate: RateTerms, precision: int) -> int | None:
+    """The longest hold time (whole seconds) whose fee `available` money pays for at `rate`.
+
+    0 when it cannot pay the first fee (the call must be refused, SPEC §8.3); None when the
+    rate charges nothing after the first period (money sets no limit). Conservative: neither
+    the exact cost of the result nor its fee rounded as `rate_call` rounds it exceeds
+    `available` (at fewer decimal places, rounding down could buy a little more).
+    """
+    first = round_fee(rate.first_fee, precision)
+    if available < first:
+        return 0
+    if rate.fee <= 0:
+        return None
+    periods = int((available - rate.first_fee) // rate.fee)
+    while periods > 0 and round_fee(rate.first_fee + periods * rate.fee, precision) > available:
+        periods -= 1
+    return rate.first_period + periods * rate.period

@@ -265,3 +265,14 @@ def test_pages_have_no_inline_script(admin_client, account, retail) -> None:
         html = admin_client.get(url).content.decode()
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), url
         assert not re.search(r"\son[a-z]+=", html), url
+
+
+def test_list_pages_cost_a_fixed_number_of_queries(
+    admin_client, retail, django_assert_max_num_queries
+) -> None:
+    for n in range(30):
+        account = Account.objects.create(account=f"C{n:03d}", rate_group=retail)
+        make_payment(account.pk, "1", "", None)
+    for url in ("/accounts/", "/payments/", f"/rates/?rate_group={retail.pk}", "/rate-groups/"):
+        with django_assert_max_num_queries(12):
+            assert admin_client.get(url).status_code == 200

@@ -195,3 +195,31 @@ def test_payments_ledger_is_read_only_for_everyone(users, db) -> None:
         assert client.get("/api/v1/payments/").status_code == 200
         assert client.post("/api/v1/payments/", {}).status_code == 405
     assert not AuditLog.objects.exists()
+
+
+def test_the_schema_lists_the_account_management_resources(viewer_api) -> None:
+    response = viewer_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    paths = response.json()["paths"]
+    for path in (
+        "/api/v1/rate-groups/",
+        "/api/v1/rates/",
+        "/api/v1/rates/import/",
+        "/api/v1/rates/export/",
+        "/api/v1/accounts/",
+        "/api/v1/accounts/{id}/payments/",
+        "/api/v1/payments/",
+    ):
+        assert path in paths, path
+    assert set(paths["/api/v1/accounts/{id}/payments/"]) >= {"get", "post"}
+
+
+def test_account_list_queries_do_not_grow_with_rows(
+    viewer_api, django_assert_max_num_queries
+) -> None:
+    group = RateGroup.objects.create(name="Retail")
+    for n in range(30):
+        Account.objects.create(account=f"C{n:03d}", rate_group=group)
+        Rate.objects.create(rate_group=group, prefix=str(n), fee=1)
+    for url in ("/api/v1/accounts/", "/api/v1/rates/", "/api/v1/rate-groups/"):
+        with django_assert_max_num_queries(6):
+            assert viewer_api.get(url).status_code == 200

@@ -6,7 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from billing.rating import Charge, RateTerms, rate_call, round_fee, whole_seconds
+from billing.rating import (
+    Charge,
+    RateTerms,
+    affordable_seconds,
+    rate_call,
+    round_fee,
+    whole_seconds,
+)
 
 PER_MINUTE = RateTerms("", first_period=0, first_fee=Decimal(0), period=60, fee=Decimal("0.6"))
 SIX_BY_SIX = RateTerms(
@@ -94,3 +101,41 @@ def test_whole_seconds_rounds_up_without_float_error() -> None:
     assert whole_seconds(60_000 / 1000) == 60
     with pytest.raises(ValueError):
         whole_seconds(float("nan"))
+
+
+@pytest.mark.parametrize(
+    ("available", "precision", "seconds"),
+    [
+        ("1.20", 2, 120),  # exactly two periods
+        ("1.19", 2, 60),
+        ("0.59", 2, 0),  # cannot pay the first period
+        ("0", 2, 0),
+        ("-5", 2, 0),
+        ("100", 2, 9960),  # 166 periods: 99.60
+    ],
+)
+def test_affordable_seconds_per_minute(available, precision, seconds) -> None:
+    assert affordable_seconds(Decimal(available), PER_MINUTE, precision) == seconds
+
+
+def test_affordable_seconds_pays_the_first_fee_then_whole_periods() -> None:
+    assert affordable_seconds(Decimal("0.0499"), SIX_BY_SIX, 4) == 0
+    assert affordable_seconds(Decimal("0.05"), SIX_BY_SIX, 4) == 30
+    assert affordable_seconds(Decimal("0.0623"), SIX_BY_SIX, 4) == 36
+
+
+@pytest.mark.parametrize("precision", range(5))
+def test_what_affordable_seconds_buys_never_costs_more_than_the_money(precision) -> None:
+    for cents in range(0, 300, 7):
+        available = Decimal(cents) / 100
+        seconds = affordable_seconds(available, SIX_BY_SIX, precision)
+        if seconds:
+            assert rate_call(seconds, SIX_BY_SIX, precision).fee <= available
+        if seconds and precision == 4:  # no rounding at 4 places: one second more is too much
+            assert rate_call(seconds + 1, SIX_BY_SIX, precision).fee > available
+
+
+def test_a_free_rate_sets_no_limit() -> None:
+    free = RateTerms("", 60, Decimal("0.1"), 60, Decimal(0))
+    assert affordable_seconds(Decimal("1"), free, 2) is None
+    assert affordable_seconds(Decimal("0.05"), free, 2) == 0
