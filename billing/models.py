@@ -276,6 +276,17 @@ class Account(models.Model):
     def __str__(self) -> str:
         return f"{self.account} ({self.name})" if self.name else self.account
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saving an existing account never writes its balance: an edit made from a copy read
+        before a payment must not undo the payment (payments update the balance alone)."""
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "balance"
+            ]
+        super().save(*args, **kwargs)
+
     @property
     def available(self) -> Decimal:
         """What the account may still spend: balance plus credit limit."""

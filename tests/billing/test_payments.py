@@ -166,3 +166,32 @@ def test_an_out_of_range_json_number_is_400(admin_api, account) -> None:
         pay_url(account), '{"amount": 1e400}', content_type="application/json"
     )
     assert response.status_code == 400 and "amount" in response.json()
+
+
+def test_editing_an_account_read_before_a_payment_keeps_the_payment(account) -> None:
+    stale = Account.objects.get(pk=account.pk)
+    make_payment(account.pk, Decimal("7"), "", None)
+    stale.name = "renamed"
+    stale.save()
+    account.refresh_from_db()
+    assert (account.name, account.balance) == ("renamed", Decimal(7))
+
+
+def test_an_api_edit_racing_a_payment_keeps_the_payment(operator_api, account) -> None:
+    from unittest import mock
+
+    from billing.api.serializers import AccountSerializer
+
+    original = AccountSerializer.update
+
+    def pay_meanwhile(self, instance, validated_data):
+        make_payment(instance.pk, Decimal("3"), "meanwhile", None)
+        return original(self, instance, validated_data)
+
+    with mock.patch.object(AccountSerializer, "update", pay_meanwhile):
+        response = operator_api.patch(
+            f"/api/v1/accounts/{account.pk}/", {"memo": "x"}, format="json"
+        )
+    assert response.status_code == 200
+    account.refresh_from_db()
+    assert (account.memo, account.balance) == ("x", Decimal(3))
