@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -44,18 +45,19 @@ GATEWAY_PORT = 15090
 SERVER_URL = os.environ.get("DATABASE_URL", "")
 
 
-def bench_environment() -> dict[str, str]:
+def bench_environment(database_name: str = DATABASE, redis_db: int = 14) -> dict[str, str]:
     """DATABASE_URL and REDIS_URL of the bench's own database and Redis db."""
     database = urlsplit(SERVER_URL)
     redis = urlsplit(os.environ["REDIS_URL"])
     return {
-        "DATABASE_URL": urlunsplit(database._replace(path=f"/{DATABASE}")),
-        "REDIS_URL": urlunsplit(redis._replace(path="/14")),
+        "DATABASE_URL": urlunsplit(database._replace(path=f"/{database_name}")),
+        "REDIS_URL": urlunsplit(redis._replace(path=f"/{redis_db}")),
     }
 
 
 def setup_django(env: dict[str, str]) -> None:
-    """Create the bench database afresh and migrate it; Django then works on it."""
+    """Create the bench database (env's DATABASE_URL) afresh and migrate it; Django then
+    works on it."""
     import psycopg2
 
     if "django" in sys.modules:  # a second run in this process: let go of the old database
@@ -72,9 +74,10 @@ def setup_django(env: dict[str, str]) -> None:
         port=admin.port or query.get("port"),
     )
     connection.autocommit = True
+    name = urlsplit(env["DATABASE_URL"]).path.lstrip("/")
     with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{DATABASE}"')
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
     connection.close()
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vosadmin.settings")
@@ -305,8 +308,17 @@ def answering_gateway(port: int, calls: int) -> subprocess.Popen[str]:
     )
 
 
-def customer_calls(engine: Engine, rate: int, duration: int, hold_ms: int) -> SippRun:
-    """A mapping gateway's calls through the engine, each held `hold_ms`."""
+def customer_calls(
+    engine: Any,
+    rate: int,
+    duration: int,
+    hold_ms: int,
+    *,
+    background: bool = False,
+    extra: list[str] | None = None,
+) -> Any:
+    """A mapping gateway's calls through the engine, each held `hold_ms` (a SippRun, or with
+    `background` the sipp process: see `finish`)."""
     rows = [f"2125550100;86138{n:08d};" for n in range(rate * duration)]
     return sipp(
         SCENARIOS / "uac_gateway_call.xml",
@@ -315,7 +327,8 @@ def customer_calls(engine: Engine, rate: int, duration: int, hold_ms: int) -> Si
         rate=rate,
         calls=rate * duration,
         rows=rows,
-        extra=["-d", str(hold_ms)],
+        extra=["-d", str(hold_ms), *(extra or [])],
+        background=background,
     )
 
 

@@ -103,3 +103,14 @@ def database_proxy() -> tuple[CuttableProxy, str]:
     name = params.get("database") or params.get("dbname")
     user = params.get("user") or "postgres"
     return proxy, f"postgresql://{user}@127.0.0.1:{proxy.port}/{name}"
+
+
+def redis_proxy(redis_url: str) -> tuple[CuttableProxy, str]:
+    """A proxy in front of the Redis `redis_url` names, and the REDIS_URL that goes through it
+    (`stall()` freezes Redis for that one client, as CLIENT PAUSE would for all)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(redis_url)
+    proxy = CuttableProxy((parts.hostname or "127.0.0.1", parts.port or 6379))
+    netloc = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    return proxy, urlunsplit(parts._replace(netloc=f"{netloc}127.0.0.1:{proxy.port}"))

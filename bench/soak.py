@@ -1,0 +1,235 @@
+"""A soak: calls at a steady rate through the engine for a stated time (`make soak`).
+
+sipp (mapping gateway, UAC) → engine → sipp (routing gateway, UAS answering at once), each
+call held `--hold-ms`, at `--rate` calls/s for `--seconds`. Every `--interval` s the engine's
+RSS (/proc/<pid>/status) and its open transactions, dialogs, calls and legs (the line it logs
+on SIGUSR2) are sampled. Fails if, over the second half of the run (the rate steady, every
+32 s transaction timer long in its stride):
+
+- the least-squares slope of RSS exceeds `--max-rss-slope` MB per minute, or
+- a count's fitted growth over that half exceeds `--max-count-growth` of its mean there (plus
+  20, for counts near zero);
+
+or if, `DRAIN_SECONDS` after the last call, any transaction, dialog, call or leg is left, or
+the engine logged a traceback.
+
+    make soak                                    10 min at 250 calls/s (half of bench-calls' 500)
+    make soak SOAK_SECONDS=120 RATE=50
+
+Works in its own database (default `vosadmin_harness`) and Redis db 13, on the server
+DATABASE_URL / REDIS_URL name; writes its figures into docs/benchmarks.md ("Soak").
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bench import sip_engine
+from bench.watch import DRAIN_SECONDS, EngineWatch, drained, slope
+
+METRICS = ("rss_mb", "transactions", "dialogs", "calls", "legs")
+
+
+@dataclass
+class Sample:
+    seconds: float  # since the calls started
+    rss_mb: float
+    transactions: int
+    dialogs: int
+    calls: int
+    legs: int
+
+
+@dataclass
+class SoakReport:
+    rate: int
+    seconds: int
+    samples: list[Sample] = field(default_factory=list)
+    drained_counts: dict[str, int] = field(default_factory=dict)
+    drained_rss_mb: float = 0.0
+    completed: int = 0
+    failed: int = 0
+    achieved: float = 0.0
+    fits: dict[str, tuple[float, float]] = field(default_factory=dict)  # slope/min, mean
+    tracebacks: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def steady(self, after: float) -> list[Sample]:
+        return [sample for sample in self.samples if sample.seconds >= after]
+
+
+def sample(watch: EngineWatch, seconds: float) -> Sample:
+    counts = watch.counts()
+    return Sample(
+        round(seconds, 1),
+        watch.rss_kb() / 1024,
+        counts["server_transactions"] + counts["client_transactions"],
+        counts["dialogs"],
+        counts["calls"],
+        counts["legs"],
+    )
+
+
+def soak(
+    runner: object,
+    *,
+    rate: int,
+    seconds: int,
+    gateway_port: int,
+    interval: float = 10,
+    hold_ms: int = 1000,
+    drain_seconds: float = DRAIN_SECONDS,
+) -> SoakReport:
+    """Run the soak against `runner` (a tests.engine.harness.EngineRunner whose database has
+    `sip_engine.create_route(gateway_port)`); return the samples and what the run did, for
+    `judge` to apply its bounds."""
+    watch = EngineWatch.of(runner)
+    report = SoakReport(rate, seconds)
+    gateway = sip_engine.answering_gateway(gateway_port, rate * seconds)
+    caller = sip_engine.customer_calls(
+        runner, rate, seconds, hold_ms, background=True, extra=["-timeout", f"{seconds + 60}s"]
+    )
+    started = time.monotonic()
+    try:
+        report.samples.append(sample(watch, 0))
+        while caller.poll() is None:
+            next_sample = started + len(report.samples) * interval
+            while caller.poll() is None and time.monotonic() < next_sample:
+                time.sleep(0.2)
+            if caller.poll() is None:
+                report.samples.append(sample(watch, time.monotonic() - started))
+                print(report.samples[-1], flush=True)
+        run = sip_engine.finish(caller)
+        report.completed, report.failed, report.achieved = run.successful, run.failed, run.rate
+    finally:
+        if caller.poll() is None:
+            caller.kill()
+        gateway.kill()
+        gateway.wait()
+    report.drained_counts = watch.wait_drained(drain_seconds)
+    report.drained_rss_mb = watch.rss_kb() / 1024
+    report.tracebacks = watch.tracebacks()
+    return report
+
+
+def judge(report: SoakReport, max_rss_slope: float, max_count_growth: float) -> None:
+    """Fit each metric over the second half of the run and apply the bounds."""
+    steady = report.steady(report.seconds / 2)
+    xs = [s.seconds / 60 for s in steady]
+    for metric in METRICS:
+        ys = [float(getattr(s, metric)) for s in steady]
+        report.fits[metric] = (slope(xs, ys), sum(ys) / len(ys) if ys else 0.0)
+    span = (xs[-1] - xs[0]) if len(xs) > 1 else 0.0
+    if len(steady) < 3:
+        report.failures.append(f"only {len(steady)} samples in the second half: run longer")
+    rss_slope, _ = report.fits["rss_mb"]
+    if rss_slope > max_rss_slope:
+        report.failures.append(
+            f"RSS grows {rss_slope:.2f} MB/min over the second half (bound {max_rss_slope})"
+        )
+    for metric in METRICS[1:]:
+        per_minute, mean = report.fits[metric]
+        if per_minute * span > max_count_growth * mean + 20:
+            report.failures.append(
+                f"{metric} grow {per_minute:.0f}/min over the second half (mean {mean:.0f}; "
+                f"bound {max_count_growth:.0%} of the mean + 20 over {span:.1f} min)"
+            )
+    if not drained(report.drained_counts):
+        report.failures.append(
+            f"after the last call the engine still holds {report.drained_counts}"
+        )
+    if report.completed == 0:
+        report.failures.append("no call completed")
+    report.failures += [f"the engine logged a traceback:\n{t}" for t in report.tracebacks[:3]]
+
+
+def figures(report: SoakReport, max_rss_slope: float, max_count_growth: float) -> list[str]:
+    """The report's markdown: samples once a minute (and the last), fits, verdict."""
+    every = max(1, round(60 / (report.samples[1].seconds or 60 if len(report.samples) > 1 else 60)))
+    shown = report.samples[::every]
+    if report.samples and shown[-1] is not report.samples[-1]:
+        shown.append(report.samples[-1])
+    left = report.drained_counts
+    transactions_left = left.get("server_transactions", 0) + left.get("client_transactions", 0)
+    lines = [
+        "| time | RSS | transactions | dialogs | calls | legs |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {s.seconds:.0f} s | {s.rss_mb:.1f} MB | {s.transactions:,} | {s.dialogs:,} | "
+            f"{s.calls:,} | {s.legs:,} |"
+            for s in shown
+        ),
+        f"| drained | {report.drained_rss_mb:.1f} MB | {transactions_left} "
+        f"| {left.get('dialogs', 0)} | {left.get('calls', 0)} | {left.get('legs', 0)} |",
+        "",
+        "Slope over the second half, per minute: "
+        + ", ".join(
+            f"{metric} {per_minute:+.2f}" if metric == "rss_mb" else f"{metric} {per_minute:+.1f}"
+            for metric, (per_minute, _) in report.fits.items()
+        )
+        + f" (bounds: RSS {max_rss_slope:g} MB/min; counts {max_count_growth:.0%} of their mean"
+        " + 20 over the half).",
+        "",
+        f"{report.completed:,} calls completed, {report.failed:,} failed, "
+        f"{report.achieved:,.0f} calls/s sustained: "
+        + ("**passed**." if not report.failures else "**FAILED**: " + "; ".join(report.failures)),
+    ]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=600)
+    parser.add_argument("--rate", type=int, default=250, help="calls per second")
+    parser.add_argument("--hold-ms", type=int, default=1000)
+    parser.add_argument("--interval", type=float, default=10, help="seconds between samples")
+    parser.add_argument("--max-rss-slope", type=float, default=1.0, help="MB per minute")
+    parser.add_argument("--max-count-growth", type=float, default=0.10, help="share of mean")
+    parser.add_argument("--database", default="vosadmin_harness")
+    parser.add_argument("--redis-db", type=int, default=13)
+    parser.add_argument("--no-report", action="store_true", help="leave docs/benchmarks.md")
+    arguments = parser.parse_args()
+    sip_engine.setup_django(sip_engine.bench_environment(arguments.database, arguments.redis_db))
+    from tests.engine.harness import EngineRunner, free_port  # needs Django set up
+
+    gateway_port = free_port(sip_engine.GATEWAY_IP)
+    sip_engine.create_route(gateway_port)
+    runner = EngineRunner(node="soak", env={"LOG_LEVEL": "INFO"}).start()
+    try:
+        report = soak(
+            runner,
+            rate=arguments.rate,
+            seconds=arguments.seconds,
+            gateway_port=gateway_port,
+            interval=arguments.interval,
+            hold_ms=arguments.hold_ms,
+        )
+        judge(report, arguments.max_rss_slope, arguments.max_count_growth)
+    finally:
+        status = runner.stop(timeout=30)
+    lines = figures(report, arguments.max_rss_slope, arguments.max_count_growth)
+    print("\n".join(lines))
+    if not arguments.no_report:
+        text = (
+            f"`make soak` (bench/soak.py): sipp UAC → engine → sipp UAS at {arguments.rate} "
+            f"calls/s for {arguments.seconds} s, {arguments.hold_ms} ms hold, engine sampled "
+            f"every {arguments.interval:g} s (RSS from /proc, counts from its SIGUSR2 line); "
+            "the memory and counts must not grow over the second half, and nothing may be left "
+            "once the calls are over and the 32 s timers have run."
+        )
+        stamp = f"Measured {datetime.now(UTC):%Y-%m-%d} on {sip_engine.machine()}."
+        sip_engine.write_section("Soak", [text, "", *lines, "", stamp])
+    if status != 0:
+        report.failures.append(f"the engine did not stop cleanly (status {status})")
+    for failure in report.failures:
+        print("FAILED:", failure)
+    raise SystemExit(1 if report.failures else 0)
+
+
+if __name__ == "__main__":
+    main()
