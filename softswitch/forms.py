@@ -45,6 +45,9 @@ class MappingGatewayForm(BillingFieldsMixin, forms.ModelForm):
             "callee_blacklist_groups",
             "account",
             "routing_policy",
+            "max_cost_per_minute",
+            "min_margin_percent",
+            "rate_check",
             "memo",
         ]
         widgets = {**BLACKLIST_WIDGETS, "memo": forms.Textarea(attrs={"rows": 2})}

@@ -7,7 +7,9 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 
+from billing.models import money_field
 from softswitch.addresses import host_error, keys_clash, parse_source_address, source_key
 from softswitch.choices import (
     CurrentCallOriginChoices,
@@ -91,11 +93,45 @@ class MappingGateway(CallOriginModel):
         related_name="callee_mapping_gateways",
         verbose_name="callee blacklist groups",
     )
+    # Cost guards (SPEC §8.4, softswitch.rules.routing): they skip vendors whatever the policy.
+    max_cost_per_minute = money_field(
+        "max cost per minute",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Skip a vendor whose rate costs more per minute (the dearer of a 60 s call "
+        "and each later minute); empty = no limit.",
+    )
+    min_margin_percent = models.DecimalField(
+        "min margin (%)",
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Skip a vendor whose cost per minute leaves less than this share of the "
+        "customer's rate (first and later minutes); empty = no minimum.",
+    )
+    rate_check = models.BooleanField(
+        "rate check",
+        default=False,
+        help_text="Skip a routing gateway whose clearing account has no rate for the callee.",
+    )
 
     class Meta:
         verbose_name = "mapping gateway"
         verbose_name_plural = "mapping gateways"
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_cost_per_minute__gte=0),
+                name="softswitch_mapping_gateway_max_cost_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_margin_percent__gte=0, min_margin_percent__lte=100),
+                name="softswitch_mapping_gateway_min_margin_percent",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
