@@ -6,3 +6,6 @@ class BillingConfig(AppConfig):
 
     name = "billing"
     verbose_name = "Billing"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401 - wires the config-change receivers

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from billing.models import MONEY_DIGITS, MONEY_PLACES, Account, Payment
 from vosadmin.core.audit import record_change
+from vosadmin.core.notify import notify_config_change
 
 MONEY_STEP = Decimal(1).scaleb(-MONEY_PLACES)
 MONEY_LIMIT = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES)
@@ -70,6 +71,7 @@ def make_payment(account_id: int, amount: Any, memo: str, user: Any) -> Payment:
         if abs(after) >= MONEY_LIMIT:
             raise PaymentRefused("The balance would be too large.")
         Account.objects.filter(pk=account.pk).update(balance=after)
+        notify_config_change("account", "update", account.pk)  # the engines' balance (ADR 0006)
         payment = Payment.objects.create(
             account=account,
             amount=amount,

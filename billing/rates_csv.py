@@ -32,6 +32,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from billing.models import MONEY_DIGITS, MONEY_PLACES, Rate, RateGroup
 from blacklist.csv_lists import CsvImportError, RowError, decode_csv, export_lines
 from vosadmin.core.audit import record_change
+from vosadmin.core.notify import notify_config_change
 
 CSV_COLUMNS = (
     "prefix",
@@ -71,6 +72,7 @@ def import_rates(group: RateGroup, content: bytes | str, user: Any) -> int:
             if errors:
                 raise CsvImportError(errors)
             created = copy_rates(group, rows)
+            notify_config_change("rate_group", "update", group.pk)  # COPY fires no signal
             changes = {"imported rates": [None, created]}
             record_change(user, "import", "Rate group", group.pk, f"{group}: CSV import", changes)
     except IntegrityError:

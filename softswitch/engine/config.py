@@ -10,8 +10,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
+from billing.rating import RateTable
 from softswitch.engine import store
 from softswitch.rules.domain import (
+    BillingAccount,
     DynamicEntries,
     Lists,
     MappingGatewayAccount,
@@ -38,6 +40,20 @@ class Config:
     routing_hosts: frozenset[str] = frozenset()
     lists: Lists = field(default_factory=Lists)
     dynamic: DynamicEntries = field(default_factory=DynamicEntries)
+    accounts: dict[int, BillingAccount] = field(default_factory=dict)
+    rate_tables: dict[int, RateTable] = field(default_factory=dict)  # by rate group id
+
+    def account(self, account_id: int | None) -> BillingAccount | None:
+        """The account of that id (None for None or a deleted account)."""
+        return None if account_id is None else self.accounts.get(account_id)
+
+    def rate_table_for_account(self, account_id: int | None) -> RateTable | None:
+        """The rate table of an account's rate group: a customer's tariff, or a vendor's
+        price list for a clearing account; None when the account or its group is missing."""
+        account = self.account(account_id)
+        if account is None or account.rate_group_id is None:
+            return None
+        return self.rate_tables.get(account.rate_group_id)
 
     def set_phones(self, phones: dict[int, PhoneAccount]) -> None:
         self.phones = phones
@@ -94,6 +110,9 @@ class ConfigCache:
             run(store.load_lists),
             run(store.load_dynamic_entries),
         )
+        accounts, rate_tables = await asyncio.gather(
+            run(store.load_accounts), run(store.load_rate_tables)
+        )
         config = self.config
         config.parameters = parameters
         config.set_phones(phones)
@@ -101,6 +120,8 @@ class ConfigCache:
         config.set_routing_gateways(routing)
         config.lists = lists
         config.dynamic = dynamic
+        config.accounts = accounts
+        config.rate_tables = rate_tables
 
     async def refresh(self) -> bool:
         """A full reload that survives a database outage (the old configuration stays)."""
@@ -148,8 +169,26 @@ class ConfigCache:
             config.lists = await loop.run_in_executor(self.executor, store.load_lists)
         elif kind == "dynamic_blacklist":
             await self._reload_dynamic_entry(key)
+        elif kind == "account":
+            config.accounts = await self._reload_by_id(store.load_accounts, config.accounts, key)
+        elif kind == "rate_group":
+            config.rate_tables = await self._reload_by_id(
+                store.load_rate_tables, config.rate_tables, key
+            )
         elif kind != "registration":
             await self.load_all()
+
+    async def _reload_by_id(
+        self, load: Callable[[list[int]], dict[int, Any]], current: dict[int, Any], key: Any
+    ) -> dict[int, Any]:
+        """`current` with the objects of `key` (an id or a list of ids) reloaded, and dropped
+        if they are gone. Updated in place: only the event loop reads it, between awaits."""
+        ids = key if isinstance(key, list) else [key]
+        loaded = await asyncio.get_running_loop().run_in_executor(self.executor, load, ids)
+        current.update(loaded)
+        for gone in set(ids) - loaded.keys():
+            current.pop(gone, None)
+        return current
 
     async def _reload_dynamic_entry(self, entry_id: int) -> None:
         loop = asyncio.get_running_loop()

@@ -14,6 +14,8 @@ from typing import Any
 from django.db import close_old_connections, connection, transaction
 
 from billing.ingest import rows_to_csv
+from billing.models import Account, Rate, RateGroup
+from billing.rating import RateTable, RateTerms
 from blacklist.models import (
     BlacklistGroup,
     BlacklistNumber,
@@ -22,6 +24,7 @@ from blacklist.models import (
 )
 from softswitch.models import CurrentCall, MappingGateway, Phone, Registration, RoutingGateway
 from softswitch.rules.domain import (
+    BillingAccount,
     DynamicEntries,
     Lists,
     MappingGatewayAccount,
@@ -70,7 +73,7 @@ def _origin_rows(model: Any, fields: tuple[str, ...], ids: list[int] | None) -> 
         yield row, common
 
 
-ORIGIN_FIELDS = ("id", "capacity", "locked", "dynamic_blacklist")
+ORIGIN_FIELDS = ("id", "capacity", "locked", "dynamic_blacklist", "account_id", "routing_policy")
 
 
 @fresh_connection
@@ -120,11 +123,58 @@ def load_routing_gateways() -> dict[int, RoutingGatewayTarget]:
         "strip_digits",
         "add_prefix",
         "options_check",
+        "clearing_account_id",
     )
     return {
         row["id"]: RoutingGatewayTarget(**{**row, "prefixes": tuple(row["prefixes"])})
         for row in RoutingGateway.objects.values(*fields)
     }
+
+
+ACCOUNT_FIELDS = ("id", "type", "rate_group_id", "credit_limit", "locked", "balance")
+
+
+@fresh_connection
+def load_accounts(ids: Iterable[int] | None = None) -> dict[int, BillingAccount]:
+    """Accounts by id, with their balances (all, or those of `ids`; a missing id was deleted)."""
+    queryset = Account.objects.all() if ids is None else Account.objects.filter(pk__in=list(ids))
+    return {row["id"]: BillingAccount(**row) for row in queryset.values(*ACCOUNT_FIELDS)}
+
+
+@fresh_connection
+def load_rate_tables(group_ids: Iterable[int] | None = None) -> dict[int, RateTable]:
+    """Rate tables by rate group id (all groups, or those of `group_ids`), in one query.
+
+    A group without rates gets an empty table; a group id that does not exist gets none.
+    """
+    rates = Rate.objects.all() if group_ids is None else Rate.objects.filter(
+        rate_group_id__in=list(group_ids)
+    )
+    by_group: dict[int, list[RateTerms]] = {}
+    for row in rates.values(*RATE_FIELDS):
+        group_id, rate_id = row.pop("rate_group_id"), row.pop("id")
+        by_group.setdefault(group_id, []).append(RateTerms(**row, rate_id=rate_id))
+    groups = RateGroup.objects.all() if group_ids is None else RateGroup.objects.filter(
+        pk__in=list(group_ids)
+    )
+    return {
+        group_id: RateTable(by_group.get(group_id, ()))
+        for group_id in groups.values_list("pk", flat=True)
+    }
+
+
+RATE_FIELDS = (
+    "id",
+    "rate_group_id",
+    "prefix",
+    "area_name",
+    "first_period",
+    "first_fee",
+    "period",
+    "fee",
+    "effective_from",
+    "effective_to",
+)
 
 
 @fresh_connection

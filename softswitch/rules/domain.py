@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
+
+from billing.choices import AccountTypeChoices
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,8 @@ class Origin:
     dynamic_blacklist: bool
     caller_groups: tuple[int, ...]
     callee_groups: tuple[int, ...]
+    account_id: int | None = None  # the customer charged; None = unbilled (SPEC §8.3)
+    routing_policy: str = "priority"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,7 @@ class RoutingGatewayTarget:
     strip_digits: int
     add_prefix: str
     options_check: bool
+    clearing_account_id: int | None = None  # the vendor whose rates give the cost
 
     def matched_prefix_length(self, callee: str) -> int | None:
         """Length of this gateway's longest prefix matching the callee ("*" = 0), or None."""
@@ -94,6 +100,28 @@ class RoutingGatewayTarget:
     def dialled_number(self, callee: str) -> str:
         """The callee as sent to this gateway: strip leading digits, then add the prefix."""
         return self.add_prefix + callee[self.strip_digits :]
+
+
+@dataclass(frozen=True, slots=True)
+class BillingAccount:
+    """An account as the engine sees it (SPEC §8.1); `balance` as of the last reload, which
+    every balance change triggers (docs/adr/0006)."""
+
+    id: int
+    type: int  # AccountTypeChoices: normal (customer) or clearing (vendor)
+    rate_group_id: int | None
+    credit_limit: Decimal
+    locked: bool
+    balance: Decimal
+
+    @property
+    def is_clearing(self) -> bool:
+        return self.type == AccountTypeChoices.CLEARING
+
+    @property
+    def spendable(self) -> Decimal:
+        """Balance plus credit limit: what the account may spend before reservations."""
+        return self.balance + self.credit_limit
 
 
 @dataclass(frozen=True, slots=True)
