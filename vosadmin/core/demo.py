@@ -1,4 +1,5 @@
-"""Demo data for a fresh console: a few gateways, phones, static lists and a day of CDRs.
+"""Demo data for a fresh console: a few gateways, phones, static lists, tariffs, accounts with
+balances, vendors' price lists (`billing.demo`) and two days of CDRs.
 
 Addresses are from the documentation ranges (RFC 5737) except the loopback ones, which let a
 developer try calls with sipp against `make run` straight away (see README, "Try it").
@@ -10,6 +11,7 @@ import secrets
 
 from django.db import transaction
 
+from billing.models import Account, RateGroup
 from blacklist.models import BlacklistGroup, BlacklistNumber, SystemWhitelistEntry
 from softswitch.models import MappingGateway, Phone, RoutingGateway
 
@@ -52,14 +54,14 @@ ROUTING_GATEWAYS = [
 
 def demo_data_exists() -> bool:
     """Whether the database already holds configuration (then no demo data is added)."""
-    return (
-        MappingGateway.objects.exists() or Phone.objects.exists() or RoutingGateway.objects.exists()
-    )
+    configured = (MappingGateway, Phone, RoutingGateway, Account, RateGroup)
+    return any(model.objects.exists() for model in configured)
 
 
 @transaction.atomic
 def create_demo_data() -> dict[str, int]:
     """Create the demo configuration and CDRs; returns what was created, by kind."""
+    from billing.demo import create_billing_demo
     from billing.generation import Population, generate_cdrs
 
     fraud = BlacklistGroup.objects.create(
@@ -88,6 +90,7 @@ def create_demo_data() -> dict[str, int]:
     ]
     for phone in phones[:3]:
         phone.callee_blacklist_groups.add(premium)
+    billing = create_billing_demo()
     population = Population(phones=[phone.e164 for phone in phones])
     cdrs = generate_cdrs(DEMO_CDR_COUNT, days=2, seed=7, population=population)
     return {
@@ -95,5 +98,6 @@ def create_demo_data() -> dict[str, int]:
         "routing gateways": len(ROUTING_GATEWAYS),
         "phones": len(phones),
         "black list groups": 2,
+        **billing,
         "CDRs": cdrs,
     }
