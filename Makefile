@@ -5,7 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint format system-deps fuzz-api bench-cdr-query bench-blacklist bench-register bench-flood bench-calls clean
+.PHONY: run test lint format system-deps bench-cdr-query bench-blacklist bench-register bench-flood bench-calls \
+	fuzz-sip soak faults clean
 
 ## run: install, start embedded PostgreSQL + Redis (unless DATABASE_URL/REDIS_URL), migrate,
 ##      bootstrap, and run console, worker, beat and SIP engine in the foreground (Ctrl-C stops all)
@@ -30,7 +31,7 @@ test: $(INSTALLED) system-deps
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[embedded,test,fuzz]'
+	$(PY) -m pip install --quiet -e '.[embedded,test]'
 	touch $@
 
 ## system-deps: sipp and Chromium for the integration and browser tests, and a compose client
@@ -49,13 +50,6 @@ system-deps:
 		echo "missing$$missing and cannot install (needs root and apt): their tests will be skipped"; \
 	fi
 
-## fuzz-api: schemathesis over every operation of the live OpenAPI schema as an administrator,
-##           against a console it starts on a throwaway database (fuzz/api.py); fails on any 5xx
-##           or conformance failure. FUZZ_ARGS, e.g. FUZZ_ARGS="--max-examples 500". Not in test
-##           (a small version is: tests/core/test_api_fuzz.py)
-fuzz-api: $(INSTALLED)
-	$(PY) -m vosadmin.stack exec -- $(PY) -m fuzz.api $(FUZZ_ARGS)
-
 ## bench-register, bench-flood, bench-calls: the SIP engine under sipp load (bench/sip_engine.py;
 ##                  its own database vosadmin_sipbench; writes docs/benchmarks.md; not in make test)
 bench-register bench-flood bench-calls: $(INSTALLED) system-deps
@@ -73,9 +67,9 @@ bench-cdr-query: $(INSTALLED)
 
 ## fuzz-sip: a bounded SIP fuzzer against a real engine: mutated and RFC 4475 messages over UDP and
 ##           TCP from several addresses, OPTIONS probes, RSS of two drained waves compared
-##           (bench/fuzz_sip.py; FUZZ_ARGS="--messages 200000 --seed 7"; database vosadmin_harness)
+##           (bench/fuzz_sip.py; FUZZ_SIP_ARGS="--messages 200000 --seed 7"; database vosadmin_harness)
 fuzz-sip: $(INSTALLED) system-deps
-	$(PY) -m vosadmin.stack exec -- $(PY) -m bench.fuzz_sip $(FUZZ_ARGS)
+	$(PY) -m vosadmin.stack exec -- $(PY) -m bench.fuzz_sip $(FUZZ_SIP_ARGS)
 
 ## soak: sipp calls through the engine at RATE calls/s for SOAK_SECONDS, RSS and open transactions,
 ##       dialogs and calls sampled every 10 s; fails if they grow (bench/soak.py; docs/benchmarks.md)
