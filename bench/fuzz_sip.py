@@ -15,7 +15,7 @@ a mapping gateway (so INVITEs are routed, to a gateway that answers 486). Fails 
   and caches; a second equal wave must not need more memory).
 
     make fuzz-sip                                   50,000 messages, seed 1
-    make fuzz-sip FUZZ_ARGS="--messages 200000 --seed 7"
+    make fuzz-sip FUZZ_SIP_ARGS="--messages 200000 --seed 7"
 
 Works in its own database (default `vosadmin_harness`) and Redis db 13, on the server
 DATABASE_URL / REDIS_URL name; writes its figures into docs/benchmarks.md ("Fuzzing").
