@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from billing.choices import AccountTypeChoices
 from billing.models import Account, Rate, RateGroup
@@ -26,6 +28,8 @@ from softswitch.choices import RoutingPolicyChoices
 from softswitch.models import MappingGateway, Phone, RoutingGateway
 
 CENT = Decimal("0.0001")  # storage precision of money
+# In force long before the demo's generated CDRs (two days back), so they are rated too.
+RATES_FROM = datetime(2020, 1, 1, tzinfo=UTC)
 # What carriers charge per minute for each demo destination: (prefix, area, cost per minute).
 DESTINATIONS = [
     ("1", "USA and Canada", "0.0050"),
@@ -79,15 +83,20 @@ class Billing:
         """A rate of `per_minute`, spread over this billing's periods."""
         fee = (per_minute * self.period / 60).quantize(CENT)
         first_fee = (per_minute * self.first_period / 60).quantize(CENT)
-        return Rate(
-            rate_group=group,
-            prefix=prefix,
-            area_name=area,
+        return demo_rate(
+            group,
+            prefix,
+            area,
             first_period=self.first_period,
             first_fee=first_fee,
             period=self.period,
             fee=fee,
         )
+
+
+def demo_rate(group: RateGroup, prefix: str, area: str, **terms: Any) -> Rate:
+    """An unsaved demo rate, in force since RATES_FROM."""
+    return Rate(rate_group=group, prefix=prefix, area_name=area, effective_from=RATES_FROM, **terms)
 
 
 PER_MINUTE = Billing(first_period=60, period=60)
@@ -132,7 +141,7 @@ def tariff(name: str, memo: str, billing: Billing, markup: Decimal) -> RateGroup
     """A customers' rate group: every demo destination, and the sipp test prefix per minute."""
     group = price_list(name, memo, billing, markup)
     prefix, area = SIPP_TEST
-    Rate.objects.create(rate_group=group, prefix=prefix, area_name=area, fee=SIPP_TEST_PRICES[name])
+    demo_rate(group, prefix, area, fee=SIPP_TEST_PRICES[name]).save()
     return group
 
 
@@ -186,7 +195,7 @@ def vendor_price_list(name: str) -> RateGroup:
     if name == LOCAL_VENDOR:
         group = RateGroup.objects.create(name=f"Vendor {name}", memo="Any number")
         area = "Any number (sipp UAS)"
-        Rate.objects.create(rate_group=group, prefix="", area_name=area, fee=Decimal("0.03"))
+        demo_rate(group, "", area, fee=Decimal("0.03")).save()
         return group
     prefixes, markup, overrides = VENDORS[name]
     return price_list(f"Vendor {name}", "Price list", PER_MINUTE, markup, prefixes, overrides)

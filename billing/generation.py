@@ -3,7 +3,10 @@
 The mix resembles a small carrier's day: mostly mapping-gateway (wholesale) and phone (retail)
 traffic with a diurnal curve, answered calls with long-tailed durations, the usual failure
 statuses, some screening rejections, and a few illegal-call bursts from scanners (billing mode
-−2). Rows are generated while COPY inserts the previous ones (billing.ingest.CsvStream), in
+−2). Calls are rated as the engine rates them (`billing.generation_rating`): with the accounts
+and rates of the database, fee, cost and account agree with the rates; an origin without an
+account is unbilled. A call goes to a routing gateway whose prefixes match its callee. Rows are
+generated while COPY inserts the previous ones (billing.ingest.CsvStream), in
 transactions of CHUNK_ROWS, so memory stays flat whatever the count.
 """
 
@@ -17,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
 from django.db import connection, transaction
@@ -25,7 +29,8 @@ from billing.choices import CdrBillingModeChoices as Mode
 from billing.choices import CdrEndDirectionChoices as Direction
 from billing.choices import CdrEndReasonChoices as Reason
 from billing.flow_numbers import GENERATED_NODE, FlowNumberGenerator
-from billing.ingest import copy_cdrs
+from billing.generation_rating import CdrRating
+from billing.ingest import CDR_COLUMNS, copy_cdrs
 from billing.partitions import ensure_cdr_partitions
 
 T = TypeVar("T")
@@ -48,7 +53,6 @@ FAILURES = [  # (end reason, weight, who ended it)
     (Reason.ORIGIN_CAPACITY, 1, Direction.SERVER),
 ]
 DESTINATIONS = ["86", "44", "1", "91", "234", "880", "49", "33", "7", "62", "63", "55"]
-RATES_PER_MINUTE = [Decimal("0.012"), Decimal("0.025"), Decimal("0.04")]
 SCANNER_CALLERS = ["100", "1000", "sipvicious", "anonymous"]
 MAX_HOLD_MS = 7_200_000  # the default SS_SIP_NO_TIMER_REINVITE_INTERVAL
 # Relative call volume per hour of the day (UTC): quiet at night, busy in business hours.
@@ -77,6 +81,7 @@ class Population:
             ("VENDOR-CHARLIE", "192.0.2.70:5060"),
         ]
     )
+    rating: CdrRating = field(default_factory=CdrRating)  # default: every call unbilled
 
 
 class Origin(NamedTuple):
@@ -87,6 +92,11 @@ class Origin(NamedTuple):
     caller_ip: str
     phone: str
     mapping_gateway: str
+
+    @property
+    def name(self) -> str:
+        """The phone's number or the mapping gateway's name (whose account pays)."""
+        return self.phone or self.mapping_gateway
 
 
 class FastRandom(random.Random):
@@ -102,14 +112,27 @@ class FastRandom(random.Random):
         return low + int(self.random() * (high - low))
 
 
+class Charges(NamedTuple):
+    """What rating gives a CDR (unbilled and unanswered calls: nothing)."""
+
+    account_id: int | None = None
+    fee_time: int = 0
+    fee: Decimal = Decimal(0)
+    fee_prefix: str = ""
+    cost: Decimal = Decimal(0)
+    cost_prefix: str = ""
+
+
 class CdrFactory:
     """Builds CDR rows (tuples in `billing.ingest.CDR_COLUMNS` order)."""
 
-    def __init__(self, population: Population, rng: FastRandom, precision: int = 2) -> None:
+    columns = itemgetter(*CDR_COLUMNS)
+
+    def __init__(self, population: Population, rng: FastRandom) -> None:
         self.population = population
+        self.rating = population.rating
         self.rng = rng
         self.flow_numbers = FlowNumberGenerator(GENERATED_NODE)
-        self.quantum = Decimal(1).scaleb(-precision)
         self._failures = list(itertools.accumulate(weight for _, weight, _ in FAILURES))
 
     def callee(self) -> str:
@@ -125,36 +148,60 @@ class CdrFactory:
         name, ip = rng.pick(self.population.mapping_gateways)
         return Origin(Mode.MAPPING_GATEWAY, str(rng.between(10**9, 10**10)), f"{ip}:5060", "", name)
 
+    def route(self, callee: str) -> tuple[str, str]:
+        """A routing gateway that serves the callee (any, if none does)."""
+        routes = self.population.routing_gateways
+        serving = [route for route in routes if self.rating.serves(route[0], callee)]
+        return self.rng.pick(serving or routes)
+
     def legitimate(self, start: datetime) -> tuple[Any, ...]:
         """A phone or mapping-gateway call, answered (48 %) or failed."""
         origin = self.origin()
-        route = self.rng.pick(self.population.routing_gateways)
+        callee = self.callee()
+        route = self.route(callee)
         if self.rng.random() < 0.48:
-            return self._answered(start, origin, route)
-        return self._failed(start, origin, route)
+            return self._answered(start, origin, route, callee)
+        return self._failed(start, origin, route, callee)
 
-    def _answered(self, start: datetime, origin: Origin, route: tuple[str, str]) -> tuple[Any, ...]:
+    def _answered(
+        self, start: datetime, origin: Origin, route: tuple[str, str], callee: str
+    ) -> tuple[Any, ...]:
         rng = self.rng
         connect = start + timedelta(milliseconds=rng.between(1500, 15000))
         hold_ms = min(int(rng.expovariate(1 / 110_000)) + 1000, MAX_HOLD_MS)
-        fee_time = math.ceil(hold_ms / 1000)
-        fee = (fee_time * rng.pick(RATES_PER_MINUTE) / 60).quantize(self.quantum)
         if hold_ms >= MAX_HOLD_MS:
             direction = Direction.SERVER
         else:
             direction = Direction.CALLER if rng.random() < 0.56 else Direction.CALLEE
         stop = connect + timedelta(milliseconds=hold_ms)
+        charges = self.charges(start, origin, route, callee, math.ceil(hold_ms / 1000))
         return self._row(
-            start, origin, route, connect, stop, hold_ms, fee_time, fee, 200, direction
+            start, origin, route, connect, stop, hold_ms, 200, direction, callee, charges
         )
 
-    def _failed(self, start: datetime, origin: Origin, route: tuple[str, str]) -> tuple[Any, ...]:
+    def charges(
+        self, start: datetime, origin: Origin, route: tuple[str, str], callee: str, seconds: int
+    ) -> Charges:
+        """The fee (the callee as sent by the caller) and the cost (as sent to the vendor) of
+        an answered call of `seconds`, rated at its start time."""
+        rating = self.rating
+        account_id = rating.account_id(origin.name)
+        if account_id is None:
+            return Charges()
+        fee_time, fee, fee_prefix = rating.fee(origin.name, callee, start, seconds)
+        cost, cost_prefix = rating.cost(route[0], callee, start, seconds)
+        return Charges(account_id, fee_time, fee, fee_prefix, cost, cost_prefix)
+
+    def _failed(
+        self, start: datetime, origin: Origin, route: tuple[str, str], callee: str
+    ) -> tuple[Any, ...]:
         rng = self.rng
         reason, _, direction = FAILURES[self._failure_index()]
         routed = reason > 0 or reason == Reason.GATEWAY_TIMEOUT
         stop = start + timedelta(milliseconds=rng.between(20, 30000 if routed else 50))
         route = route if routed else ("", "")
-        return self._row(start, origin, route, None, stop, 0, 0, Decimal(0), reason, direction)
+        charges = Charges(account_id=self.rating.account_id(origin.name))
+        return self._row(start, origin, route, None, stop, 0, reason, direction, callee, charges)
 
     def _failure_index(self) -> int:
         return bisect.bisect(self._failures, self.rng.random() * self._failures[-1])
@@ -172,11 +219,10 @@ class CdrFactory:
             None,
             stop,
             0,
-            0,
-            Decimal(0),
             Reason.ILLEGAL_SOURCE,
             Direction.SERVER,
-            callee="00" + self.callee(),
+            "00" + self.callee(),
+            Charges(),
         )
 
     def _row(
@@ -187,33 +233,32 @@ class CdrFactory:
         connect: datetime | None,
         stop: datetime,
         hold_ms: int,
-        fee_time: int,
-        fee: Decimal,
         reason: int,
         direction: int,
-        callee: str | None = None,
+        callee: str,
+        charges: Charges,
     ) -> tuple[Any, ...]:
         flow_no = self.flow_numbers.next(int(start.timestamp() * 1000))
-        return (
-            flow_no,
-            f"{flow_no:x}@generated",
-            origin.caller,
-            callee or self.callee(),
-            origin.caller_ip,
-            route[1],
-            origin.mapping_gateway,
-            origin.phone,
-            route[0],
-            start,
-            connect,
-            stop,
-            hold_ms,
-            fee_time,
-            fee,
-            int(reason),
-            int(direction),
-            int(origin.mode),
-        )
+        values = {
+            "flow_no": flow_no,
+            "call_id": f"{flow_no:x}@generated",
+            "caller": origin.caller,
+            "callee": callee,
+            "caller_ip": origin.caller_ip,
+            "callee_ip": route[1],
+            "mapping_gateway": origin.mapping_gateway,
+            "phone": origin.phone,
+            "routing_gateway": route[0],
+            "start_time": start,
+            "connect_time": connect,
+            "stop_time": stop,
+            "hold_time_ms": hold_ms,
+            "end_reason": int(reason),
+            "end_direction": int(direction),
+            "billing_mode": int(origin.mode),
+            **charges._asdict(),
+        }
+        return self.columns(values)
 
 
 def start_offsets(rng: FastRandom, count: int) -> list[float]:
@@ -270,8 +315,12 @@ def generate_cdrs(
     seed: int | None = None,
     population: Population | None = None,
 ) -> int:
-    """Insert `count` generated CDRs over the `days` before `end` (default now); returns count."""
+    """Insert `count` generated CDRs over the `days` before `end` (default now); returns count.
+
+    Without a population, the default one is rated with the database's accounts and rates.
+    """
     end = end or datetime.now(UTC)
+    population = population or Population(rating=CdrRating.from_database())
     ensure_cdr_partitions((end - timedelta(days=days)).date(), end.date())
     rows = generate_rows(count, days, end, seed, population)
     written = 0

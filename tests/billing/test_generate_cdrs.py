@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import math
 from collections import Counter
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 
 from billing.models import Cdr
 
@@ -43,8 +46,6 @@ def test_a_realistic_mix(generated) -> None:
 
 
 def test_repeatable_with_a_seed(db) -> None:
-    from datetime import UTC, datetime
-
     from billing.generation import generate_rows
 
     end = datetime(2025, 3, 11, tzinfo=UTC)
@@ -55,3 +56,93 @@ def test_repeatable_with_a_seed(db) -> None:
 def test_bad_arguments(db, arguments) -> None:
     with pytest.raises(CommandError):
         call_command("generate_cdrs", *arguments)
+
+
+@pytest.fixture
+def tariffs(db) -> dict[str, int]:
+    """A phone and a mapping gateway with accounts; two vendors, one rewriting the callee."""
+    from billing.models import Account, Rate, RateGroup
+    from softswitch.models import MappingGateway, Phone, RoutingGateway
+
+    since = datetime(2020, 1, 1, tzinfo=UTC)
+
+    def group(name: str, *rates: tuple[str, int, str, int, str]) -> RateGroup:
+        rate_group = RateGroup.objects.create(name=name)
+        for prefix, first_period, first_fee, period, fee in rates:
+            Rate.objects.create(
+                rate_group=rate_group,
+                prefix=prefix,
+                first_period=first_period,
+                first_fee=Decimal(first_fee),
+                period=period,
+                fee=Decimal(fee),
+                effective_from=since,
+            )
+        return rate_group
+
+    retail = group("Retail", ("", 60, "0.60", 60, "0.60"), ("86", 6, "0.012", 6, "0.012"))
+    vendor_rates = group("Alpha", ("986", 0, "0", 1, "0.0007"))
+    backup_rates = group("Charlie", ("", 0, "0", 60, "0.05"))
+    customer = Account.objects.create(account="C1", rate_group=retail)
+    Phone.objects.create(e164="1001", password="x", account=customer)
+    MappingGateway.objects.create(name="GW-ACME", ips=["198.51.100.10"], account=customer)
+    for name, prefixes, rates, add in (
+        ("VENDOR-ALPHA", ["86"], vendor_rates, "9"),
+        ("VENDOR-CHARLIE", ["*"], backup_rates, ""),
+    ):
+        vendor = Account.objects.create(account=name, type=2, rate_group=rates)
+        RoutingGateway.objects.create(
+            name=name, host="192.0.2.50", prefixes=prefixes, add_prefix=add, clearing_account=vendor
+        )
+    return {"customer": customer.pk}
+
+
+def rated_population():
+    from billing.generation import Population
+    from billing.generation_rating import CdrRating
+
+    return Population(
+        phones=["1001", "1002"],  # 1002 has no account: unbilled
+        mapping_gateways=[("GW-ACME", "198.51.100.10"), ("GW-OTHER", "203.0.113.30")],
+        routing_gateways=[
+            ("VENDOR-ALPHA", "192.0.2.50:5060"),
+            ("VENDOR-CHARLIE", "192.0.2.70:5060"),
+        ],
+        rating=CdrRating.from_database(),
+    )
+
+
+def expected_fee(callee: str, start, hold_ms: int) -> tuple[int, Decimal]:
+    from billing.models import RateGroup
+    from billing.rating import RateTable, rate_call
+
+    table = RateTable.for_group(RateGroup.objects.get(name="Retail").pk)
+    charge = rate_call(math.ceil(hold_ms / 1000), table.lookup(callee, start), 2)
+    return charge.fee_time, charge.fee
+
+
+def test_fees_agree_with_the_rates(tariffs) -> None:
+    from billing.generation import generate_cdrs
+
+    generate_cdrs(3000, days=1, seed=11, population=rated_population())
+    answered = Cdr.objects.filter(connect_time__isnull=False)
+    billed = answered.filter(Q(phone="1001") | Q(mapping_gateway="GW-ACME"))
+    assert billed.count() > 300
+    for cdr in billed:
+        assert (cdr.fee_time, cdr.fee) == expected_fee(cdr.callee, cdr.start_time, cdr.hold_time_ms)
+    unbilled = answered.filter(Q(phone="1002") | Q(mapping_gateway="GW-OTHER"))
+    assert unbilled.exists() and not unbilled.exclude(fee=0, fee_time=0).exists()
+    assert not Cdr.objects.filter(connect_time__isnull=True).exclude(fee=0, fee_time=0).exists()
+
+
+def test_calls_go_to_a_gateway_serving_the_callee(tariffs) -> None:
+    from billing.generation import generate_cdrs
+
+    generate_cdrs(1000, days=1, seed=5, population=rated_population())
+    alpha = Cdr.objects.filter(routing_gateway="VENDOR-ALPHA")
+    assert alpha.exists() and not alpha.exclude(callee__startswith="86").exists()
+
+
+def test_without_accounts_every_call_is_unbilled(db) -> None:
+    call_command("generate_cdrs", "--count", "500", "--seed", "3", stdout=io.StringIO())
+    assert not Cdr.objects.exclude(fee=0).exists()

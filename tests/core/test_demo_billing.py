@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
-from billing.models import Account, Payment, Rate, RateGroup
+from billing.models import Account, Cdr, Payment, Rate, RateGroup
 from billing.rating import RateTable, rate_call
 from softswitch.models import MappingGateway, Phone, RoutingGateway
 from softswitch.rules.domain import RoutingGatewayTarget
@@ -149,3 +149,12 @@ def test_accounts_and_rate_groups_alone_are_configuration() -> None:
     Rate.objects.all().delete()
     RateGroup.objects.all().delete()
     assert not demo_data_exists()
+
+
+def test_the_demo_cdrs_are_rated() -> None:
+    answered = Cdr.objects.filter(connect_time__isnull=False, billing_mode__in=[0, 1])
+    assert answered.count() > 500
+    assert not answered.filter(fee_time=0).exists()  # every demo origin pays, has a rate
+    # a few short 6/6 wholesale calls round to 0.00 at 2 places; the rest cost something
+    assert answered.filter(fee__gt=0).count() > 0.8 * answered.count()
+    assert not Cdr.objects.filter(connect_time__isnull=True).exclude(fee=0).exists()

@@ -63,6 +63,7 @@ def create_demo_data() -> dict[str, int]:
     """Create the demo configuration and CDRs; returns what was created, by kind."""
     from billing.demo import create_billing_demo
     from billing.generation import Population, generate_cdrs
+    from billing.generation_rating import CdrRating
 
     fraud = BlacklistGroup.objects.create(
         name="Known fraud", applies_to_all=True, memo="Numbers seen in IRSF fraud reports"
@@ -91,7 +92,11 @@ def create_demo_data() -> dict[str, int]:
     for phone in phones[:3]:
         phone.callee_blacklist_groups.add(premium)
     billing = create_billing_demo()
-    population = Population(phones=[phone.e164 for phone in phones])
+    population = Population(
+        phones=[phone.e164 for phone in phones],
+        mapping_gateways=[(data["name"], data["ips"][0]) for data in MAPPING_GATEWAYS[:2]],
+        rating=CdrRating.from_database(),
+    )
     cdrs = generate_cdrs(DEMO_CDR_COUNT, days=2, seed=7, population=population)
     return {
         "mapping gateways": len(MAPPING_GATEWAYS),
