@@ -31,6 +31,9 @@ from bench import sip_engine
 from bench.watch import DRAIN_SECONDS, EngineWatch, drained, slope
 
 METRICS = ("rss_mb", "transactions", "dialogs", "calls", "legs")
+# Transactions live up to 32 s (Timer J/H/K/M) and legs 32 s after their call: the counts rise
+# for 32 s after the calls start (later on a slow machine), then hold steady.
+STEADY_AFTER = 42.0
 
 
 @dataclass
@@ -116,8 +119,9 @@ def soak(
 
 
 def judge(report: SoakReport, max_rss_slope: float, max_count_growth: float) -> None:
-    """Fit each metric over the second half of the run and apply the bounds."""
-    steady = report.steady(report.seconds / 2)
+    """Fit each metric over the second half of the run (and at least one full 32 s timer
+    period after the start, with margin: `STEADY_AFTER`) and apply the bounds."""
+    steady = report.steady(max(report.seconds / 2, STEADY_AFTER))
     xs = [s.seconds / 60 for s in steady]
     for metric in METRICS:
         ys = [float(getattr(s, metric)) for s in steady]
