@@ -29,7 +29,7 @@ from softswitch.engine.resolver import HostResolver
 from softswitch.engine.transport import Flow
 from softswitch.rules.cdr import CallRecord, cdr_row, should_record
 from softswitch.rules.domain import Origin, PhoneAccount
-from softswitch.rules.routing import plan_route
+from softswitch.rules.routing import plan_route, route_pricing
 from softswitch.rules.screening import screen_call
 from softswitch.sip.dialog import DialogId, incoming_dialog_id
 from softswitch.sip.digest import DigestResult, parse_credentials
@@ -208,6 +208,7 @@ class CallManager:
             config.routing_gateways.values(),
             self._gateway_available,
             switch.parameter("SS_GATEWAY_SWITCH_LIMIT"),
+            route_pricing(origin, callee, now, config.rate_table_for_account),
         )
         server = switch.layer.server_transaction(request, flow, send_trying=True)
         record = self._record(request, flow, mode, caller, callee, origin)

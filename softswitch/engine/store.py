@@ -99,12 +99,17 @@ def load_phones(ids: Iterable[int] | None = None) -> dict[int, PhoneAccount]:
 def load_mapping_gateways() -> dict[int, MappingGatewayAccount]:
     """Every mapping gateway by id."""
     gateways = {}
-    for row, common in _origin_rows(MappingGateway, ("name", "ips", "auth_mode"), None):
+    fields = ("name", "ips", "auth_mode", *COST_GUARD_FIELDS)
+    for row, common in _origin_rows(MappingGateway, fields, None):
         model = MappingGateway(ips=row["ips"], auth_mode=row["auth_mode"])
+        guards = {field: row[field] for field in COST_GUARD_FIELDS}
         gateways[row["id"]] = MappingGatewayAccount(
-            **common, name=row["name"], source_keys=tuple(model.source_keys())
+            **common, **guards, name=row["name"], source_keys=tuple(model.source_keys())
         )
     return gateways
+
+
+COST_GUARD_FIELDS = ("max_cost_per_minute", "min_margin_percent", "rate_check")
 
 
 @fresh_connection

@@ -50,6 +50,10 @@ class Origin:
     callee_groups: tuple[int, ...]
     account_id: int | None = None  # the customer charged; None = unbilled (SPEC §8.3)
     routing_policy: str = "priority"
+    # Cost guards of least-cost routing (SPEC §8.4): set on mapping gateways; None = no guard.
+    max_cost_per_minute: Decimal | None = None
+    min_margin_percent: Decimal | None = None
+    rate_check: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from billing.choices import CdrEndReasonChoices as EndReason
-from billing.rating import MAX_PRECISION, RateTerms, rate_call
-from softswitch.rules.domain import RoutingGatewayTarget
+from billing.rating import MAX_PRECISION, RateTable, RateTerms, rate_call
+from softswitch.choices import RoutingPolicyChoices
+from softswitch.rules.domain import Origin, RoutingGatewayTarget
 
 MINUTE = 60
 HUNDRED = Decimal(100)
@@ -65,6 +67,16 @@ class CostPolicy:
     min_margin_percent: Decimal | None = None
     rate_check: bool = False
 
+    @classmethod
+    def of(cls, origin: Origin) -> CostPolicy:
+        """The routing policy and cost guards of a phone or mapping gateway."""
+        return cls(
+            least_cost=origin.routing_policy == RoutingPolicyChoices.LEAST_COST,
+            max_cost_per_minute=origin.max_cost_per_minute,
+            min_margin_percent=origin.min_margin_percent,
+            rate_check=origin.rate_check,
+        )
+
     @property
     def needs_vendor_rates(self) -> bool:
         """Whether routing must look vendor rates up at all."""
@@ -83,6 +95,29 @@ class RoutePricing:
     policy: CostPolicy
     vendor_rate: VendorRate
     customer_rate: RateTerms | None = None
+
+
+def route_pricing(
+    origin: Origin,
+    callee: str,
+    now: float,
+    rate_table_for_account: Callable[[int | None], RateTable | None],
+) -> RoutePricing | None:
+    """What routing needs to weigh cost for a call of `origin` at `now` (Unix time): None when
+    its policy orders by priority and guards nothing, else the rates in force then — the
+    vendors' for the number as sent to them, the customer's for the callee as dialled."""
+    policy = CostPolicy.of(origin)
+    if not policy.needs_vendor_rates:
+        return None
+    at = datetime.fromtimestamp(now, UTC)
+
+    def vendor_rate(gateway: RoutingGatewayTarget, number: str) -> RateTerms | None:
+        table = rate_table_for_account(gateway.clearing_account_id)
+        return table.lookup(number, at) if table is not None else None
+
+    table = rate_table_for_account(origin.account_id)
+    customer_rate = table.lookup(callee, at) if table is not None else None
+    return RoutePricing(policy, vendor_rate, customer_rate)
 
 
 @dataclass(frozen=True, slots=True)

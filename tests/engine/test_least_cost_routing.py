@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from billing.choices import CdrEndReasonChoices as EndReason
-from billing.rating import RateTerms
+from billing.rating import RateTable, RateTerms
+from softswitch.rules.domain import MappingGatewayAccount
 from softswitch.rules.routing import (
     PRIORITY_ONLY,
     CostPolicy,
     MinutePrices,
     RoutePricing,
     plan_route,
+    route_pricing,
 )
 from tests.engine.test_routing_rules import ALWAYS, gateway, names
 
@@ -203,3 +206,48 @@ def test_minute_prices(rate, first, later) -> None:
     prices = MinutePrices.of(rate)
     assert (prices.first, prices.later) == (Decimal(first), Decimal(later))
     assert prices.per_minute == max(Decimal(first), Decimal(later))
+
+
+def origin(**extra) -> MappingGatewayAccount:
+    values = {
+        "id": 1,
+        "name": "GW",
+        "capacity": 0,
+        "locked": False,
+        "dynamic_blacklist": False,
+        "caller_groups": (),
+        "callee_groups": (),
+    }
+    return MappingGatewayAccount(**{**values, **extra})
+
+
+def test_an_origin_priority_policy_without_guards_needs_no_rates() -> None:
+    asked = []
+    pricing = route_pricing(origin(), "86", 0.0, lambda account: asked.append(account))
+    assert pricing is None and asked == []
+
+
+def test_route_pricing_uses_the_rates_in_force_at_the_call() -> None:
+    start = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    later = RateTerms("86", 0, Decimal(0), 60, Decimal("0.01"), effective_from=start)
+    earlier = RateTerms("86", 0, Decimal(0), 60, Decimal("0.09"))
+    tables = {
+        7: RateTable([earlier, later]),  # the vendor: 0.09 until start, 0.01 from then
+        9: RateTable([RateTerms("", 0, Decimal(0), 60, Decimal("0.2"))]),  # the customer
+    }
+    customer = origin(account_id=9, routing_policy="least_cost", min_margin_percent=Decimal(5))
+    vendor = gateway("V", ("86",), clearing_account_id=7, add_prefix="86", strip_digits=2)
+    unrated = gateway("U", ("86",))
+    pricing = route_pricing(customer, "8612", start.timestamp(), tables.get)
+    assert pricing.policy == CostPolicy(least_cost=True, min_margin_percent=Decimal(5))
+    assert pricing.customer_rate.fee == Decimal("0.2")
+    assert pricing.vendor_rate(vendor, "8612").fee == Decimal("0.01")
+    assert pricing.vendor_rate(unrated, "8612") is None
+    before = route_pricing(customer, "8612", start.timestamp() - 1, tables.get)
+    assert before.vendor_rate(vendor, "8612").fee == Decimal("0.09")
+
+
+def test_an_unbilled_origin_has_no_customer_rate() -> None:
+    guarded = origin(rate_check=True)
+    pricing = route_pricing(guarded, "86", 0.0, lambda account: None)
+    assert pricing.customer_rate is None and pricing.policy == CostPolicy(rate_check=True)
