@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint format system-deps bench-cdr-query bench-blacklist bench-register bench-flood bench-calls \
+.PHONY: run test lint format system-deps fuzz-api bench-cdr-query bench-blacklist bench-register bench-flood bench-calls \
 	fuzz-sip soak faults clean
 
 ## run: install, start embedded PostgreSQL + Redis (unless DATABASE_URL/REDIS_URL), migrate,
@@ -31,7 +31,7 @@ test: $(INSTALLED) system-deps
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[embedded,test]'
+	$(PY) -m pip install --quiet -e '.[embedded,test,fuzz]'
 	touch $@
 
 ## system-deps: sipp and Chromium for the integration and browser tests, and a compose client
@@ -49,6 +49,13 @@ system-deps:
 	else \
 		echo "missing$$missing and cannot install (needs root and apt): their tests will be skipped"; \
 	fi
+
+## fuzz-api: schemathesis over every operation of the live OpenAPI schema as an administrator,
+##           against a console it starts on a throwaway database (fuzz/api.py); fails on any 5xx
+##           or conformance failure. FUZZ_ARGS, e.g. FUZZ_ARGS="--max-examples 500". Not in test
+##           (a small version is: tests/core/test_api_fuzz.py)
+fuzz-api: $(INSTALLED)
+	$(PY) -m vosadmin.stack exec -- $(PY) -m fuzz.api $(FUZZ_ARGS)
 
 ## bench-register, bench-flood, bench-calls: the SIP engine under sipp load (bench/sip_engine.py;
 ##                  its own database vosadmin_sipbench; writes docs/benchmarks.md; not in make test)

@@ -54,9 +54,7 @@ class DynamicBlacklistEntryFilterSet(django_filters.FilterSet):
     """Filter dynamic-blacklist entries by type, number (prefix) and whether they are active."""
 
     number = django_filters.CharFilter(lookup_expr="startswith", label="Number starts with")
-    active = django_filters.TypedChoiceFilter(
-        choices=(("true", "Yes"), ("false", "No")), coerce=lambda value: value == "true"
-    )
+    active = django_filters.BooleanFilter(help_text="true: active entries; false: history.")
 
     class Meta:
         model = DynamicBlacklistEntry

@@ -225,7 +225,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "vosadmin.core.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "vosadmin.core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "vosadmin.core.api.exceptions.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "vosadmin.core.api.parsers.JSONParser",

@@ -40,7 +40,9 @@ class CdrViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     def get_renderers(self) -> list[BaseRenderer]:
         renderers = super().get_renderers()
-        return [*renderers, CdrCsvRenderer()] if self.action == "list" else renderers
+        # action None: a method the view does not map (TRACE), which must be a 405, not a 404
+        # for an unknown `format=csv`
+        return [*renderers, CdrCsvRenderer()] if self.action in ("list", None) else renderers
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         """The filters select the list; one CDR is found by its flow number alone."""

@@ -97,10 +97,11 @@ class RowErrorSerializer(serializers.Serializer):
 
 
 class ImportRejectedSerializer(serializers.Serializer):
-    """A rejected import: nothing was stored."""
+    """A rejected import: nothing was stored. A bad file gives `detail`, `error_count` and
+    `errors`; a bad upload itself (no file, an unknown group) names the field instead."""
 
-    detail = serializers.CharField()
-    error_count = serializers.IntegerField(help_text="How many rows were bad.")
+    detail = serializers.CharField(required=False)
+    error_count = serializers.IntegerField(required=False, help_text="How many rows were bad.")
     errors = RowErrorSerializer(
-        many=True, help_text=f"The first {MAX_REPORTED_ERRORS} bad rows, by line."
+        many=True, required=False, help_text=f"The first {MAX_REPORTED_ERRORS} bad rows, by line."
     )

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from blacklist.models import BlacklistGroup
 from softswitch.models import CurrentCall, MappingGateway, Phone, Registration, RoutingGateway
-from vosadmin.core.api.serializers import ModelCleanSerializer
+from vosadmin.core.api.serializers import ModelCleanSerializer, StrictPrimaryKeyRelatedField
 from vosadmin.core.roles import Role, has_role
 
 BLACKLIST_GROUP_FIELDS = ("caller_blacklist_groups", "callee_blacklist_groups")
@@ -17,10 +17,10 @@ BLACKLIST_GROUP_FIELDS = ("caller_blacklist_groups", "callee_blacklist_groups")
 class BlacklistGroupsMixin(serializers.Serializer):
     """Caller/callee blacklist groups as lists of group ids."""
 
-    caller_blacklist_groups = serializers.PrimaryKeyRelatedField(
+    caller_blacklist_groups = StrictPrimaryKeyRelatedField(
         many=True, required=False, queryset=BlacklistGroup.objects.all()
     )
-    callee_blacklist_groups = serializers.PrimaryKeyRelatedField(
+    callee_blacklist_groups = StrictPrimaryKeyRelatedField(
         many=True, required=False, queryset=BlacklistGroup.objects.all()
     )
 

@@ -42,3 +42,4 @@ class ObtainAuthTokenView(ObtainAuthToken):
 
     serializer_class = LockoutAwareAuthTokenSerializer
     parser_classes = (parsers.FormParser, parsers.MultiPartParser, JSONParser)
+    extra_error_statuses = ["429"]  # login lock-out (SERVER_LOGIN_MAX_RETRY)
