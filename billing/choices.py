@@ -52,6 +52,11 @@ class CdrEndReasonChoices(models.IntegerChoices):
     GATEWAY_UNRESOLVED = -18, "Routing gateway host name did not resolve"
     INTERNAL_ERROR = -19, "Internal error of the switch (see the engine log)"
     ENGINE_RESTART = -20, "Engine restart: the call was up when the engine died"
+    NO_RATE = -21, "No rate: the account's rate group has no rate for the callee"
+    INSUFFICIENT_BALANCE = -22, "Insufficient balance: the account cannot pay the first period"
+    BALANCE_EXHAUSTED = -23, "Balance exhausted: the call used all the money it could"
+    ACCOUNT_MISSING = -24, "Account missing: the origin's account does not exist"
+    ACCOUNT_LOCKED = -25, "Account locked"
 
 
 # SIP statuses by their RFC reason phrases (the SIP core's table), 200 by what it means in a CDR.

@@ -34,12 +34,15 @@ from billing.keyset import CdrOrdering
 CHUNK_BYTES = 64 * 1024
 FETCH_ROWS = 5000
 # The columns of the CSV and of the API's JSON, in this order: the stored columns, each coded
-# one followed by its name.
+# one followed by its name, then the margin (fee − cost).
 CODED_COLUMNS = ("end_reason", "end_direction", "billing_mode")
-EXPORT_COLUMNS = tuple(
-    name
-    for column in CDR_COLUMNS
-    for name in ((column, f"{column}_name") if column in CODED_COLUMNS else (column,))
+EXPORT_COLUMNS = (
+    *(
+        name
+        for column in CDR_COLUMNS
+        for name in ((column, f"{column}_name") if column in CODED_COLUMNS else (column,))
+    ),
+    "margin",
 )
 END_DIRECTION_NAMES = dict(CdrEndDirectionChoices.choices)
 BILLING_MODE_NAMES = dict(CdrBillingModeChoices.choices)
@@ -132,6 +135,10 @@ def export_cells(
         end_reason,
         end_direction,
         billing_mode,
+        account_id,
+        fee_prefix,
+        cost,
+        cost_prefix,
     ) = row
     return (
         flow_no,
@@ -155,6 +162,11 @@ def export_cells(
         END_DIRECTION_NAMES.get(end_direction, end_direction),
         billing_mode,
         BILLING_MODE_NAMES.get(billing_mode, billing_mode),
+        account_id,
+        fee_prefix,
+        f"{cost:f}",
+        cost_prefix,
+        f"{fee - cost:f}",
     )
 
 

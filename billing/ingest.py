@@ -4,7 +4,11 @@ Rows are tuples in `CDR_COLUMNS` order, as CSV in one format (COPY_OPTIONS): `ro
 renders the SIP engine's journal lines, `CsvStream` renders rows while COPY reads them.
 `copy_cdrs` streams rows straight into the table; `copy_csv_idempotent` (journal batches) and
 `copy_cdrs_idempotent` go through a temporary table and skip flow numbers already stored, so a
-replayed batch is harmless (docs/adr/0004).
+replayed batch is harmless (docs/adr/0004); the fees of the rows they insert are taken from
+their accounts' balances in the same transaction (docs/adr/0006).
+
+Rows written before rating existed (`UNRATED_LENGTH` values, as old journals and generators
+have them) load with no account, no prefixes and cost 0.
 """
 
 from __future__ import annotations
@@ -12,8 +16,12 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
+
+from vosadmin.core.notify import CONFIG_CHANNEL
 
 CDR_COLUMNS = (
     "flow_no",
@@ -34,20 +42,31 @@ CDR_COLUMNS = (
     "end_reason",
     "end_direction",
     "billing_mode",
+    # Rating (SPEC §8.2), last so that rows without them are a prefix of a row.
+    "account_id",
+    "fee_prefix",
+    "cost",
+    "cost_prefix",
 )
+RATED_COLUMNS = CDR_COLUMNS[-4:]
+UNRATED_LENGTH = len(CDR_COLUMNS) - len(RATED_COLUMNS)
+UNRATED = (None, "", Decimal(0), "")  # what a row without rating columns gets
 COLUMN_LIST = ", ".join(f'"{column}"' for column in CDR_COLUMNS)
 NULL = r"\N"
 # Every value but a number is quoted and NULL is \N. A quoted "\N" is text, so a caller ID that
 # reads \N stays text; connect_time, the one nullable column, reads a quoted \N as NULL too
-# (FORCE_NULL). Unquoted \N, as journals written before quoting have it, is NULL anywhere.
-COPY_OPTIONS = "FORMAT csv, NULL '\\N', FORCE_NULL (connect_time)"
+# (FORCE_NULL), and so does account_id. Unquoted \N, as journals written before quoting have
+# it, is NULL anywhere.
+COPY_OPTIONS = "FORMAT csv, NULL '\\N', FORCE_NULL (connect_time, account_id)"
 RENDER_ROWS = 200  # ~50 KB of CSV
 READ_SIZE = 64 * 1024
 
 
 def csv_row(row: Sequence[Any]) -> list[Any]:
     """A row as the csv module writes it: None as NULL, everything else as it is (PostgreSQL
-    reads `str()` of datetimes and decimals)."""
+    reads `str()` of datetimes and decimals); a row without rating columns gets `UNRATED`."""
+    if len(row) == UNRATED_LENGTH:
+        row = (*row, *UNRATED)
     return [NULL if value is None else value for value in row]
 
 
@@ -120,7 +139,8 @@ def copy_csv_idempotent(cursor: Any, csv_file: Any) -> int:
     """COPY CSV lines (`rows_to_csv` format) idempotently; returns the rows actually inserted.
 
     Lines go to a temporary table first, then into billing_cdr with ON CONFLICT DO NOTHING, so
-    a batch replayed after a crash or an outage inserts only what is missing.
+    a batch replayed after a crash or an outage inserts only what is missing — and charges only
+    the fees of what it inserted (`charge_accounts`), in the caller's transaction.
     """
     cursor.execute(
         "CREATE TEMPORARY TABLE IF NOT EXISTS cdr_incoming "
@@ -130,8 +150,41 @@ def copy_csv_idempotent(cursor: Any, csv_file: Any) -> int:
         f"COPY cdr_incoming ({COLUMN_LIST}) FROM STDIN WITH ({COPY_OPTIONS})", csv_file, READ_SIZE
     )
     cursor.execute(
-        f"INSERT INTO billing_cdr ({COLUMN_LIST}) "
+        f"WITH inserted AS (INSERT INTO billing_cdr ({COLUMN_LIST}) "
         f"SELECT DISTINCT ON (flow_no) {COLUMN_LIST} FROM cdr_incoming "
-        "ON CONFLICT (flow_no, start_time) DO NOTHING"
+        "ON CONFLICT (flow_no, start_time) DO NOTHING RETURNING account_id, fee) "
+        "SELECT account_id, sum(fee), count(*) FROM inserted GROUP BY account_id"
     )
-    return cursor.rowcount
+    totals = cursor.fetchall()
+    charge_accounts(cursor, {account: fee for account, fee, _ in totals if account and fee})
+    return sum(count for _, _, count in totals)
+
+
+def charge_accounts(cursor: Any, fees: dict[int, Decimal]) -> list[int]:
+    """Take `fees` from their accounts' balances and tell the engines (NOTIFY `account`);
+    returns the ids charged (a deleted account is skipped: its CDRs keep their fee).
+
+    Rows are locked in id order first, so concurrent writers (and payments, which lock one
+    row) cannot deadlock (docs/adr/0006).
+    """
+    if not fees:
+        return []
+    ids = sorted(fees)
+    cursor.execute(
+        "SELECT id FROM billing_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids]
+    )
+    cursor.execute(
+        "UPDATE billing_account AS account SET balance = account.balance - charge.fee "
+        "FROM unnest(%s::bigint[], %s::numeric[]) AS charge(id, fee) "
+        "WHERE account.id = charge.id RETURNING account.id",
+        [ids, [fees[account] for account in ids]],
+    )
+    charged = sorted(row[0] for row in cursor.fetchall())
+    for start in range(0, len(charged), NOTIFY_IDS):  # a payload holds at most 8000 bytes
+        key = charged[start : start + NOTIFY_IDS]
+        payload = json.dumps({"kind": "account", "action": "update", "key": key})
+        cursor.execute("SELECT pg_notify(%s, %s)", [CONFIG_CHANNEL, payload])
+    return charged
+
+
+NOTIFY_IDS = 400

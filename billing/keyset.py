@@ -44,6 +44,7 @@ ORDERABLE_FIELDS = (
     "hold_time_ms",
     "fee_time",
     "fee",
+    "cost",
     "end_reason",
     "end_direction",
     "billing_mode",

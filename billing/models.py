@@ -43,6 +43,29 @@ class Cdr(models.Model):
         "end direction", choices=CdrEndDirectionChoices.choices
     )
     billing_mode = models.SmallIntegerField("billing mode", choices=CdrBillingModeChoices.choices)
+    # Rating (SPEC §8.2). No database constraint and no index: CDRs outlive accounts, and every
+    # query is bounded to a window of days, scanned with one of the indexes below.
+    account = models.ForeignKey(
+        "billing.Account",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The account charged the fee; none for unbilled origins.",
+    )
+    # Database defaults too: adding the columns rewrites no partition, and a COPY that omits
+    # them (rows written before rating) still loads.
+    fee_prefix = models.CharField(
+        "fee prefix", max_length=32, blank=True, default="", db_default=""
+    )
+    cost = models.DecimalField(
+        "cost", max_digits=14, decimal_places=4, default=Decimal(0), db_default=Decimal(0)
+    )
+    cost_prefix = models.CharField(
+        "cost prefix", max_length=32, blank=True, default="", db_default=""
+    )
 
     class Meta:
         verbose_name = "CDR"
@@ -88,6 +111,11 @@ class Cdr(models.Model):
     def billing_mode_name(self) -> str:
         """Who is charged, in words."""
         return self.get_billing_mode_display()
+
+    @property
+    def margin(self) -> Decimal:
+        """What the call earned: its fee minus its vendor cost."""
+        return self.fee - self.cost
 
 
 class LastCdrFilters(models.Model):

@@ -1,11 +1,15 @@
-"""The summary line of a filtered CDR set: calls, answered, ASR, ACD, total hold time."""
+"""The summary line of a filtered CDR set: calls, answered, ASR, ACD, total hold time, total
+fee, total cost and margin."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, DecimalField, QuerySet, Sum
 from django.db.models.functions import Coalesce
+
+MONEY = DecimalField(max_digits=18, decimal_places=4)
 
 
 @dataclass(frozen=True)
@@ -15,6 +19,13 @@ class CdrSummary:
     calls: int
     answered: int
     hold_time_ms: int
+    fee: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)
+
+    @property
+    def margin(self) -> Decimal:
+        """Total fee minus total cost."""
+        return self.fee - self.cost
 
     @property
     def asr(self) -> float | None:
@@ -38,5 +49,7 @@ def summarize_cdrs(queryset: QuerySet) -> CdrSummary:
         calls=Count("*"),
         answered=Count("connect_time"),
         hold_time_ms=Coalesce(Sum("hold_time_ms"), 0),
+        fee=Coalesce(Sum("fee"), Decimal(0), output_field=MONEY),
+        cost=Coalesce(Sum("cost"), Decimal(0), output_field=MONEY),
     )
     return CdrSummary(**totals)

@@ -57,6 +57,8 @@ class CdrTable(ConsoleTable):
     hold_time_ms = SecondsColumn(verbose_name="Hold time (s)")
     end_reason = CodeColumn("end_reason_name")
     end_direction = CodeColumn("end_direction_name")
+    account = tables.Column(orderable=False, empty_values=(None,), default="unbilled")
+    margin = tables.Column(orderable=False)
 
     class Meta(ConsoleTable.Meta):
         model = Cdr
@@ -79,6 +81,11 @@ class CdrTable(ConsoleTable):
             "hold_time_ms",
             "fee_time",
             "fee",
+            "account",
+            "fee_prefix",
+            "cost",
+            "cost_prefix",
+            "margin",
             "end_reason",
             "end_direction",
         )

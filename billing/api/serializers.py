@@ -22,6 +22,8 @@ class CdrSerializer(serializers.ModelSerializer):
     end_reason_name = serializers.CharField(read_only=True)
     end_direction_name = serializers.CharField(read_only=True)
     billing_mode_name = serializers.CharField(read_only=True)
+    account_id = serializers.IntegerField(read_only=True, allow_null=True)
+    margin = serializers.DecimalField(max_digits=15, decimal_places=4, read_only=True)
 
     class Meta:
         model = Cdr

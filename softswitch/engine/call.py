@@ -225,6 +225,8 @@ class Call:
         self.manager.legs_by_call_id[leg.call_id] = leg
         self.record.routing_gateway = gateway.name
         self.record.callee_ip = f"{address}:{gateway.port}"
+        self.record.clearing_account_id = gateway.clearing_account_id
+        self.record.dialled = choice.dialled
         leg.client = switch.layer.send_request(
             invite,
             leg.flow,

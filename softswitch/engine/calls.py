@@ -28,6 +28,7 @@ from softswitch.engine.gateways import GatewayMonitor
 from softswitch.engine.resolver import HostResolver
 from softswitch.engine.transport import Flow
 from softswitch.rules.cdr import CallRecord, cdr_row, should_record
+from softswitch.rules.charging import CallCharges, rate_record
 from softswitch.rules.domain import Origin, PhoneAccount
 from softswitch.rules.routing import plan_route, route_pricing
 from softswitch.rules.screening import screen_call
@@ -269,6 +270,8 @@ class CallManager:
             record.phone = origin.name
         elif mode == BillingMode.MAPPING_GATEWAY and origin is not None:
             record.mapping_gateway = origin.name
+        if origin is not None:
+            record.account_id = origin.account_id
         return record
 
     # In-dialog --------------------------------------------------------------------------
@@ -361,8 +364,13 @@ class CallManager:
 
     def _journal_cdr(self, record: CallRecord) -> None:
         flow_no = record.flow_no or self.flow_numbers.next(int(record.stop_time * 1000))
-        precision = self.switch.config.parameters["SERVER_BILLING_FEE_PRECISTION"]
-        self.journal.append(cdr_row(record, flow_no, precision))
+        self.journal.append(cdr_row(record, flow_no, self.charges(record)))
+
+    def charges(self, record: CallRecord) -> CallCharges:
+        """The call's fee and cost, rated with the cached rate tables (SPEC §8.2)."""
+        config = self.switch.config
+        precision = config.parameters["SERVER_BILLING_FEE_PRECISTION"]
+        return rate_record(record, config.rate_table_for_account, precision)
 
     def bill_calls_left_open(self) -> int:
         """At start: a CDR for each answered call the previous process died with, ended by

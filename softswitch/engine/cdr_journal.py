@@ -33,7 +33,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from billing.ingest import CDR_COLUMNS, NULL, rows_to_csv
+from billing.ingest import CDR_COLUMNS, NULL, UNRATED, UNRATED_LENGTH, rows_to_csv
 from softswitch.engine.open_calls import OpenCallLog, write_all
 from softswitch.rules.cdr import CallRecord
 
@@ -166,16 +166,17 @@ class CdrJournal:
     def _screen(self, data: bytes, start: int) -> bytes:
         """The CDR lines of `data` (read at offset `start`); the others are quarantined once."""
         lines = [line + b"\n" for line in data.split(b"\n")[:-1]]  # data ends with a newline
-        good, offset = [], start
+        good, offset, changed = [], start, False
         for line in lines:
-            problem = cdr_line_problem(line)
+            problem, columns = _line_check(line)
             if problem is None:
-                good.append(line)
+                good.append(line if columns == len(CDR_COLUMNS) else _rated(line))
+                changed = changed or columns != len(CDR_COLUMNS)
             elif offset >= self.screened:
                 self.quarantine(line, offset, problem)
             offset += len(line)
         self.screened = max(self.screened, offset)
-        return data if len(good) == len(lines) else b"".join(good)
+        return data if len(good) == len(lines) and not changed else b"".join(good)
 
     def commit(self, offset: int) -> None:
         """Record that everything before `offset` is in the database; compact when all is."""
@@ -227,6 +228,11 @@ def _nullable_timestamp(value: str) -> None:
         _timestamp(value)
 
 
+def _nullable_integer(value: str) -> None:
+    if value != NULL:
+        int(value)
+
+
 COLUMN_CHECKS: dict[str, Callable[[str], object]] = {
     "flow_no": int,
     "start_time": _timestamp,
@@ -238,28 +244,47 @@ COLUMN_CHECKS: dict[str, Callable[[str], object]] = {
     "end_reason": int,
     "end_direction": int,
     "billing_mode": int,
+    "account_id": _nullable_integer,
+    "cost": Decimal,
 }
 CHECKED_COLUMNS = [(CDR_COLUMNS.index(name), check) for name, check in COLUMN_CHECKS.items()]
 
 
 def cdr_line_problem(line: bytes) -> str | None:
     """Why a journal line is not a CDR row COPY can load, or None if it is one."""
+    return _line_check(line)[0]
+
+
+def _line_check(line: bytes) -> tuple[str | None, int]:
+    """(why the line is not a CDR row or None, its number of columns). A row of a journal
+    written before rating (`UNRATED_LENGTH` columns) is a CDR row too."""
     if not line.endswith(b"\n"):
-        return "no newline"
+        return "no newline", 0
     if b"\x00" in line:
-        return "NUL bytes"
+        return "NUL bytes", 0
     try:
         rows = list(csv.reader([line.decode()], strict=True))
     except (UnicodeDecodeError, csv.Error) as error:
-        return f"not CSV: {error}"
-    if len(rows) != 1 or len(rows[0]) != len(CDR_COLUMNS):
-        return f"not {len(CDR_COLUMNS)} columns"
+        return f"not CSV: {error}", 0
+    columns = len(rows[0]) if len(rows) == 1 else 0
+    if columns not in (len(CDR_COLUMNS), UNRATED_LENGTH):
+        return f"not {len(CDR_COLUMNS)} columns", columns
     for index, check in CHECKED_COLUMNS:
+        if index >= columns:
+            continue
         try:
             check(rows[0][index])
         except (ValueError, InvalidOperation):
-            return f"bad {CDR_COLUMNS[index]}: {rows[0][index][:40]!r}"
-    return None
+            return f"bad {CDR_COLUMNS[index]}: {rows[0][index][:40]!r}", columns
+    return None, columns
+
+
+UNRATED_SUFFIX = ("," + rows_to_csv([UNRATED]).getvalue()).encode()  # ,"\N","",0,""\n
+
+
+def _rated(line: bytes) -> bytes:
+    """A line without rating columns, with their defaults appended."""
+    return line[:-1] + UNRATED_SUFFIX
 
 
 def csv_days(data: bytes, start_column: int) -> set[str]:

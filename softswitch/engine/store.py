@@ -152,15 +152,19 @@ def load_rate_tables(group_ids: Iterable[int] | None = None) -> dict[int, RateTa
 
     A group without rates gets an empty table; a group id that does not exist gets none.
     """
-    rates = Rate.objects.all() if group_ids is None else Rate.objects.filter(
-        rate_group_id__in=list(group_ids)
+    rates = (
+        Rate.objects.all()
+        if group_ids is None
+        else Rate.objects.filter(rate_group_id__in=list(group_ids))
     )
     by_group: dict[int, list[RateTerms]] = {}
     for row in rates.values(*RATE_FIELDS):
         group_id, rate_id = row.pop("rate_group_id"), row.pop("id")
         by_group.setdefault(group_id, []).append(RateTerms(**row, rate_id=rate_id))
-    groups = RateGroup.objects.all() if group_ids is None else RateGroup.objects.filter(
-        pk__in=list(group_ids)
+    groups = (
+        RateGroup.objects.all()
+        if group_ids is None
+        else RateGroup.objects.filter(pk__in=list(group_ids))
     )
     return {
         group_id: RateTable(by_group.get(group_id, ()))

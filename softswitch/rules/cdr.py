@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from billing.choices import CdrBillingModeChoices as BillingMode
 from billing.choices import CdrEndDirectionChoices as EndDirection
+
+if TYPE_CHECKING:
+    from softswitch.rules.charging import CallCharges
 
 
 @dataclass
@@ -32,6 +33,9 @@ class CallRecord:
     end_direction: int = EndDirection.SERVER
     ended_by_switch: bool = False  # max duration, shutdown, missing ACK: the switch hung up
     flow_no: int | None = None  # fixed at the answer, so a CDR recovered after a crash shares it
+    account_id: int | None = None  # the origin's account, charged the fee
+    clearing_account_id: int | None = None  # the routing gateway's vendor, giving the cost
+    dialled: str = ""  # the callee as sent to the routing gateway (after strip/add)
 
     @property
     def hold_time_ms(self) -> int:
@@ -54,11 +58,8 @@ def should_record(record: CallRecord, parameters: dict[str, Any]) -> bool:
     return True
 
 
-def cdr_row(record: CallRecord, flow_no: int, precision: int) -> tuple[Any, ...]:
-    """The CDR as a row in `billing.ingest.CDR_COLUMNS` order. No rating yet: fee is 0."""
-    hold = record.hold_time_ms
-    fee_time = math.ceil(hold / 1000)
-    fee = Decimal(0).quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_UP)
+def cdr_row(record: CallRecord, flow_no: int, charges: CallCharges) -> tuple[Any, ...]:
+    """The CDR as a row in `billing.ingest.CDR_COLUMNS` order, with its rating `charges`."""
     return (
         flow_no,
         record.call_id[:255],
@@ -72,12 +73,16 @@ def cdr_row(record: CallRecord, flow_no: int, precision: int) -> tuple[Any, ...]
         _utc(record.start_time),
         _utc(record.connect_time) if record.connect_time else None,
         _utc(record.stop_time),
-        hold,
-        fee_time,
-        fee,
+        record.hold_time_ms,
+        charges.fee_time,
+        charges.fee,
         int(record.end_reason),
         int(record.end_direction),
         int(record.billing_mode),
+        charges.account_id,
+        charges.fee_prefix,
+        charges.cost,
+        charges.cost_prefix,
     )
 
 

@@ -15,6 +15,7 @@ from billing.ingest import (
     rows_to_csv,
 )
 from billing.models import Cdr
+from softswitch.engine.cdr_journal import CdrJournal
 from tests.billing.conftest import at, cdr
 
 
@@ -59,13 +60,21 @@ def test_journal_lines_round_trip_and_a_caller_reading_null_stays_text(partition
     assert stored == {instance.call_id: row(instance) for instance in AWKWARD}
 
 
-def test_journal_lines_written_before_quoting_still_load(partitions) -> None:
-    """The engine's journal may hold lines from before values were quoted: \\N unquoted."""
+def test_journal_lines_written_before_quoting_still_load(partitions, tmp_path) -> None:
+    """The engine's journal may hold lines from before values were quoted (\\N unquoted) and
+    from before rating (no rating columns: the journal's screening appends their defaults)."""
     old = (
-        "7001,old-format,8613800000000,4420700000001,198.51.100.10:5060,,GW-ACME,,,"
-        "2025-03-10T01:00:00+00:00,\\N,2025-03-10T01:00:05+00:00,0,0,0,486,1,1\n"
+        b"7001,old-format,8613800000000,4420700000001,198.51.100.10:5060,,GW-ACME,,,"
+        b"2025-03-10T01:00:00+00:00,\\N,2025-03-10T01:00:05+00:00,0,0,0,486,1,1\n"
     )
+    screened = CdrJournal(tmp_path, "old")._screen(old, 0)
     with connection.cursor() as cursor:
-        assert copy_csv_idempotent(cursor.cursor, io.StringIO(old)) == 1
+        assert copy_csv_idempotent(cursor.cursor, io.StringIO(screened.decode())) == 1
     stored = Cdr.objects.get(flow_no=7001)
     assert stored.connect_time is None and stored.callee_ip == "" and stored.end_reason == 486
+    assert (stored.account_id, stored.fee_prefix, stored.cost, stored.cost_prefix) == (
+        None,
+        "",
+        0,
+        "",
+    )

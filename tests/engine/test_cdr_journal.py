@@ -24,6 +24,7 @@ from softswitch.engine.cdr_writer import CdrWriter
 from softswitch.engine.store import close_connection, write_cdr_batch
 from softswitch.models import CurrentCall
 from softswitch.rules.cdr import CallRecord, cdr_row
+from softswitch.rules.charging import unrated
 from tests.engine.harness import requires_sipp, run_sipp, sipp_finished, wait_for
 from tests.engine.test_calls import (
     CUSTOMER_IP,
@@ -302,7 +303,7 @@ def test_only_calls_without_a_journaled_cdr_are_left_open_and_only_once(tmp_path
     for record in (up, ended, closed):
         journal.open_calls.opened(record)
     for record in (closed, ended):
-        journal.append(cdr_row(record, record.flow_no, 2))
+        journal.append(cdr_row(record, record.flow_no, unrated(record, 2)))
         journal.open_calls.closed(record.flow_no)
         if record is closed:  # a writer round: fsync, then the close is written
             journal.flush_buffer()

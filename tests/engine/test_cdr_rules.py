@@ -9,6 +9,7 @@ import pytest
 from billing.choices import CdrBillingModeChoices as Mode
 from billing.choices import CdrEndDirectionChoices as Direction
 from softswitch.rules.cdr import CallRecord, cdr_row, should_record
+from softswitch.rules.charging import unrated
 
 DEFAULTS = {
     "SERVER_BILLING_RECORD_ZERO_HOLD_TIME": 1,
@@ -58,12 +59,15 @@ def test_recording_switches(fields, parameter, value, recorded) -> None:
 
 
 def test_row_has_hold_time_fee_time_and_rounded_fee() -> None:
-    row = cdr_row(record(connect_time=1002.0, stop_time=1012.4, end_reason=200), 77, 2)
+    answered = record(connect_time=1002.0, stop_time=1012.4, end_reason=200)
+    row = cdr_row(answered, 77, unrated(answered, 2))
     assert row[0] == 77
     assert (row[12], row[13], row[14]) == (10_400, 11, Decimal("0.00"))
-    assert row[10] is not None and row[15:] == (200, Direction.SERVER, Mode.MAPPING_GATEWAY)
+    assert row[10] is not None and row[15:18] == (200, Direction.SERVER, Mode.MAPPING_GATEWAY)
+    assert row[18:] == (None, "", Decimal("0.00"), "")
 
 
 def test_unanswered_row_has_no_connect_time() -> None:
-    row = cdr_row(record(end_reason=487), 1, 2)
+    unanswered = record(end_reason=487)
+    row = cdr_row(unanswered, 1, unrated(unanswered, 2))
     assert row[10] is None and row[12] == 0 and row[13] == 0

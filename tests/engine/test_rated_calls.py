@@ -1,0 +1,120 @@
+"""Calls rated and charged through the real engine (SPEC §8.2, §8.3), sipp on both sides:
+the fee, the cost and the balance of a call of known length; refusals; the cut when the money
+runs out; concurrent calls of one account; a journal replayed after a crash."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from decimal import Decimal
+
+import pytest
+
+from billing.choices import AccountTypeChoices
+from billing.models import Account, Cdr, Rate, RateGroup
+from billing.rating import rate_call
+from softswitch.models import MappingGateway
+from tests.engine.harness import requires_sipp, sipp_finished, wait_for
+from tests.engine.test_calls import CUSTOMER_IP, call, cdr, gateway_uas, routing_gateway
+
+pytestmark = [requires_sipp, pytest.mark.sipp, pytest.mark.django_db(transaction=True)]
+
+CALLEE = "8613800000001"
+
+
+def rate_group(name: str, prefix: str, fee: str, period: int = 1, **extra) -> RateGroup:
+    group = RateGroup.objects.create(name=name)
+    Rate.objects.create(rate_group=group, prefix=prefix, period=period, fee=Decimal(fee), **extra)
+    return group
+
+
+@pytest.fixture
+def customer_account() -> Account:
+    return Account.objects.create(
+        account="ACME", balance=Decimal("10"), rate_group=rate_group("retail", "86", "0.01")
+    )
+
+
+@pytest.fixture
+def vendor():
+    """A routing gateway for 86 that puts 00 in front, with a clearing account rated on it."""
+    clearing = Account.objects.create(
+        account="CARRIER",
+        type=AccountTypeChoices.CLEARING,
+        rate_group=rate_group("carrier", "0086", "0.004"),
+    )
+    return routing_gateway("VENDOR", ["86"], add_prefix="00", clearing_account=clearing)
+
+
+def customer(account: Account | None) -> MappingGateway:
+    return MappingGateway.objects.create(name="GW-CUSTOMER", ips=[CUSTOMER_IP], account=account)
+
+
+def test_a_call_of_known_length_is_charged_its_fee_and_shows_its_cost(
+    engine, customer_account, vendor
+) -> None:
+    customer(customer_account)
+    uas = gateway_uas(vendor)
+    assert call(engine(), CALLEE, hold_ms=2500).outcome() == "ANSWERED"
+    sipp_finished(uas)
+    record = cdr(callee=CALLEE)
+    retail = Rate.objects.get(prefix="86")
+    expected = rate_call(Decimal(record.hold_time_ms) / 1000, retail, 2)
+    assert (record.fee, record.fee_time, record.fee_prefix) == (
+        expected.fee,
+        expected.fee_time,
+        "86",
+    )
+    assert record.fee == Decimal("0.03")  # 2.5 s and a little: 3 started seconds at 0.01
+    cost = rate_call(Decimal(record.hold_time_ms) / 1000, Rate.objects.get(prefix="0086"), 2)
+    assert (record.cost, record.cost_prefix) == (cost.fee, "0086")
+    assert record.account_id == customer_account.pk
+    customer_account.refresh_from_db()
+    assert customer_account.balance == Decimal("10") - record.fee
+
+
+def test_an_origin_without_account_is_admitted_unrated(engine, vendor) -> None:
+    customer(None)
+    uas = gateway_uas(vendor)
+    assert call(engine(), CALLEE, hold_ms=500).outcome() == "ANSWERED"
+    sipp_finished(uas)
+    record = cdr(callee=CALLEE)
+    assert (record.account_id, record.fee, record.fee_prefix) == (None, 0, "")
+    assert record.cost_prefix == "0086"  # the vendor is still rated
+
+
+def test_a_crash_between_journal_and_database_charges_once(
+    engine_factory, customer_account, vendor
+) -> None:
+    """The CDR reaches PostgreSQL, but the engine dies before it records that in the journal's
+    offset: the next start replays the line, and the balance moves only once."""
+    from tests.proxy import database_proxy
+
+    customer(customer_account)
+    proxy, url = database_proxy()
+    uas = gateway_uas(vendor)
+    try:
+        first = engine_factory(env={"DATABASE_URL": url})
+        proxy.cut()
+        assert call(first, CALLEE, hold_ms=1500).outcome() == "ANSWERED"
+        sipp_finished(uas)
+        journal = first.spool / f"cdr-{first.node}.csv"
+        wait_for(lambda: journal.exists() and journal.stat().st_size > 0)
+        time.sleep(0.5)  # the writer's round: the line is complete
+        unwritten = first.spool / "unwritten.csv"
+        shutil.copyfile(journal, unwritten)
+        proxy.restore()
+        fee = cdr(callee=CALLEE).fee
+        assert fee > 0
+        wait_for(lambda: journal.stat().st_size == 0)  # committed, compacted
+        assert first.stop() == 0
+        shutil.copyfile(unwritten, journal)  # as if killed between the COPY and the offset
+        (first.spool / f"cdr-{first.node}.offset").write_text("0")
+        second = engine_factory(env={"SIP_SPOOL_DIR": str(first.spool)})
+        wait_for(lambda: journal.stat().st_size == 0, timeout=15)  # replayed
+        assert second.stop() == 0
+    finally:
+        proxy.close()
+    assert Cdr.objects.filter(callee=CALLEE).count() == 1
+    customer_account.refresh_from_db()
+    assert customer_account.balance == Decimal("10") - fee
