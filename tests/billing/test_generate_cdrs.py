@@ -112,16 +112,33 @@ def rated_population():
     )
 
 
-def expected_fee(callee: str, start, hold_ms: int) -> tuple[int, Decimal]:
+VENDOR_DECKS = {"VENDOR-ALPHA": ("Alpha", "9"), "VENDOR-CHARLIE": ("Charlie", "")}
+
+
+def table(name: str):
     from billing.models import RateGroup
-    from billing.rating import RateTable, rate_call
+    from billing.rating import RateTable
 
-    table = RateTable.for_group(RateGroup.objects.get(name="Retail").pk)
-    charge = rate_call(math.ceil(hold_ms / 1000), table.lookup(callee, start), 2)
-    return charge.fee_time, charge.fee
+    return RateTable.for_group(RateGroup.objects.get(name=name).pk)
 
 
-def test_fees_agree_with_the_rates(tariffs) -> None:
+def expected_charges(cdr: Cdr, account_id: int) -> tuple:
+    """(account, fee time, fee, fee prefix, cost, cost prefix) computed from the rates."""
+    from billing.rating import rate_call
+
+    seconds = math.ceil(cdr.hold_time_ms / 1000)
+    fee_rate = table("Retail").lookup(cdr.callee, cdr.start_time)
+    deck, added = VENDOR_DECKS[cdr.routing_gateway]
+    cost_rate = table(deck).lookup(added + cdr.callee, cdr.start_time)
+    fee, cost = rate_call(seconds, fee_rate, 2), rate_call(seconds, cost_rate, 2)
+    return (account_id, fee.fee_time, fee.fee, fee_rate.prefix, cost.fee, cost_rate.prefix)
+
+
+def charges(cdr: Cdr) -> tuple:
+    return (cdr.account_id, cdr.fee_time, cdr.fee, cdr.fee_prefix, cdr.cost, cdr.cost_prefix)
+
+
+def test_fee_cost_and_account_agree_with_the_rates(tariffs) -> None:
     from billing.generation import generate_cdrs
 
     generate_cdrs(3000, days=1, seed=11, population=rated_population())
@@ -129,10 +146,16 @@ def test_fees_agree_with_the_rates(tariffs) -> None:
     billed = answered.filter(Q(phone="1001") | Q(mapping_gateway="GW-ACME"))
     assert billed.count() > 300
     for cdr in billed:
-        assert (cdr.fee_time, cdr.fee) == expected_fee(cdr.callee, cdr.start_time, cdr.hold_time_ms)
+        assert charges(cdr) == expected_charges(cdr, tariffs["customer"])
+    assert {cdr.cost_prefix for cdr in billed} == {"986", ""}  # both vendors, ALPHA's "9" added
     unbilled = answered.filter(Q(phone="1002") | Q(mapping_gateway="GW-OTHER"))
-    assert unbilled.exists() and not unbilled.exclude(fee=0, fee_time=0).exists()
-    assert not Cdr.objects.filter(connect_time__isnull=True).exclude(fee=0, fee_time=0).exists()
+    assert unbilled.exists()
+    assert set(map(charges, unbilled)) == {(None, 0, Decimal(0), "", Decimal(0), "")}
+    failed = Cdr.objects.filter(connect_time__isnull=True, billing_mode__in=[0, 1])
+    assert not failed.exclude(fee=0, fee_time=0, cost=0).exists()
+    assert set(failed.filter(phone="1001").values_list("account_id", flat=True)) == {
+        tariffs["customer"]
+    }
 
 
 def test_calls_go_to_a_gateway_serving_the_callee(tariffs) -> None:
@@ -145,4 +168,4 @@ def test_calls_go_to_a_gateway_serving_the_callee(tariffs) -> None:
 
 def test_without_accounts_every_call_is_unbilled(db) -> None:
     call_command("generate_cdrs", "--count", "500", "--seed", "3", stdout=io.StringIO())
-    assert not Cdr.objects.exclude(fee=0).exists()
+    assert not Cdr.objects.exclude(fee=0, cost=0, account__isnull=True).exists()

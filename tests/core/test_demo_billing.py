@@ -158,3 +158,7 @@ def test_the_demo_cdrs_are_rated() -> None:
     # a few short 6/6 wholesale calls round to 0.00 at 2 places; the rest cost something
     assert answered.filter(fee__gt=0).count() > 0.8 * answered.count()
     assert not Cdr.objects.filter(connect_time__isnull=True).exclude(fee=0).exists()
+    assert not answered.filter(account__isnull=True).exists()
+    assert answered.filter(cost__gt=0).count() > 0.8 * answered.count()
+    totals = answered.aggregate(fee=Sum("fee"), cost=Sum("cost"))
+    assert totals["fee"] > totals["cost"] > 0  # the demo earns a margin
