@@ -92,6 +92,8 @@ class FilterBackend(DjangoFilterBackend):
             for name in request.query_params
             if name not in known
         }
+        if request.query_params.get(api_settings.URL_FORMAT_OVERRIDE) == "":
+            errors[api_settings.URL_FORMAT_OVERRIDE] = ["Give a format, or leave it out."]
         if filterset is not None:
             errors |= unaccepted_values(filterset, request.query_params)
         if errors:

@@ -11,14 +11,18 @@ from rest_framework.relations import MANY_RELATION_KWARGS
 
 
 class StrictCharField(serializers.CharField):
-    """A text field that takes text only: DRF's CharField turns a JSON number into a string,
-    which the schema (type string) does not promise."""
+    """A text field that takes text only, at most max_length characters as sent: DRF's
+    CharField turns a JSON number into a string and measures the text after stripping blanks,
+    neither of which the schema (type string, maxLength) promises."""
 
     default_error_messages = {"invalid": "Not a valid string: give text in quotes."}
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            # DRF strips surrounding blanks first; the schema's maxLength counts them
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
 
