@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import sip_engine
-from bench.watch import EngineWatch
+from bench.watch import EngineWatch, stop_engine
 
 # CDRs reach PostgreSQL from the engine's journal in batches, and a writer that saw the
 # database fail retries with a pause: wait this long at most for the last ones.
@@ -226,7 +226,7 @@ def main() -> None:
                 )
             )
     finally:
-        status = runner.stop(timeout=30)
+        stopped = stop_engine(runner)
         database.close()
         redis.close()
     failures = [
@@ -235,8 +235,8 @@ def main() -> None:
         if not run.passed
     ]
     failures += [f"the engine logged a traceback:\n{t}" for t in watch.tracebacks()[:3]]
-    if status != 0:
-        failures.append(f"the engine did not stop cleanly (status {status})")
+    if stopped:
+        failures.append(stopped)
     lines = [*FAULTS_HEADER, *(summary(run) for run in runs)]
     print("\n".join(lines))
     if not arguments.no_report:

@@ -33,7 +33,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bench.watch import DRAIN_SECONDS, EngineWatch, drained, options_answered
+from bench.watch import DRAIN_SECONDS, EngineWatch, drained, options_answered, stop_engine
 from tests.sip.mutations import SEEDS, TORTURE, RandomChooser, freshen, mutate
 from tests.sip.samples import INVITE, REGISTER
 
@@ -329,10 +329,10 @@ def main() -> None:
         )
         check_memory(report, arguments.max_rss_growth_mb)
     finally:
-        status = runner.stop(timeout=30)
+        stopped = stop_engine(runner)
         gateway.close()
-    if status != 0:
-        report.failures.append(f"the engine did not stop cleanly (status {status})")
+    if stopped:
+        report.failures.append(stopped)
     summary = (
         f"| {arguments.messages:,} | {arguments.seed} | {report.sent_udp:,} / {report.sent_tcp:,} "
         f"({report.tcp_connections} connections) | {report.probes} ({report.slowest_probe:.2f} s) "

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bench import sip_engine
-from bench.watch import DRAIN_SECONDS, EngineWatch, drained, slope
+from bench.watch import DRAIN_SECONDS, EngineWatch, drained, slope, stop_engine
 
 METRICS = ("rss_mb", "transactions", "dialogs", "calls", "legs")
 # Transactions live up to 32 s (Timer J/H/K/M) and legs 32 s after their call: the counts rise
@@ -215,7 +215,7 @@ def main() -> None:
         )
         judge(report, arguments.max_rss_slope, arguments.max_count_growth)
     finally:
-        status = runner.stop(timeout=30)
+        stopped = stop_engine(runner)
     lines = figures(report, arguments.max_rss_slope, arguments.max_count_growth)
     print("\n".join(lines))
     if not arguments.no_report:
@@ -228,8 +228,8 @@ def main() -> None:
         )
         stamp = f"Measured {datetime.now(UTC):%Y-%m-%d} on {sip_engine.machine()}."
         sip_engine.write_section("Soak", [text, "", *lines, "", stamp])
-    if status != 0:
-        report.failures.append(f"the engine did not stop cleanly (status {status})")
+    if stopped:
+        report.failures.append(stopped)
     for failure in report.failures:
         print("FAILED:", failure)
     raise SystemExit(1 if report.failures else 0)

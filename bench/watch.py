@@ -144,3 +144,12 @@ def slope(xs: list[float], ys: list[float]) -> float:
     if spread == 0:
         return 0.0
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+
+
+def stop_engine(runner: object, timeout: float = 60) -> str | None:
+    """SIGTERM the engine of a tests.engine.harness.EngineRunner; what went wrong, or None."""
+    try:
+        status = runner.stop(timeout=timeout)  # type: ignore[attr-defined]
+    except AssertionError as error:  # did not stop: the runner dumped its stacks and killed it
+        return f"the engine did not stop within {timeout:.0f} s of SIGTERM:\n{str(error)[-3000:]}"
+    return None if status == 0 else f"the engine did not stop cleanly (status {status})"
