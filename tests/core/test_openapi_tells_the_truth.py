@@ -41,6 +41,13 @@ def test_validation_rules_are_described(openapi) -> None:
     assert schemas["PhoneRequest"]["properties"]["e164"]["pattern"]
 
 
+def test_a_blank_allowed_pattern_accepts_blank_once(openapi) -> None:
+    """Rate prefixes: digits or empty; "" must not match two branches of a oneOf."""
+    for name, component in openapi["components"]["schemas"].items():
+        for field, schema in component.get("properties", {}).items():
+            assert {"type": "string", "maxLength": 0} not in schema.get("oneOf", []), (name, field)
+
+
 def test_request_bodies_are_documented_as_json(openapi) -> None:
     body = openapi["paths"]["/api/v1/phones/"]["post"]["requestBody"]["content"]
     assert list(body) == ["application/json"]

@@ -34,6 +34,7 @@ ERRORS = {
     "429": "Too many failed logins from this address: locked for a while.",
 }
 JSON = "application/json"
+BLANK_TEXT = {"type": "string", "maxLength": 0}
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -73,6 +74,13 @@ class AutoSchema(openapi.AutoSchema):
             "description": description,
             "content": {JSON: {"schema": component.ref}},
         }
+
+    def _insert_field_validators(self, field: Any, schema: dict[str, Any]) -> None:
+        """drf-spectacular writes a blank-allowed text with a pattern as `oneOf: [pattern,
+        empty]`; when the pattern matches "" too, "" matches both and oneOf refuses it."""
+        super()._insert_field_validators(field, schema)
+        if BLANK_TEXT in schema.get("oneOf", []):
+            schema["anyOf"] = schema.pop("oneOf")
 
     def _map_serializer_field(
         self, field: Any, direction: Any, bypass_extensions: bool = False
