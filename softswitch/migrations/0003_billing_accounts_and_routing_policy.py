@@ -5,36 +5,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0004_rates_accounts_payments'),
-        ('softswitch', '0002_routing_gateway_host_validator'),
+        ("billing", "0004_rates_accounts_payments"),
+        ("softswitch", "0002_routing_gateway_host_validator"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='mappinggateway',
-            name='account',
-            field=models.ForeignKey(blank=True, help_text='The customer charged for the calls; none = unbilled (calls are not rated).', limit_choices_to={'type': 0}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='%(class)ss', to='billing.account', verbose_name='account'),
+            model_name="mappinggateway",
+            name="account",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The customer charged for the calls; none = unbilled (calls are not rated).",
+                limit_choices_to={"type": 0},
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="%(class)ss",
+                to="billing.account",
+                verbose_name="account",
+            ),
         ),
         migrations.AddField(
-            model_name='mappinggateway',
-            name='routing_policy',
-            field=models.CharField(choices=[('priority', 'Priority'), ('least_cost', 'Least cost (vendor rate, then priority)')], default='priority', help_text='Order of the matching routing gateways: by priority, or cheapest vendor first.', max_length=10, verbose_name='routing policy'),
+            model_name="mappinggateway",
+            name="routing_policy",
+            field=models.CharField(
+                choices=[
+                    ("priority", "Priority"),
+                    ("least_cost", "Least cost (vendor rate, then priority)"),
+                ],
+                default="priority",
+                help_text="Order of the matching routing gateways: by priority, or cheapest vendor first.",
+                max_length=10,
+                verbose_name="routing policy",
+            ),
         ),
         migrations.AddField(
-            model_name='phone',
-            name='account',
-            field=models.ForeignKey(blank=True, help_text='The customer charged for the calls; none = unbilled (calls are not rated).', limit_choices_to={'type': 0}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='%(class)ss', to='billing.account', verbose_name='account'),
+            model_name="phone",
+            name="account",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The customer charged for the calls; none = unbilled (calls are not rated).",
+                limit_choices_to={"type": 0},
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="%(class)ss",
+                to="billing.account",
+                verbose_name="account",
+            ),
         ),
         migrations.AddField(
-            model_name='phone',
-            name='routing_policy',
-            field=models.CharField(choices=[('priority', 'Priority'), ('least_cost', 'Least cost (vendor rate, then priority)')], default='priority', help_text='Order of the matching routing gateways: by priority, or cheapest vendor first.', max_length=10, verbose_name='routing policy'),
+            model_name="phone",
+            name="routing_policy",
+            field=models.CharField(
+                choices=[
+                    ("priority", "Priority"),
+                    ("least_cost", "Least cost (vendor rate, then priority)"),
+                ],
+                default="priority",
+                help_text="Order of the matching routing gateways: by priority, or cheapest vendor first.",
+                max_length=10,
+                verbose_name="routing policy",
+            ),
         ),
         migrations.AddField(
-            model_name='routinggateway',
-            name='clearing_account',
-            field=models.ForeignKey(blank=True, help_text='The vendor whose rate group gives the cost of the calls sent here.', limit_choices_to={'type': 2}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='routing_gateways', to='billing.account', verbose_name='clearing account'),
+            model_name="routinggateway",
+            name="clearing_account",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The vendor whose rate group gives the cost of the calls sent here.",
+                limit_choices_to={"type": 2},
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="routing_gateways",
+                to="billing.account",
+                verbose_name="clearing account",
+            ),
         ),
     ]

@@ -5,35 +5,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0004_rates_accounts_payments'),
-        ('blacklist', '0001_initial'),
-        ('softswitch', '0003_billing_accounts_and_routing_policy'),
+        ("billing", "0004_rates_accounts_payments"),
+        ("blacklist", "0001_initial"),
+        ("softswitch", "0003_billing_accounts_and_routing_policy"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='mappinggateway',
-            name='max_cost_per_minute',
-            field=models.DecimalField(blank=True, decimal_places=4, help_text='Skip a vendor whose rate costs more per minute (the dearer of a 60 s call and each later minute); empty = no limit.', max_digits=18, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='max cost per minute'),
+            model_name="mappinggateway",
+            name="max_cost_per_minute",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=4,
+                help_text="Skip a vendor whose rate costs more per minute (the dearer of a 60 s call and each later minute); empty = no limit.",
+                max_digits=18,
+                null=True,
+                validators=[django.core.validators.MinValueValidator(0)],
+                verbose_name="max cost per minute",
+            ),
         ),
         migrations.AddField(
-            model_name='mappinggateway',
-            name='min_margin_percent',
-            field=models.DecimalField(blank=True, decimal_places=2, help_text="Skip a vendor whose cost per minute leaves less than this share of the customer's rate (first and later minutes); empty = no minimum.", max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)], verbose_name='min margin (%)'),
+            model_name="mappinggateway",
+            name="min_margin_percent",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=2,
+                help_text="Skip a vendor whose cost per minute leaves less than this share of the customer's rate (first and later minutes); empty = no minimum.",
+                max_digits=5,
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(0),
+                    django.core.validators.MaxValueValidator(100),
+                ],
+                verbose_name="min margin (%)",
+            ),
         ),
         migrations.AddField(
-            model_name='mappinggateway',
-            name='rate_check',
-            field=models.BooleanField(default=False, help_text='Skip a routing gateway whose clearing account has no rate for the callee.', verbose_name='rate check'),
+            model_name="mappinggateway",
+            name="rate_check",
+            field=models.BooleanField(
+                default=False,
+                help_text="Skip a routing gateway whose clearing account has no rate for the callee.",
+                verbose_name="rate check",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mappinggateway',
-            constraint=models.CheckConstraint(condition=models.Q(('max_cost_per_minute__gte', 0)), name='softswitch_mapping_gateway_max_cost_not_negative'),
+            model_name="mappinggateway",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_cost_per_minute__gte", 0)),
+                name="softswitch_mapping_gateway_max_cost_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mappinggateway',
-            constraint=models.CheckConstraint(condition=models.Q(('min_margin_percent__gte', 0), ('min_margin_percent__lte', 100)), name='softswitch_mapping_gateway_min_margin_percent'),
+            model_name="mappinggateway",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("min_margin_percent__gte", 0), ("min_margin_percent__lte", 100)
+                ),
+                name="softswitch_mapping_gateway_min_margin_percent",
+            ),
         ),
     ]
