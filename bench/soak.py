@@ -34,6 +34,9 @@ METRICS = ("rss_mb", "transactions", "dialogs", "calls", "legs")
 # Transactions live up to 32 s (Timer J/H/K/M) and legs 32 s after their call: the counts rise
 # for 32 s after the calls start (later on a slow machine), then hold steady.
 STEADY_AFTER = 42.0
+# sipp's last calls end `--hold-ms` after the last is placed, a failing one after its 30 s
+# receive timeout: past this, sipp is stopped.
+SIPP_GRACE = 60.0
 
 
 @dataclass
@@ -61,7 +64,8 @@ class SoakReport:
     failures: list[str] = field(default_factory=list)
 
     def steady(self, after: float) -> list[Sample]:
-        return [sample for sample in self.samples if sample.seconds >= after]
+        """The samples from `after` to the end of the calls (sipp may run a little longer)."""
+        return [s for s in self.samples if after <= s.seconds <= self.seconds + 1]
 
 
 def sample(watch: EngineWatch, seconds: float) -> Sample:
@@ -93,18 +97,27 @@ def soak(
     report = SoakReport(rate, seconds)
     gateway = sip_engine.answering_gateway(gateway_port, rate * seconds)
     caller = sip_engine.customer_calls(
-        runner, rate, seconds, hold_ms, background=True, extra=["-timeout", f"{seconds + 60}s"]
+        runner,
+        rate,
+        seconds,
+        hold_ms,
+        background=True,
+        # sipp does not retransmit a lost BYE: without a receive timeout a call whose BYE or
+        # its 200 was dropped would keep sipp running for ever.
+        extra=["-recv_timeout", "30000"],
     )
     started = time.monotonic()
     try:
         report.samples.append(sample(watch, 0))
-        while caller.poll() is None:
+        while caller.poll() is None and time.monotonic() < started + seconds + SIPP_GRACE:
             next_sample = started + len(report.samples) * interval
             while caller.poll() is None and time.monotonic() < next_sample:
                 time.sleep(0.2)
             if caller.poll() is None:
                 report.samples.append(sample(watch, time.monotonic() - started))
                 print(report.samples[-1], flush=True)
+        if caller.poll() is None:
+            caller.terminate()  # its last calls are stuck: sipp prints its statistics and exits
         run = sip_engine.finish(caller)
         report.completed, report.failed, report.achieved = run.successful, run.failed, run.rate
     finally:
