@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 from billing.choices import CdrEndDirectionChoices as EndDirection
 from billing.choices import CdrEndReasonChoices as EndReason
 from softswitch.choices import CurrentCallOriginChoices, CurrentCallStateChoices
+from softswitch.engine.money import Reservation
 from softswitch.engine.sip_layer import ClientTransaction, ServerTransaction
 from softswitch.engine.store import timestamp_to_datetime
 from softswitch.engine.transport import Flow
 from softswitch.rules.cdr import CallRecord
+from softswitch.rules.charging import MoneyCheck, longest_call
 from softswitch.rules.domain import Origin, PhoneAccount
 from softswitch.rules.routing import RouteChoice, RoutePlan
 from softswitch.sip.dialog import AnswerRetransmission, Dialog, build_cancel
@@ -43,6 +45,9 @@ INTERNAL_STATUS = {
     EndReason.ORIGIN_CAPACITY: 503,
 }
 CONTENT_HEADERS = ("Content-Type", "Content-Disposition", "Content-Encoding")
+# The switch hangs up a call whose money runs out this much before the last second it paid
+# for, so that the hold time, rounded up to whole seconds, is never one second too many.
+BALANCE_CUT_MARGIN = 0.25
 
 
 @dataclass(eq=False)
@@ -99,6 +104,7 @@ class Call:
         origin: Origin,
         plan: RoutePlan,
         watched: bool,
+        money: MoneyCheck | None = None,
     ) -> None:
         self.manager = manager
         self.switch = manager.switch
@@ -122,6 +128,9 @@ class Call:
         self.ended = False
         self.started_concurrency = False
         self.max_duration_timer: asyncio.TimerHandle | None = None
+        self.money = money
+        self.reservation: Reservation | None = None
+        self.paid_seconds: int | None = None  # what the reserved money buys, if less than allowed
         self._choices = iter(plan.choices)
         manager.register_dialog(self._a_dialog_id(), self, "a")
 
@@ -136,6 +145,8 @@ class Call:
         self.origin_key = key
         if self.ended:
             return self._release_origin()
+        if not await self._reserve_money():
+            return self._fail_to_caller(403, EndReason.INSUFFICIENT_BALANCE)
         if self.watched:
             self.switch.counters.call_started(self.record.caller)
             self.started_concurrency = True
@@ -143,6 +154,30 @@ class Call:
             return self._fail_to_caller(INTERNAL_STATUS[self.plan.failure], self.plan.failure)
         self.manager.changed(self)
         await self._try_next()
+
+    async def _reserve_money(self) -> bool:
+        """Reserve what the call may spend (SPEC §8.3); False if the account cannot pay for
+        the first period. Unrated calls and clearing accounts reserve nothing."""
+        money = self.money
+        if money is None or money.unlimited or money.rate is None:
+            return True
+        account = self.switch.config.account(self.origin.account_id)
+        if account is None:
+            return False
+        reservation = await self.manager.money.reserve(
+            account.id, account.spendable, money.minimum, money.wanted
+        )
+        if reservation is None:
+            return False
+        if self.ended:  # the caller gave up meanwhile
+            self.manager.money.release(reservation)
+            return True
+        self.reservation = reservation
+        longest = self.switch.parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL")
+        precision = self.switch.parameter("SERVER_BILLING_FEE_PRECISTION")
+        paid = longest_call(reservation.amount, money.rate, longest, precision)
+        self.paid_seconds = paid if paid < longest else None
+        return True
 
     async def _try_next(self) -> None:
         """Send the INVITE to the next usable gateway; the caller gets the last failure (or 503)
@@ -302,11 +337,16 @@ class Call:
         self._expect_ack("a", answer, ack_other=("b", leg.invite.cseq.number))
         if self.watched:
             switch.counters.call_answered(self.record.callee)
-        limit = switch.parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL")
-        self.max_duration_timer = asyncio.get_running_loop().call_later(
-            limit, self.hang_up, EndReason.MAX_DURATION
-        )
+        limit, reason = self._duration_limit()
+        self.max_duration_timer = asyncio.get_running_loop().call_later(limit, self.hang_up, reason)
         self.manager.changed(self)
+
+    def _duration_limit(self) -> tuple[float, int]:
+        """How long the answered call may last, and the end reason when it reaches that: what
+        its reserved money buys (balance exhausted), or SS_SIP_NO_TIMER_REINVITE_INTERVAL."""
+        if self.paid_seconds is not None:
+            return max(self.paid_seconds - BALANCE_CUT_MARGIN, 0), EndReason.BALANCE_EXHAUSTED
+        return self.switch.parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL"), EndReason.MAX_DURATION
 
     def _leg_failed(self, leg: Leg, status: int, reason: int) -> None:
         """A gateway failed: fail over unless 486, SDP seen (if so configured), or none left."""
@@ -518,8 +558,17 @@ class Call:
             self._release_leg(leg)
         self._release_origin()
         self._count_end()
-        self.manager.write_cdr(record)
+        charges = self.manager.write_cdr(record)
+        self._settle_money(charges is not None and charges.fee > 0)
         self.manager.finished(self)
+
+    def _settle_money(self, charged: bool) -> None:
+        """Release the call's reservation: once its CDR is in the database if it charged a
+        fee (until then the money is in neither the balance nor free), else now."""
+        if self.reservation is not None:
+            flow_no = self.record.flow_no if charged else None
+            self.manager.money.settle(self.reservation, flow_no)
+            self.reservation = None
 
     def _count_end(self) -> None:
         counters = self.switch.counters

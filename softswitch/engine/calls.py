@@ -25,10 +25,11 @@ from softswitch.engine.call import Call, Leg
 from softswitch.engine.capacity import CapacityTracker
 from softswitch.engine.cdr_journal import CdrJournal
 from softswitch.engine.gateways import GatewayMonitor
+from softswitch.engine.money import MoneyReserver
 from softswitch.engine.resolver import HostResolver
 from softswitch.engine.transport import Flow
 from softswitch.rules.cdr import CallRecord, cdr_row, should_record
-from softswitch.rules.charging import CallCharges, rate_record
+from softswitch.rules.charging import CallCharges, MoneyCheck, check_money, rate_record
 from softswitch.rules.domain import Origin, PhoneAccount
 from softswitch.rules.routing import plan_route, route_pricing
 from softswitch.rules.screening import screen_call
@@ -74,6 +75,7 @@ class CallManager:
         self.executor = executor
         self.flow_numbers = FlowNumberGenerator(node_id)
         self.capacity = CapacityTracker(switch.counters.redis, node)
+        self.money = MoneyReserver(switch.counters.redis, node)
         self.resolver = HostResolver()
         self.gateways = GatewayMonitor(switch, self.resolver)
         self.by_invite: dict[tuple[str, ...], Call] = {}
@@ -204,6 +206,11 @@ class CallManager:
             reason = EndReason.ORIGIN_LOCKED
         if reason is not None:
             return self._reject_before_routing(request, flow, origin, mode, caller, callee, reason)
+        money = self._money_check(origin, callee, now)
+        if money is not None and money.refusal is not None:
+            return self._reject_before_routing(
+                request, flow, origin, mode, caller, callee, money.refusal
+            )
         plan = plan_route(
             callee,
             config.routing_gateways.values(),
@@ -213,10 +220,25 @@ class CallManager:
         )
         server = switch.layer.server_transaction(request, flow, send_trying=True)
         record = self._record(request, flow, mode, caller, callee, origin)
-        call = Call(self, server, record, origin, plan, watched)
+        call = Call(self, server, record, origin, plan, watched, money)
         self.by_invite[server.key] = call
         self.calls.add(call)
         self.supervise(call, call.start())
+
+    def _money_check(self, origin: Origin, callee: str, now: float) -> MoneyCheck | None:
+        """Whether the origin's account may pay for the call (SPEC §8.3); None when the
+        origin has no account (its calls are not rated)."""
+        if origin.account_id is None:
+            return None
+        config = self.switch.config
+        return check_money(
+            config.account(origin.account_id),
+            config.rate_table_for_account(origin.account_id),
+            callee,
+            store.timestamp_to_datetime(now),
+            self.switch.parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL"),
+            config.parameters["SERVER_BILLING_FEE_PRECISTION"],
+        )
 
     def _windows(self) -> tuple[int, int]:
         parameter = self.switch.parameter
@@ -355,16 +377,20 @@ class CallManager:
         record.flow_no = self.flow_numbers.next(int(record.connect_time * 1000))
         self.journal.open_calls.opened(record)
 
-    def write_cdr(self, record: CallRecord) -> None:
-        """Journal the call's CDR if the recording rules say so."""
+    def write_cdr(self, record: CallRecord) -> CallCharges | None:
+        """Journal the call's CDR if the recording rules say so; its charges, if journaled."""
+        charges = None
         if should_record(record, self.switch.config.parameters):
-            self._journal_cdr(record)
+            charges = self._journal_cdr(record)
         if record.flow_no is not None:
             self.journal.open_calls.closed(record.flow_no)
+        return charges
 
-    def _journal_cdr(self, record: CallRecord) -> None:
+    def _journal_cdr(self, record: CallRecord) -> CallCharges:
         flow_no = record.flow_no or self.flow_numbers.next(int(record.stop_time * 1000))
-        self.journal.append(cdr_row(record, flow_no, self.charges(record)))
+        charges = self.charges(record)
+        self.journal.append(cdr_row(record, flow_no, charges))
+        return charges
 
     def charges(self, record: CallRecord) -> CallCharges:
         """The call's fee and cost, rated with the cached rate tables (SPEC §8.2)."""

@@ -13,7 +13,8 @@ logger = logging.getLogger(__name__)
 
 
 class CdrWriter:
-    """Every `interval` seconds: fsync the journal, COPY what is pending, advance the offset.
+    """Every `interval` seconds: fsync the journal, COPY what is pending, advance the offset,
+    then tell `on_committed` which lines are in the database.
 
     While the database is unreachable the batch stays in the journal and the writer retries
     with a growing pause (up to `max_backoff`); nothing is dropped and nothing is lost.
@@ -26,8 +27,10 @@ class CdrWriter:
         write_batch: Callable[[bytes], int],
         interval: float = 0.2,
         max_backoff: float = 5.0,
+        on_committed: Callable[[bytes], None] | None = None,
     ) -> None:
         self.journal = journal
+        self.on_committed = on_committed or (lambda data: None)
         self.executor = executor
         self.write_batch = write_batch
         self.interval = interval
@@ -61,6 +64,7 @@ class CdrWriter:
                 self._report_outage(error)
                 return False
             self.journal.commit(offset)
+            self.on_committed(data)
             self._report_recovery()
         return True
 

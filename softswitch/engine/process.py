@@ -121,6 +121,7 @@ class Engine:
         self.switch.calls = CallManager(
             self.switch, self.journal, settings.node, settings.node_id, self.executor
         )
+        self.cdr_writer.on_committed = self.switch.calls.money.committed
         self.listener = NotificationListener(
             settings.database_params, self.cache.apply_notification, self.cache.refresh
         )
@@ -135,6 +136,8 @@ class Engine:
         await self._load_configuration()
         with contextlib.suppress(Exception):
             await self.counters.forget_previous_run()
+        with contextlib.suppress(Exception):
+            await self.switch.calls.money.forget_previous_run()
         restored = await self.bindings.restore(self.cache.config.phones)
         self.switch.calls.bill_calls_left_open()  # before the CDR writer starts
         await asyncio.get_running_loop().run_in_executor(
@@ -200,6 +203,8 @@ class Engine:
         for connection in list(self.tcp.by_id.values()):
             connection.close(reset=False)
         await self.cdr_writer.flush()
+        with contextlib.suppress(Exception):  # what this node still holds, e.g. unwritten CDRs
+            await self.switch.calls.money.forget_previous_run()
         await self.bindings.flush()
         await self.switch.calls.sync_current_calls()
         await self.counters.flush()

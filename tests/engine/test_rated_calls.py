@@ -11,10 +11,12 @@ from decimal import Decimal
 import pytest
 
 from billing.choices import AccountTypeChoices
+from billing.choices import CdrEndDirectionChoices as Direction
+from billing.choices import CdrEndReasonChoices as Reason
 from billing.models import Account, Cdr, Rate, RateGroup
 from billing.rating import rate_call
 from softswitch.models import MappingGateway
-from tests.engine.harness import requires_sipp, sipp_finished, wait_for
+from tests.engine.harness import requires_sipp, run_sipp, sipp_finished, wait_for
 from tests.engine.test_calls import CUSTOMER_IP, call, cdr, gateway_uas, routing_gateway
 
 pytestmark = [requires_sipp, pytest.mark.sipp, pytest.mark.django_db(transaction=True)]
@@ -81,6 +83,101 @@ def test_an_origin_without_account_is_admitted_unrated(engine, vendor) -> None:
     record = cdr(callee=CALLEE)
     assert (record.account_id, record.fee, record.fee_prefix) == (None, 0, "")
     assert record.cost_prefix == "0086"  # the vendor is still rated
+
+
+def test_a_callee_without_a_rate_is_refused(engine, customer_account, vendor) -> None:
+    customer(customer_account)
+    routing_gateway("UK", ["44"])
+    assert call(engine(), "442071234567").outcome() == "FAILED 403"
+    record = cdr(callee="442071234567")
+    assert (record.end_reason, record.end_direction) == (Reason.NO_RATE, Direction.SERVER)
+    assert (record.account_id, record.fee, record.routing_gateway) == (customer_account.pk, 0, "")
+
+
+def test_an_account_that_cannot_pay_the_first_period_is_refused(engine, vendor) -> None:
+    poor = Account.objects.create(
+        account="POOR",
+        balance=Decimal("0.50"),
+        rate_group=rate_group("dear", "86", "1.00", first_period=60, first_fee="0.60"),
+    )
+    customer(poor)
+    assert call(engine(), CALLEE).outcome() == "FAILED 403"
+    record = cdr(callee=CALLEE)
+    assert (record.end_reason, record.end_direction) == (
+        Reason.INSUFFICIENT_BALANCE,
+        Direction.SERVER,
+    )
+    assert record.routing_gateway == ""  # refused before routing
+    poor.refresh_from_db()
+    assert poor.balance == Decimal("0.50")
+
+
+def test_a_locked_account_is_refused(engine, customer_account, vendor) -> None:
+    customer_account.locked = True
+    customer_account.save()
+    customer(customer_account)
+    assert call(engine(), CALLEE).outcome() == "FAILED 403"
+    assert cdr(callee=CALLEE).end_reason == Reason.ACCOUNT_LOCKED
+
+
+def test_the_switch_cuts_the_call_when_the_money_runs_out(engine, vendor) -> None:
+    """0.03 buys 3 s at 0.01 a second: the switch hangs up both sides before the fourth."""
+    account = Account.objects.create(
+        account="SHORT", balance=Decimal("0.03"), rate_group=rate_group("per-second", "86", "0.01")
+    )
+    customer(account)
+    uas = gateway_uas(vendor)
+    started = time.monotonic()
+    result = call(engine(), CALLEE, scenario="uac_gateway_call_wait.xml", timeout=30)
+    assert result.outcome() == "REMOTE_BYE"
+    assert time.monotonic() - started < 10
+    assert sipp_finished(uas).logged[-1] == "BYE"  # both sides got the switch's BYE
+    record = cdr(callee=CALLEE)
+    assert (record.end_reason, record.end_direction) == (
+        Reason.BALANCE_EXHAUSTED,
+        Direction.SERVER,
+    )
+    assert 2000 <= record.hold_time_ms <= 3000
+    assert (record.fee, record.fee_time) == (Decimal("0.03"), 3)
+    account.refresh_from_db()
+    assert account.balance == 0
+
+
+def test_concurrent_calls_of_one_account_never_overdraw_it(engine, vendor) -> None:
+    """Five calls at once, 0.10 to spend (balance 0.05, credit 0.05): whatever the calls
+    reserve together stays within it, the others are refused, the balance stays ≥ −credit."""
+    account = Account.objects.create(
+        account="BUSY",
+        balance=Decimal("0.05"),
+        credit_limit=Decimal("0.05"),
+        rate_group=rate_group("per-second", "86", "0.01"),
+    )
+    customer(account)
+    uas = gateway_uas(vendor, calls=5, timeout=60)
+    callees = [f"86138000001{i:02d}" for i in range(5)]
+    load = run_sipp(
+        "uac_gateway_call.xml",
+        engine().address,
+        rows=[f"2125550100;{callee};" for callee in callees],
+        local_ip=CUSTOMER_IP,
+        calls=5,
+        rate=50,
+        extra=["-d", "3000"],
+        timeout=60,
+        background=True,
+    )
+    sipp_finished(load, timeout=60)
+    records = wait_for(lambda: len(rows := list(Cdr.objects.all())) == 5 and rows, timeout=20)
+    answered = [record for record in records if record.connect_time is not None]
+    refused = [record for record in records if record.connect_time is None]
+    assert answered and refused
+    assert {record.end_reason for record in refused} == {Reason.INSUFFICIENT_BALANCE}
+    assert sum(record.fee for record in answered) <= Decimal("0.10")
+    wait_for(lambda: Account.objects.get(pk=account.pk).balance < Decimal("0.05"))
+    account.refresh_from_db()
+    assert account.balance >= -account.credit_limit
+    assert account.balance == Decimal("0.05") - sum(record.fee for record in answered)
+    uas.kill()
 
 
 def test_a_crash_between_journal_and_database_charges_once(
