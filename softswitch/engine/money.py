@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 
 RESERVED = "vosadmin:billing:reserved"
 UNIT = Decimal("0.0001")  # money in Redis: integers of this unit
+# A charged call's money is released this long after its CDR's commit: the batch's NOTIFY
+# reloads the balance on every node within milliseconds, and until then the money must be
+# neither in the cached balance nor free.
+SETTLE_DELAY = 1.0
 
 RESERVE = """
 local reserved = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
@@ -93,6 +97,7 @@ class MoneyReserver:
         self.node_key = f"{RESERVED}:node:{node}"
         self.local: Counter[int] = Counter()  # this node's reservations, by account
         self.unsettled: dict[int, Reservation] = {}  # flow number → held until its CDR commits
+        self.settle_delay = SETTLE_DELAY
 
     async def reserve(
         self, account_id: int, spendable: Decimal, minimum: Decimal, wanted: Decimal
@@ -128,13 +133,15 @@ class MoneyReserver:
             self.unsettled[flow_no] = reservation
 
     def committed(self, data: bytes) -> None:
-        """A batch of journal lines is in the database: release the calls it charged."""
+        """A batch of journal lines is in the database: release the calls it charged, once
+        every node had time to reload the balances the batch changed (its NOTIFY)."""
         if not self.unsettled:
             return
+        loop = asyncio.get_running_loop()
         for line in data.split(b"\n"):
             head = line.split(b",", 1)[0]
             if head.isdigit() and (reservation := self.unsettled.pop(int(head), None)):
-                self.release(reservation)
+                loop.call_later(self.settle_delay, self.release, reservation)
 
     def release(self, reservation: Reservation) -> None:
         """Give the money back (in Redis in the background)."""
