@@ -654,6 +654,22 @@ class Call:
         flows = [self.a_flow, *(leg.flow for leg in self.legs[-1:])]
         return {flow.connection_id for flow in flows if flow.connection_id}
 
+    def dispose(self) -> None:
+        """Break the call's reference cycles once nothing will use it again.
+
+        Legs point at their call, transactions' callbacks and timers at the call or its legs:
+        left as they are, a finished call is freed only by a full cyclic collection, which the
+        engine's collector thresholds (runsipengine.GC_THRESHOLDS) make rare, and memory grows
+        with every call (`make soak` measured +321 MB a minute at 250 calls/s).
+        """
+        for leg in self.legs:
+            leg.client = None
+            leg.timer = None
+        for answer in self.answers.values():
+            answer.timer = None
+        self.legs, self.leg, self.answers, self.dialogs, self.last_ack = [], None, {}, {}, {}
+        self.max_duration_timer = None
+
     def current_call_row(self) -> dict[str, Any]:
         """This call as a CurrentCall row."""
         record = self.record

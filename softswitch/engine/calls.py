@@ -369,6 +369,7 @@ class CallManager:
         for leg in call.legs:
             if self.legs_by_call_id.get(leg.call_id) is leg:
                 del self.legs_by_call_id[leg.call_id]
+        call.dispose()
 
     def answered(self, record: CallRecord) -> None:
         """The call is answered: fix its flow number and keep it in the open-call log until

@@ -68,6 +68,7 @@ class EngineSettings:
     spool_dir: Path
     database_params: dict[str, Any]
     advertised_host: str = ""
+    count_cyclic_garbage: bool = False  # on SIGUSR2 (SIP_COUNT_CYCLIC_GARBAGE)
     digest_algorithms: tuple[DigestAlgorithm, ...] = (DigestAlgorithm.MD5, DigestAlgorithm.SHA_256)
 
 
@@ -243,14 +244,18 @@ class Engine:
         """`kill -USR2 <pid>`: log what a leak would grow (sampled by bench/soak.py and
         bench/fuzz_sip.py, which parse this line)."""
         calls = self.switch.calls
+        garbage = ""
+        if self.settings.count_cyclic_garbage:
+            garbage = f" cyclic_garbage={cyclic_garbage()}"
         logger.info(
             "object counts: server_transactions=%d client_transactions=%d dialogs=%d "
-            "calls=%d legs=%d",
+            "calls=%d legs=%d%s",
             len(self.layer.servers),
             len(self.layer.clients),
             len(calls.by_dialog),
             len(calls.calls),
             len(calls.legs_by_call_id),
+            garbage,
         )
 
     # Plumbing ---------------------------------------------------------------------------
@@ -292,6 +297,17 @@ class Engine:
         """Act on changes that affect live state, not only the cached configuration."""
         if kind == "registration" or (kind == "phone" and key not in self.cache.config.phones):
             self.switch.registrar.unbind(key, close=True, persist=False)
+
+
+def cyclic_garbage() -> int:
+    """Run a full collection and count the unreachable objects it found (and frees)."""
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        return len(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
 
 
 def pending_tasks() -> str:

@@ -63,6 +63,7 @@ class Command(BaseCommand):
             spool_dir=settings.SIP_SPOOL_DIR,
             database_params=database_params(),
             advertised_host=settings.SIP_ADVERTISED_HOST,
+            count_cyclic_garbage=settings.SIP_COUNT_CYCLIC_GARBAGE,
             digest_algorithms=tuple(
                 DigestAlgorithm(name) for name in settings.SIP_DIGEST_ALGORITHMS
             ),
