@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from billing.models import MONEY_DIGITS, MONEY_PLACES, Account, Rate, RateGroup
+from billing.models import MONEY_DIGITS, MONEY_PLACES, RATE_TERMS, Account, Rate, RateGroup
 
 RATES_CSV_HELP = (
     "UTF-8 CSV with the export's header row: <code>prefix,area_name,first_period,first_fee,"
@@ -31,18 +31,7 @@ class RateForm(forms.ModelForm):
 
     class Meta:
         model = Rate
-        fields = [
-            "rate_group",
-            "prefix",
-            "area_name",
-            "first_period",
-            "first_fee",
-            "period",
-            "fee",
-            "effective_from",
-            "effective_to",
-            "memo",
-        ]
+        fields = ["rate_group", *RATE_TERMS, "memo"]
 
 
 class AccountForm(forms.ModelForm):

@@ -189,6 +189,19 @@ class RateGroup(models.Model):
         return self.name
 
 
+# A rate's own columns, in the order the API, pages, CSV files and the engine list them.
+RATE_TERMS = (
+    "prefix",
+    "area_name",
+    "first_period",
+    "first_fee",
+    "period",
+    "fee",
+    "effective_from",
+    "effective_to",
+)
+
+
 class Rate(models.Model):
     """One rate [Fee rate] of a group: what calls to numbers starting with `prefix` cost.
 

@@ -29,22 +29,12 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from billing.models import MONEY_DIGITS, MONEY_PLACES, Rate, RateGroup
+from billing.models import MONEY_DIGITS, MONEY_PLACES, RATE_TERMS, Rate, RateGroup
 from blacklist.csv_lists import CsvImportError, RowError, decode_csv, export_lines
 from vosadmin.core.audit import record_change
 from vosadmin.core.notify import notify_config_change
 
-CSV_COLUMNS = (
-    "prefix",
-    "area_name",
-    "first_period",
-    "first_fee",
-    "period",
-    "fee",
-    "effective_from",
-    "effective_to",
-    "memo",
-)
+CSV_COLUMNS = (*RATE_TERMS, "memo")
 REQUIRED_COLUMNS = ("prefix", "period", "fee")
 MAX_ROWS = 200_000
 MAX_PERIOD = 2_147_483_647

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_tables2.utils import OrderByTuple
 
-from billing.models import Account, Cdr, Payment, Rate, RateGroup
+from billing.models import RATE_TERMS, Account, Cdr, Payment, Rate, RateGroup
 from vosadmin.core.tables import ActionsColumn, BooleanColumn, ConsoleTable
 
 
@@ -138,18 +138,7 @@ class RateTable(ConsoleTable):
 
     class Meta(ConsoleTable.Meta):
         model = Rate
-        fields = (
-            "prefix",
-            "area_name",
-            "first_period",
-            "first_fee",
-            "period",
-            "fee",
-            "effective_from",
-            "effective_to",
-            "rate_group",
-            "memo",
-        )
+        fields = (*RATE_TERMS, "rate_group", "memo")
 
     def render_prefix(self, value: str) -> str:
         return value or "(every number)"

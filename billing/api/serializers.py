@@ -10,7 +10,16 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from billing.export import EXPORT_COLUMNS
-from billing.models import MONEY_DIGITS, MONEY_PLACES, Account, Cdr, Payment, Rate, RateGroup
+from billing.models import (
+    MONEY_DIGITS,
+    MONEY_PLACES,
+    RATE_TERMS,
+    Account,
+    Cdr,
+    Payment,
+    Rate,
+    RateGroup,
+)
 from vosadmin.core.api.serializers import ModelCleanSerializer
 
 
@@ -51,19 +60,7 @@ class RateSerializer(ModelCleanSerializer):
 
     class Meta:
         model = Rate
-        fields = [
-            "id",
-            "rate_group",
-            "prefix",
-            "area_name",
-            "first_period",
-            "first_fee",
-            "period",
-            "fee",
-            "effective_from",
-            "effective_to",
-            "memo",
-        ]
+        fields = ["id", "rate_group", *RATE_TERMS, "memo"]
         validators = []  # the unique (group, prefix, effective_from) is checked in validate()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import close_old_connections, connection, transaction
 
 from billing.ingest import rows_to_csv
-from billing.models import Account, Rate, RateGroup
+from billing.models import RATE_TERMS, Account, Rate, RateGroup
 from billing.rating import RateTable, RateTerms
 from blacklist.models import (
     BlacklistGroup,
@@ -172,18 +172,7 @@ def load_rate_tables(group_ids: Iterable[int] | None = None) -> dict[int, RateTa
     }
 
 
-RATE_FIELDS = (
-    "id",
-    "rate_group_id",
-    "prefix",
-    "area_name",
-    "first_period",
-    "first_fee",
-    "period",
-    "fee",
-    "effective_from",
-    "effective_to",
-)
+RATE_FIELDS = ("id", "rate_group_id", *RATE_TERMS)
 
 
 @fresh_connection
