@@ -29,12 +29,11 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import sip_engine
-from bench.watch import EngineWatch, stop_engine
+from bench.watch import EngineWatch, conclude, stop_engine
 
 # CDRs reach PostgreSQL from the engine's journal in batches, and a writer that saw the
 # database fail retries with a pause: wait this long at most for the last ones.
@@ -239,19 +238,14 @@ def main() -> None:
         failures.append(stopped)
     lines = [*FAULTS_HEADER, *(summary(run) for run in runs)]
     print("\n".join(lines))
-    if not arguments.no_report:
-        text = (
-            f"`make faults` (bench/faults.py): {arguments.rate} calls/s for "
-            f"{arguments.seconds} s per fault, {arguments.fault_seconds:g} s of fault from "
-            f"{arguments.fault_at:g} s (PostgreSQL link cut, Redis black-holed, engine "
-            "SIGKILLed and restarted); each call sipp completed (for kill: saw answered) must "
-            "have exactly one CDR with its Call-ID."
-        )
-        stamp = f"Measured {datetime.now(UTC):%Y-%m-%d} on {sip_engine.machine()}."
-        sip_engine.write_section("Faults", [text, "", *lines, "", stamp])
-    for failure in failures:
-        print("FAILED:", failure)
-    raise SystemExit(1 if failures else 0)
+    text = (
+        f"`make faults` (bench/faults.py): {arguments.rate} calls/s for "
+        f"{arguments.seconds} s per fault, {arguments.fault_seconds:g} s of fault from "
+        f"{arguments.fault_at:g} s (PostgreSQL link cut, Redis black-holed, engine "
+        "SIGKILLed and restarted); each call sipp completed (for kill: saw answered) must "
+        "have exactly one CDR with its Call-ID."
+    )
+    conclude("Faults", [text, "", *lines], failures, not arguments.no_report)
 
 
 if __name__ == "__main__":

@@ -31,9 +31,15 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-from bench.watch import DRAIN_SECONDS, EngineWatch, drained, options_answered, stop_engine
+from bench.watch import (
+    DRAIN_SECONDS,
+    EngineWatch,
+    conclude,
+    drained,
+    options_answered,
+    stop_engine,
+)
 from tests.sip.mutations import SEEDS, TORTURE, RandomChooser, freshen, mutate
 from tests.sip.samples import INVITE, REGISTER
 
@@ -342,12 +348,8 @@ def main() -> None:
         f"| {'passed' if not report.failures else 'FAILED'} |"
     )
     print(summary)
-    if not arguments.no_report:
-        stamp = f"Measured {datetime.now(UTC):%Y-%m-%d} on {sip_engine.machine()}."
-        sip_engine.write_section("Fuzzing", [FUZZ_TEXT, "", *FUZZ_HEADER, summary, "", stamp])
-    for failure in report.failures:
-        print("FAILED:", failure)
-    raise SystemExit(1 if report.failures else 0)
+    body = [FUZZ_TEXT, "", *FUZZ_HEADER, summary]
+    conclude("Fuzzing", body, report.failures, not arguments.no_report)
 
 
 FUZZ_TEXT = (

@@ -25,10 +25,9 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from bench import sip_engine
-from bench.watch import DRAIN_SECONDS, EngineWatch, drained, slope, stop_engine
+from bench.watch import DRAIN_SECONDS, EngineWatch, conclude, drained, slope, stop_engine
 
 METRICS = ("rss_mb", "transactions", "dialogs", "calls", "legs")
 # Transactions live up to 32 s (Timer J/H/K/M) and legs 32 s after their call: the counts rise
@@ -231,21 +230,16 @@ def main() -> None:
         stopped = stop_engine(runner)
     lines = figures(report, arguments.max_rss_slope, arguments.max_count_growth)
     print("\n".join(lines))
-    if not arguments.no_report:
-        text = (
-            f"`make soak` (bench/soak.py): sipp UAC → engine → sipp UAS at {arguments.rate} "
-            f"calls/s for {arguments.seconds} s, {arguments.hold_ms} ms hold, engine sampled "
-            f"every {arguments.interval:g} s (RSS from /proc, counts from its SIGUSR2 line); "
-            "the memory and counts must not grow over the second half, and nothing may be left "
-            "once the calls are over and the 32 s timers have run."
-        )
-        stamp = f"Measured {datetime.now(UTC):%Y-%m-%d} on {sip_engine.machine()}."
-        sip_engine.write_section("Soak", [text, "", *lines, "", stamp])
+    text = (
+        f"`make soak` (bench/soak.py): sipp UAC → engine → sipp UAS at {arguments.rate} "
+        f"calls/s for {arguments.seconds} s, {arguments.hold_ms} ms hold, engine sampled "
+        f"every {arguments.interval:g} s (RSS from /proc, counts from its SIGUSR2 line); "
+        "the memory and counts must not grow over the second half, and nothing may be left "
+        "once the calls are over and the 32 s timers have run."
+    )
     if stopped:
         report.failures.append(stopped)
-    for failure in report.failures:
-        print("FAILED:", failure)
-    raise SystemExit(1 if report.failures else 0)
+    conclude("Soak", [text, "", *lines], report.failures, not arguments.no_report)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 COUNTS = re.compile(r"object counts: (.*)")
@@ -153,3 +154,16 @@ def stop_engine(runner: object, timeout: float = 60) -> str | None:
     except AssertionError as error:  # did not stop: the runner dumped its stacks and killed it
         return f"the engine did not stop within {timeout:.0f} s of SIGTERM:\n{str(error)[-3000:]}"
     return None if status == 0 else f"the engine did not stop cleanly (status {status})"
+
+
+def conclude(heading: str, body: list[str], failures: list[str], report: bool) -> None:
+    """End a harness run: write its section of docs/benchmarks.md (unless `report` is off),
+    print the failures and exit with status 1 if there are any."""
+    if report:
+        from bench import sip_engine  # sets up Django: only once the run is over
+
+        stamp = f"Measured {datetime.now(UTC):%Y-%m-%d} on {sip_engine.machine()}."
+        sip_engine.write_section(heading, [*body, "", stamp])
+    for failure in failures:
+        print("FAILED:", failure)
+    raise SystemExit(1 if failures else 0)
