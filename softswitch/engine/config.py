@@ -4,6 +4,7 @@ fully refreshed periodically as a safety net, and kept as it is while the databa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -22,6 +23,9 @@ from softswitch.rules.domain import (
 )
 
 logger = logging.getLogger(__name__)
+
+ACCOUNT_RELOAD_DELAY = 0.1  # seconds during which account notifications share one reload
+NO_LOCK = contextlib.nullcontext()
 
 
 @dataclass
@@ -97,6 +101,8 @@ class ConfigCache:
         self.executor = executor
         self.on_change = on_change or (lambda kind, key: None)
         self._locks: dict[str, asyncio.Lock] = {}
+        self._pending_accounts: set[int] = set()
+        self._account_reload: asyncio.Future[None] | None = None
 
     async def load_all(self) -> None:
         """Load everything (at start, and as the periodic safety net)."""
@@ -134,7 +140,8 @@ class ConfigCache:
 
     async def apply_notification(self, kind: str, action: str, key: Any) -> None:
         """Reload what a NOTIFY says changed (unknown kinds: everything)."""
-        lock = self._locks.setdefault(kind, asyncio.Lock())
+        # Accounts are not serialised: their reloads are coalesced instead (_reload_accounts).
+        lock = self._locks.setdefault(kind, asyncio.Lock()) if kind != "account" else NO_LOCK
         async with lock:
             try:
                 await self._reload(kind, action, key)
@@ -170,13 +177,29 @@ class ConfigCache:
         elif kind == "dynamic_blacklist":
             await self._reload_dynamic_entry(key)
         elif kind == "account":
-            config.accounts = await self._reload_by_id(store.load_accounts, config.accounts, key)
+            await self._reload_accounts(key if isinstance(key, list) else [key])
         elif kind == "rate_group":
             config.rate_tables = await self._reload_by_id(
                 store.load_rate_tables, config.rate_tables, key
             )
         elif kind != "registration":
             await self.load_all()
+
+    async def _reload_accounts(self, ids: list[int]) -> None:
+        """Reload these accounts, together with every other account notified in the next
+        ACCOUNT_RELOAD_DELAY: balances change with every CDR batch of every node, and one
+        query for all of them costs the engine far less than one per notification."""
+        self._pending_accounts.update(ids)
+        if self._account_reload is None:
+            self._account_reload = asyncio.ensure_future(self._reload_pending_accounts())
+        await asyncio.shield(self._account_reload)
+
+    async def _reload_pending_accounts(self) -> None:
+        await asyncio.sleep(ACCOUNT_RELOAD_DELAY)
+        ids, self._pending_accounts = list(self._pending_accounts), set()
+        self._account_reload = None  # notifications from now on wait for the next reload
+        config = self.config
+        config.accounts = await self._reload_by_id(store.load_accounts, config.accounts, ids)
 
     async def _reload_by_id(
         self, load: Callable[[list[int]], dict[int, Any]], current: dict[int, Any], key: Any

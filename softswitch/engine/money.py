@@ -41,18 +41,24 @@ end
 return grant
 """
 
-# Never more than this node holds: a release that comes after the node's share was given
-# back (FORGET_NODE at a clean stop) changes nothing.
+# Releases any number of (account, amount) pairs at once (a CDR batch's calls: one round trip),
+# never more than this node holds: a release that comes after the node's share was given back
+# (FORGET_NODE at a clean stop) changes nothing.
 RELEASE = """
-local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-local amount = math.min(mine, tonumber(ARGV[2]))
-if amount <= 0 then return 0 end
-for i = 1, 2 do
-  if redis.call('HINCRBY', KEYS[i], ARGV[1], -amount) <= 0 then
-    redis.call('HDEL', KEYS[i], ARGV[1])
+local released = 0
+for i = 1, #ARGV, 2 do
+  local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
+  local amount = math.min(mine, tonumber(ARGV[i + 1]))
+  if amount > 0 then
+    for k = 1, 2 do
+      if redis.call('HINCRBY', KEYS[k], ARGV[i], -amount) <= 0 then
+        redis.call('HDEL', KEYS[k], ARGV[i])
+      end
+    end
+    released = released + amount
   end
 end
-return amount
+return released
 """
 
 FORGET_NODE = """
@@ -98,6 +104,9 @@ class MoneyReserver:
         self.local: Counter[int] = Counter()  # this node's reservations, by account
         self.unsettled: dict[int, Reservation] = {}  # flow number → held until its CDR commits
         self.settle_delay = SETTLE_DELAY
+        # EVALSHA: the scripts are sent once, not with every call.
+        self._reserve = redis.register_script(RESERVE)
+        self._release = redis.register_script(RELEASE)
 
     async def reserve(
         self, account_id: int, spendable: Decimal, minimum: Decimal, wanted: Decimal
@@ -110,7 +119,7 @@ class MoneyReserver:
         shared = True
         try:
             granted = int(
-                await self.redis.eval(RESERVE, 2, RESERVED, self.node_key, account_id, *args)
+                await self._reserve(keys=[RESERVED, self.node_key], args=[account_id, *args])
             )
         except Exception as error:
             logger.warning("money: Redis unavailable (%s); reserving on this node only", error)
@@ -137,30 +146,34 @@ class MoneyReserver:
         every node had time to reload the balances the batch changed (its NOTIFY)."""
         if not self.unsettled:
             return
-        loop = asyncio.get_running_loop()
+        released = []
         for line in data.split(b"\n"):
             head = line.split(b",", 1)[0]
             if head.isdigit() and (reservation := self.unsettled.pop(int(head), None)):
-                loop.call_later(self.settle_delay, self.release, reservation)
+                released.append(reservation)
+        if released:
+            asyncio.get_running_loop().call_later(self.settle_delay, self.release, *released)
 
-    def release(self, reservation: Reservation) -> None:
-        """Give the money back (in Redis in the background)."""
-        if reservation.units == 0:
-            return
-        account = reservation.account_id
-        self.local[account] -= reservation.units
-        if self.local[account] <= 0:
-            del self.local[account]
-        if reservation.shared:
-            asyncio.get_running_loop().create_task(self._release_shared(reservation))
+    def release(self, *reservations: Reservation) -> None:
+        """Give the money back (in Redis in the background, one round trip for all)."""
+        shared: list[int] = []
+        for reservation in reservations:
+            if reservation.units == 0:
+                continue
+            account = reservation.account_id
+            self.local[account] -= reservation.units
+            if self.local[account] <= 0:
+                del self.local[account]
+            if reservation.shared:
+                shared += [account, reservation.units]
+        if shared:
+            asyncio.get_running_loop().create_task(self._release_shared(shared))
 
-    async def _release_shared(self, reservation: Reservation) -> None:
+    async def _release_shared(self, pairs: list[int]) -> None:
         try:
-            await self.redis.eval(
-                RELEASE, 2, RESERVED, self.node_key, reservation.account_id, reservation.units
-            )
+            await self._release(keys=[RESERVED, self.node_key], args=pairs)
         except Exception as error:
-            logger.warning("money: could not release %s in Redis: %s", reservation, error)
+            logger.warning("money: could not release %s in Redis: %s", pairs, error)
 
     async def forget_previous_run(self) -> int:
         """Give back everything this node holds in Redis: at start, what a previous run left

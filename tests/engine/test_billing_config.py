@@ -17,6 +17,7 @@ from billing.rates_csv import import_rates
 from softswitch.engine import store
 from softswitch.engine.config import ConfigCache
 from softswitch.models import MappingGateway, RoutingGateway
+from softswitch.rules.domain import BillingAccount
 from tests.helpers import listening
 from vosadmin.core.notify import CONFIG_CHANNEL
 
@@ -107,3 +108,31 @@ def test_config_cache_reloads_billing_by_notification(retail: RateGroup, admin_u
     finally:
         executor.submit(store.close_connection).result()
         executor.shutdown()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_account_notifications_close_together_share_one_reload(monkeypatch) -> None:
+    """Every CDR batch of every node notifies the accounts it charged: the engine reloads
+    those of 100 ms in one query, not one query each."""
+    first = Account.objects.create(account="N1", balance=Decimal("1"))
+    second = Account.objects.create(account="N2", balance=Decimal("2"))
+    loads: list[list[int]] = []
+
+    def load_accounts(ids):
+        loads.append(sorted(ids))
+        return {pk: BillingAccount(pk, 0, None, Decimal(0), False, Decimal(pk)) for pk in ids}
+
+    monkeypatch.setattr(store, "load_accounts", load_accounts)
+
+    async def scenario() -> None:
+        cache = ConfigCache(ThreadPoolExecutor(1))
+        await asyncio.gather(
+            cache.apply_notification("account", "update", [first.pk]),
+            cache.apply_notification("account", "update", second.pk),
+            cache.apply_notification("account", "update", [first.pk, second.pk]),
+        )
+        assert cache.config.account(second.pk).balance == second.pk
+        await cache.apply_notification("account", "update", first.pk)
+
+    asyncio.run(scenario())
+    assert loads == [sorted([first.pk, second.pk]), [first.pk]]
