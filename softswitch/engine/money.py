@@ -104,9 +104,13 @@ class MoneyReserver:
         self.local: Counter[int] = Counter()  # this node's reservations, by account
         self.unsettled: dict[int, Reservation] = {}  # flow number → held until its CDR commits
         self.settle_delay = SETTLE_DELAY
-        # EVALSHA: the scripts are sent once, not with every call.
-        self._reserve = redis.register_script(RESERVE)
-        self._release = redis.register_script(RELEASE)
+        self._scripts: dict[str, Any] = {}
+
+    def _script(self, source: str) -> Any:
+        """The script as EVALSHA (sent to Redis once, not with every call), made on first use."""
+        if source not in self._scripts:
+            self._scripts[source] = self.redis.register_script(source)
+        return self._scripts[source]
 
     async def reserve(
         self, account_id: int, spendable: Decimal, minimum: Decimal, wanted: Decimal
@@ -119,7 +123,9 @@ class MoneyReserver:
         shared = True
         try:
             granted = int(
-                await self._reserve(keys=[RESERVED, self.node_key], args=[account_id, *args])
+                await self._script(RESERVE)(
+                    keys=[RESERVED, self.node_key], args=[account_id, *args]
+                )
             )
         except Exception as error:
             logger.warning("money: Redis unavailable (%s); reserving on this node only", error)
@@ -171,7 +177,7 @@ class MoneyReserver:
 
     async def _release_shared(self, pairs: list[int]) -> None:
         try:
-            await self._release(keys=[RESERVED, self.node_key], args=pairs)
+            await self._script(RELEASE)(keys=[RESERVED, self.node_key], args=pairs)
         except Exception as error:
             logger.warning("money: could not release %s in Redis: %s", pairs, error)
 
