@@ -135,10 +135,9 @@ class Engine:
         """Load state and start serving."""
         await self._check_timers()
         await self._load_configuration()
-        with contextlib.suppress(Exception):
-            await self.counters.forget_previous_run()
-        with contextlib.suppress(Exception):
-            await self.switch.calls.money.forget_previous_run()
+        for previous_run in (self.counters, self.switch.calls.capacity, self.switch.calls.money):
+            with contextlib.suppress(Exception):  # Redis away: the node's share stays counted
+                await previous_run.forget_previous_run()
         restored = await self.bindings.restore(self.cache.config.phones)
         self.switch.calls.bill_calls_left_open()  # before the CDR writer starts
         await asyncio.get_running_loop().run_in_executor(

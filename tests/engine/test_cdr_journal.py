@@ -235,12 +235,12 @@ def engine_restart_cdrs() -> Any:
 
 @requires_sipp
 def test_answered_calls_of_a_killed_engine_get_one_cdr_each_after_restarts(
-    engine_factory, customer, tmp_path
+    engine_factory, customer, tmp_path, redis_client
 ) -> None:
     """kill -9 with answered calls up: the next start bills each of them once, ended by the
     server for "engine restart" at the last moment the dead engine was known alive."""
     calls = 5
-    vendor = routing_gateway("VENDOR", ["86"])
+    vendor = routing_gateway("VENDOR", ["86"], capacity=2 * calls)  # its lines are counted
     uas = gateway_uas(vendor, calls=calls)
     spool = {"SIP_SPOOL_DIR": str(tmp_path)}
     runner = engine_factory(env=spool)
@@ -275,6 +275,7 @@ def test_answered_calls_of_a_killed_engine_get_one_cdr_each_after_restarts(
         assert record.stop_time >= at(killed - 1.5)  # the heartbeat ran while the calls were up
         held = record.stop_time - record.connect_time
         assert abs(held - timedelta(milliseconds=record.hold_time_ms)) < timedelta(milliseconds=1)
+    assert not redis_client.hgetall("vosadmin:capacity:in_use")  # the dead run's lines are back
 
 
 def at(timestamp: float) -> datetime:
