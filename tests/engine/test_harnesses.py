@@ -34,12 +34,13 @@ def test_fuzz_sip_short(engine_factory: Callable[..., EngineRunner]) -> None:
     gateway = SinkGateway()
     try:
         create_data(gateway.port)
-        runner = engine_factory(env={"LOG_LEVEL": "INFO"})
+        runner = engine_factory(env={"LOG_LEVEL": "INFO", "SIP_COUNT_CYCLIC_GARBAGE": "1"})
         report = fuzz(runner, messages=3000, seed=4475, waves=1, rate=1000, probe_every=500)
     finally:
         gateway.close()
     assert not report.failures, "\n".join(report.failures)
     assert report.sent_udp > 0 and report.sent_tcp > 0 and report.probes >= 6
+    assert set(re.findall(r"cyclic_garbage=(\d+)", runner.log())) == {"0"}  # see the soak
 
 
 def test_soak_short(engine_factory: Callable[..., EngineRunner], transactional_db: Any) -> None:
