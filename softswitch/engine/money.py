@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
+from softswitch.engine.capacity import FORGET_NODE  # the same shape: a total and per-node shares
+
 logger = logging.getLogger(__name__)
 
 RESERVED = "vosadmin:billing:reserved"
@@ -59,17 +61,6 @@ for i = 1, #ARGV, 2 do
   end
 end
 return released
-"""
-
-FORGET_NODE = """
-local mine = redis.call('HGETALL', KEYS[2])
-for i = 1, #mine, 2 do
-  if redis.call('HINCRBY', KEYS[1], mine[i], -tonumber(mine[i + 1])) <= 0 then
-    redis.call('HDEL', KEYS[1], mine[i])
-  end
-end
-redis.call('DEL', KEYS[2])
-return #mine / 2
 """
 
 
