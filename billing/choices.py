@@ -21,6 +21,13 @@ class CdrBillingModeChoices(models.IntegerChoices):
     ILLEGAL_CALL = -2, "Illegal call"
 
 
+class GatewaySideChoices(models.TextChoices):
+    """Which gateway of its CDRs a gateway report groups by (SPEC §10)."""
+
+    MAPPING = "mapping", "Mapping gateway"
+    ROUTING = "routing", "Routing gateway"
+
+
 class CdrEndDirectionChoices(models.IntegerChoices):
     """Who ended the call."""
 

@@ -139,6 +139,7 @@ def export_cells(
         fee_prefix,
         cost,
         cost_prefix,
+        pdd_ms,
     ) = row
     return (
         flow_no,
@@ -166,6 +167,7 @@ def export_cells(
         fee_prefix,
         f"{cost:f}",
         cost_prefix,
+        pdd_ms,
         f"{fee - cost:f}",
     )
 

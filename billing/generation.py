@@ -5,7 +5,8 @@ traffic with a diurnal curve, answered calls with long-tailed durations, the usu
 statuses, some screening rejections, and a few illegal-call bursts from scanners (billing mode
 −2). Calls are rated as the engine rates them (`billing.generation_rating`): with the accounts
 and rates of the database, fee, cost and account agree with the rates; an origin without an
-account is unbilled. A call goes to a routing gateway whose prefixes match its callee. Rows are
+account is unbilled. A call goes to a routing gateway whose prefixes match its callee; calls that
+rang or were answered have a post-dial delay (pdd_ms). Rows are
 generated while COPY inserts the previous ones (billing.ingest.CsvStream), in
 transactions of CHUNK_ROWS, so memory stays flat whatever the count.
 """
@@ -52,6 +53,7 @@ FAILURES = [  # (end reason, weight, who ended it)
     (Reason.CALLEE_DYNAMIC_BLACKLIST_NO_ANSWER, 1, Direction.SERVER),
     (Reason.ORIGIN_CAPACITY, 1, Direction.SERVER),
 ]
+RANG_FIRST = {487, 480, 603}  # failures that come after ringing (cancelled, no answer, declined)
 DESTINATIONS = ["86", "44", "1", "91", "234", "880", "49", "33", "7", "62", "63", "55"]
 SCANNER_CALLERS = ["100", "1000", "sipvicious", "anonymous"]
 MAX_HOLD_MS = 7_200_000  # the default SS_SIP_NO_TIMER_REINVITE_INTERVAL
@@ -167,7 +169,8 @@ class CdrFactory:
         self, start: datetime, origin: Origin, route: tuple[str, str], callee: str
     ) -> tuple[Any, ...]:
         rng = self.rng
-        connect = start + timedelta(milliseconds=rng.between(1500, 15000))
+        connect_ms = rng.between(1500, 15000)
+        connect = start + timedelta(milliseconds=connect_ms)
         hold_ms = min(int(rng.expovariate(1 / 110_000)) + 1000, MAX_HOLD_MS)
         if hold_ms >= MAX_HOLD_MS:
             direction = Direction.SERVER
@@ -175,8 +178,9 @@ class CdrFactory:
             direction = Direction.CALLER if rng.random() < 0.56 else Direction.CALLEE
         stop = connect + timedelta(milliseconds=hold_ms)
         charges = self.charges(start, origin, route, callee, math.ceil(hold_ms / 1000))
+        pdd_ms = rng.between(300, min(connect_ms, 5000))  # rang first, or answered at once
         return self._row(
-            start, origin, route, connect, stop, hold_ms, 200, direction, callee, charges
+            start, origin, route, connect, stop, hold_ms, 200, direction, callee, charges, pdd_ms
         )
 
     def charges(
@@ -198,10 +202,15 @@ class CdrFactory:
         rng = self.rng
         reason, _, direction = FAILURES[self._failure_index()]
         routed = reason > 0 or reason == Reason.GATEWAY_TIMEOUT
-        stop = start + timedelta(milliseconds=rng.between(20, 30000 if routed else 50))
+        stop_ms = rng.between(20, 30000 if routed else 50)
+        stop = start + timedelta(milliseconds=stop_ms)
         route = route if routed else ("", "")
         charges = Charges(account_id=self.rating.account_id(origin.name))
-        return self._row(start, origin, route, None, stop, 0, reason, direction, callee, charges)
+        # Rang before it was cancelled, not answered or declined; the others failed at once.
+        pdd_ms = rng.between(0, stop_ms) if reason in RANG_FIRST else None
+        return self._row(
+            start, origin, route, None, stop, 0, reason, direction, callee, charges, pdd_ms
+        )
 
     def _failure_index(self) -> int:
         return bisect.bisect(self._failures, self.rng.random() * self._failures[-1])
@@ -237,6 +246,7 @@ class CdrFactory:
         direction: int,
         callee: str,
         charges: Charges,
+        pdd_ms: int | None = None,
     ) -> tuple[Any, ...]:
         flow_no = self.flow_numbers.next(int(start.timestamp() * 1000))
         values = {
@@ -256,6 +266,7 @@ class CdrFactory:
             "end_reason": int(reason),
             "end_direction": int(direction),
             "billing_mode": int(origin.mode),
+            "pdd_ms": pdd_ms,
             **charges._asdict(),
         }
         return self.columns(values)

@@ -7,8 +7,9 @@ renders the SIP engine's journal lines, `CsvStream` renders rows while COPY read
 replayed batch is harmless (docs/adr/0004); the fees of the rows they insert are taken from
 their accounts' balances in the same transaction (docs/adr/0006).
 
-Rows written before rating existed (`UNRATED_LENGTH` values, as old journals and generators
-have them) load with no account, no prefixes and cost 0.
+Columns added later go last, so a row written before them is a prefix of a row: rows of a
+length in `ROW_LENGTHS` (old journals) load with `LATER_DEFAULTS` for what they lack — before
+rating: no account, no prefixes, cost 0; before PDD: no pdd_ms.
 """
 
 from __future__ import annotations
@@ -47,27 +48,41 @@ CDR_COLUMNS = (
     "fee_prefix",
     "cost",
     "cost_prefix",
+    # Post-dial delay (SPEC §10): INVITE received → first 18x or 200 from the routing side.
+    "pdd_ms",
 )
-RATED_COLUMNS = CDR_COLUMNS[-4:]
-UNRATED_LENGTH = len(CDR_COLUMNS) - len(RATED_COLUMNS)
-UNRATED = (None, "", Decimal(0), "")  # what a row without rating columns gets
+# What a row written before a column existed gets for it, in CDR_COLUMNS order (the last ones).
+LATER_DEFAULTS = (None, "", Decimal(0), "", None)
+# The lengths of rows the journal may hold: before rating, before PDD, now.
+ROW_LENGTHS = (len(CDR_COLUMNS) - 5, len(CDR_COLUMNS) - 1, len(CDR_COLUMNS))
 COLUMN_LIST = ", ".join(f'"{column}"' for column in CDR_COLUMNS)
 NULL = r"\N"
 # Every value but a number is quoted and NULL is \N. A quoted "\N" is text, so a caller ID that
-# reads \N stays text; connect_time, the one nullable column, reads a quoted \N as NULL too
-# (FORCE_NULL), and so does account_id. Unquoted \N, as journals written before quoting have
+# reads \N stays text; the nullable columns (connect_time, account_id, pdd_ms) read a quoted \N
+# as NULL too (FORCE_NULL). Unquoted \N, as journals written before quoting have
 # it, is NULL anywhere.
-COPY_OPTIONS = "FORMAT csv, NULL '\\N', FORCE_NULL (connect_time, account_id)"
+COPY_OPTIONS = "FORMAT csv, NULL '\\N', FORCE_NULL (connect_time, account_id, pdd_ms)"
+# The hours of the CDRs just inserted (CTE `inserted`), for billing.reports to recompute; in
+# hour order, so that concurrent writers lock the same new hours in the same order.
+MARK_PENDING_HOURS = (
+    "INSERT INTO billing_pendingreporthour (hour) "
+    "SELECT DISTINCT date_trunc('hour', start_time, 'UTC') FROM inserted ORDER BY 1 "
+    "ON CONFLICT DO NOTHING"
+)
 RENDER_ROWS = 200  # ~50 KB of CSV
 READ_SIZE = 64 * 1024
 
 
 def csv_row(row: Sequence[Any]) -> list[Any]:
     """A row as the csv module writes it: None as NULL, everything else as it is (PostgreSQL
-    reads `str()` of datetimes and decimals); a row without rating columns gets `UNRATED`."""
-    if len(row) == UNRATED_LENGTH:
-        row = (*row, *UNRATED)
-    return [NULL if value is None else value for value in row]
+    reads `str()` of datetimes and decimals); an older, shorter row is completed."""
+    return [NULL if value is None else value for value in completed(row)]
+
+
+def completed(row: Sequence[Any]) -> Sequence[Any]:
+    """The row with `LATER_DEFAULTS` for the columns it was written without."""
+    missing = len(CDR_COLUMNS) - len(row)
+    return (*row, *LATER_DEFAULTS[-missing:]) if missing else row
 
 
 def csv_writer(buffer: io.StringIO) -> Any:
@@ -140,7 +155,8 @@ def copy_csv_idempotent(cursor: Any, csv_file: Any) -> int:
 
     Lines go to a temporary table first, then into billing_cdr with ON CONFLICT DO NOTHING, so
     a batch replayed after a crash or an outage inserts only what is missing — and charges only
-    the fees of what it inserted (`charge_accounts`), in the caller's transaction.
+    the fees of what it inserted (`charge_accounts`), in the caller's transaction. The hours of
+    the CDRs inserted are marked for the gateway reports to recompute (billing.reports).
     """
     cursor.execute(
         "CREATE TEMPORARY TABLE IF NOT EXISTS cdr_incoming "
@@ -152,7 +168,8 @@ def copy_csv_idempotent(cursor: Any, csv_file: Any) -> int:
     cursor.execute(
         f"WITH inserted AS (INSERT INTO billing_cdr ({COLUMN_LIST}) "
         f"SELECT DISTINCT ON (flow_no) {COLUMN_LIST} FROM cdr_incoming "
-        "ON CONFLICT (flow_no, start_time) DO NOTHING RETURNING account_id, fee) "
+        "ON CONFLICT (flow_no, start_time) DO NOTHING RETURNING account_id, fee, start_time), "
+        f"pending AS ({MARK_PENDING_HOURS}) "
         "SELECT account_id, sum(fee), count(*) FROM inserted GROUP BY account_id"
     )
     totals = cursor.fetchall()

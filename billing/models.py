@@ -10,7 +10,12 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from billing.choices import AccountTypeChoices, CdrBillingModeChoices, CdrEndDirectionChoices
+from billing.choices import (
+    AccountTypeChoices,
+    CdrBillingModeChoices,
+    CdrEndDirectionChoices,
+    GatewaySideChoices,
+)
 
 
 class Cdr(models.Model):
@@ -65,6 +70,13 @@ class Cdr(models.Model):
     )
     cost_prefix = models.CharField(
         "cost prefix", max_length=32, blank=True, default="", db_default=""
+    )
+    pdd_ms = models.IntegerField(
+        "PDD (ms)",
+        null=True,
+        blank=True,
+        help_text="Post-dial delay: INVITE received → first 18x or 200 from the routing "
+        "gateway; empty when neither came.",
     )
 
     class Meta:
@@ -370,3 +382,48 @@ def in_use_message(instance: models.Model, error: models.ProtectedError) -> str:
     """Why `instance` cannot be deleted: which kinds of objects still use it."""
     users = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
     return f"“{instance}” is still used by {', '.join(users)}: it was not deleted."
+
+
+class GatewayHour(models.Model):
+    """One gateway's CDRs of one hour, summed (SPEC §10): the gateway report's rows.
+
+    Sums, not ratios, so that days (and any longer period) add up exactly from hours:
+    ASR = answered / calls, ACD = hold time / answered, PDD = pdd_total_ms / pdd_calls.
+    Written by `billing.reports.aggregate_hours` only (docs/adr/0007-gateway-reports.md).
+    """
+
+    side = models.CharField(max_length=7, choices=GatewaySideChoices.choices)
+    gateway = models.CharField(max_length=64)
+    period_start = models.DateTimeField("hour")
+    calls = models.IntegerField(default=0)
+    answered = models.IntegerField(default=0)
+    hold_time_ms = models.BigIntegerField("hold time (ms)", default=0)
+    pdd_calls = models.IntegerField("calls with a PDD", default=0)
+    pdd_total_ms = models.BigIntegerField("PDD total (ms)", default=0)
+    fee = money_field("fee", default=Decimal(0))
+    cost = money_field("cost", default=Decimal(0))
+
+    class Meta:
+        verbose_name = "gateway hour"
+        constraints = [
+            # Also the index of every report query: one side over a time range.
+            models.UniqueConstraint(
+                fields=["side", "period_start", "gateway"], name="billing_gatewayhour_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.gateway} {self.period_start:%Y-%m-%d %H:00}"
+
+
+class PendingReportHour(models.Model):
+    """An hour that received CDRs since its gateway report rows were last computed.
+
+    The CDR writer adds the hours of the CDRs it inserts, in the same transaction; the beat
+    task recomputes each closed hour listed and removes it (docs/adr/0007-gateway-reports.md).
+    """
+
+    hour = models.DateTimeField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00}"

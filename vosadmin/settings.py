@@ -6,6 +6,7 @@ variables"); missing or malformed values fail loudly at start-up. Runtime data l
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import sys
@@ -298,6 +299,16 @@ SIP_SPOOL_DIR = Path(env.str("SIP_SPOOL_DIR", default=str(VAR_DIR / "spool")))
 # Diagnostics: `kill -USR2` also runs a full collection and counts the cyclic garbage it found
 # (0 expected: a finished call must be freed by reference counting alone). Costs a pause.
 SIP_COUNT_CYCLIC_GARBAGE = env.bool("SIP_COUNT_CYCLIC_GARBAGE", default=False)
+
+# Prometheus (SPEC §10). An engine node serves its metrics on SIP_METRICS_LISTEN (HOST:PORT;
+# empty: off). The console's /metrics is open to administrators' API tokens and to the scraper
+# addresses (CIDRs) listed here; none by default, since behind a reverse proxy on the same host
+# every request would come from loopback.
+SIP_METRICS_LISTEN = env.str("SIP_METRICS_LISTEN", default="")
+METRICS_ALLOWED_ADDRESSES = [
+    str(ipaddress.ip_network(address, strict=False))  # a malformed entry stops the start-up
+    for address in env.list("METRICS_ALLOWED_ADDRESSES", default=[])
+]
 
 LOGGING = {
     "version": 1,

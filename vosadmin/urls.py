@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from vosadmin.core.api.auth import ObtainAuthTokenView
+from vosadmin.core.metrics import metrics_view
 from vosadmin.core.views import HomeView
 
 API_MODULES = [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("", include("blacklist.urls")),
     path("", include("billing.urls")),
     path("api/v1/", include(api_patterns)),
+    path("metrics", metrics_view, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",

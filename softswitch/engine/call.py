@@ -304,6 +304,7 @@ class Call:
     def _provisional(self, leg: Leg, response: Response) -> None:
         if response.status_code == 100:
             return
+        self.record.progressed(time.time())
         sdp = has_sdp(response)
         leg.sent_sdp = leg.sent_sdp or sdp
         self.server.respond(self._a_response(response.status_code, response))
@@ -317,6 +318,7 @@ class Call:
         switch, now = self.switch, time.time()
         self.state = State.CONNECTED
         self.record.connect_time = now
+        self.record.progressed(now)
         self.manager.answered(self.record)
         b_dialog = Dialog.as_uac(
             leg.invite,

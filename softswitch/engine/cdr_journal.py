@@ -33,7 +33,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from billing.ingest import CDR_COLUMNS, NULL, UNRATED, UNRATED_LENGTH, rows_to_csv
+from billing.ingest import CDR_COLUMNS, LATER_DEFAULTS, NULL, ROW_LENGTHS, rows_to_csv
 from softswitch.engine.open_calls import OpenCallLog, write_all
 from softswitch.rules.cdr import CallRecord
 
@@ -170,7 +170,7 @@ class CdrJournal:
         for line in lines:
             problem, columns = _line_check(line)
             if problem is None:
-                good.append(line if columns == len(CDR_COLUMNS) else _rated(line))
+                good.append(line if columns == len(CDR_COLUMNS) else _completed(line, columns))
                 changed = changed or columns != len(CDR_COLUMNS)
             elif offset >= self.screened:
                 self.quarantine(line, offset, problem)
@@ -246,6 +246,7 @@ COLUMN_CHECKS: dict[str, Callable[[str], object]] = {
     "billing_mode": int,
     "account_id": _nullable_integer,
     "cost": Decimal,
+    "pdd_ms": _nullable_integer,
 }
 CHECKED_COLUMNS = [(CDR_COLUMNS.index(name), check) for name, check in COLUMN_CHECKS.items()]
 
@@ -257,7 +258,7 @@ def cdr_line_problem(line: bytes) -> str | None:
 
 def _line_check(line: bytes) -> tuple[str | None, int]:
     """(why the line is not a CDR row or None, its number of columns). A row of a journal
-    written before rating (`UNRATED_LENGTH` columns) is a CDR row too."""
+    written before a later column existed (`ROW_LENGTHS`) is a CDR row too."""
     if not line.endswith(b"\n"):
         return "no newline", 0
     if b"\x00" in line:
@@ -267,7 +268,7 @@ def _line_check(line: bytes) -> tuple[str | None, int]:
     except (UnicodeDecodeError, csv.Error) as error:
         return f"not CSV: {error}", 0
     columns = len(rows[0]) if len(rows) == 1 else 0
-    if columns not in (len(CDR_COLUMNS), UNRATED_LENGTH):
+    if columns not in ROW_LENGTHS:
         return f"not {len(CDR_COLUMNS)} columns", columns
     for index, check in CHECKED_COLUMNS:
         if index >= columns:
@@ -279,12 +280,19 @@ def _line_check(line: bytes) -> tuple[str | None, int]:
     return None, columns
 
 
-UNRATED_SUFFIX = ("," + rows_to_csv([UNRATED]).getvalue()).encode()  # ,"\N","",0,""\n
+# What a line of each older length lacks, as CSV: before rating ,"\N","",0,"","\N"\n (rendered
+# after `length` zeros, which are cut off but for the comma before the first default).
+LATER_SUFFIXES = {
+    length: rows_to_csv([(0,) * length + LATER_DEFAULTS[length - len(CDR_COLUMNS) :]])
+    .getvalue()[2 * length - 1 :]
+    .encode()
+    for length in ROW_LENGTHS[:-1]
+}
 
 
-def _rated(line: bytes) -> bytes:
-    """A line without rating columns, with their defaults appended."""
-    return line[:-1] + UNRATED_SUFFIX
+def _completed(line: bytes, columns: int) -> bytes:
+    """A line of an older journal with the defaults of the columns it lacks appended."""
+    return line[:-1] + LATER_SUFFIXES[columns]
 
 
 def csv_days(data: bytes, start_column: int) -> set[str]:

@@ -36,6 +36,19 @@ class CallRecord:
     account_id: int | None = None  # the origin's account, charged the fee
     clearing_account_id: int | None = None  # the routing gateway's vendor, giving the cost
     dialled: str = ""  # the callee as sent to the routing gateway (after strip/add)
+    progress_time: float | None = None  # the first 18x or 200 from the routing side
+
+    def progressed(self, now: float) -> None:
+        """A routing gateway rang or answered at `now`: the first time fixes the PDD."""
+        if self.progress_time is None:
+            self.progress_time = now
+
+    @property
+    def pdd_ms(self) -> int | None:
+        """Post-dial delay: INVITE received → first 18x or 200; None if neither came."""
+        if self.progress_time is None:
+            return None
+        return max(round((self.progress_time - self.start_time) * 1000), 0)
 
     @property
     def hold_time_ms(self) -> int:
@@ -83,6 +96,7 @@ def cdr_row(record: CallRecord, flow_no: int, charges: CallCharges) -> tuple[Any
         charges.fee_prefix,
         charges.cost,
         charges.cost_prefix,
+        record.pdd_ms,
     )
 
 

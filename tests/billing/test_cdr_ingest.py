@@ -78,3 +78,19 @@ def test_journal_lines_written_before_quoting_still_load(partitions, tmp_path) -
         0,
         "",
     )
+    assert stored.pdd_ms is None
+
+
+def test_journal_lines_written_before_pdd_load_without_one(partitions, tmp_path) -> None:
+    """A rated line from before pdd_ms (22 columns) gets NULL; a current line keeps its PDD."""
+    before_pdd = (
+        b'7002,"rated","861","442","198.51.100.10:5060","","GW-ACME","","VENDOR",'
+        b'"2025-03-10T01:00:00+00:00","\\N","2025-03-10T01:00:05+00:00",0,0,0,487,0,1,'
+        b'"\\N","",0,""\n'
+    )
+    current = rows_to_csv([row(cdr("with-pdd", at(3), pdd_ms=2300))]).getvalue().encode()
+    screened = CdrJournal(tmp_path, "old")._screen(before_pdd + current, 0)
+    with connection.cursor() as cursor:
+        assert copy_csv_idempotent(cursor.cursor, io.StringIO(screened.decode())) == 2
+    assert Cdr.objects.get(flow_no=7002).pdd_ms is None
+    assert Cdr.objects.get(call_id="with-pdd").pdd_ms == 2300

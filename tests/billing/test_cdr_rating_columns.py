@@ -32,7 +32,7 @@ def test_api_and_csv_show_the_rating_columns(viewer_api, rated) -> None:
     assert (last["account_id"], last["margin"]) == (None, "0.0000")
     response = viewer_api.get("/api/v1/cdrs/", {**day_range(), "format": "csv"})
     header = b"".join(response.streaming_content).decode().splitlines()[0].split(",")
-    assert header[-5:] == ["account_id", "fee_prefix", "cost", "cost_prefix", "margin"]
+    assert header[-6:] == ["account_id", "fee_prefix", "cost", "cost_prefix", "pdd_ms", "margin"]
 
 
 def test_filter_by_account_code(viewer_api, rated) -> None:

@@ -64,7 +64,15 @@ def test_row_has_hold_time_fee_time_and_rounded_fee() -> None:
     assert row[0] == 77
     assert (row[12], row[13], row[14]) == (10_400, 11, Decimal("0.00"))
     assert row[10] is not None and row[15:18] == (200, Direction.SERVER, Mode.MAPPING_GATEWAY)
-    assert row[18:] == (None, "", Decimal("0.00"), "")
+    assert row[18:22] == (None, "", Decimal("0.00"), "")
+
+
+def test_row_has_the_pdd_of_the_first_ringing_or_answer() -> None:
+    rang = record(connect_time=1003.0, stop_time=1012.4, end_reason=200)
+    assert cdr_row(rang, 1, unrated(rang, 2))[-1] is None  # neither 18x nor 200 seen
+    rang.progressed(rang.start_time + 0.8123)
+    rang.progressed(rang.start_time + 3.0)  # the answer after the ringing: PDD stays
+    assert cdr_row(rang, 1, unrated(rang, 2))[-1] == 812
 
 
 def test_unanswered_row_has_no_connect_time() -> None:
