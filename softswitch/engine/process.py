@@ -35,6 +35,7 @@ from softswitch.engine.clock import Clock
 from softswitch.engine.config import ConfigCache
 from softswitch.engine.counters import Counters
 from softswitch.engine.listener import NotificationListener
+from softswitch.engine.metrics import HEARTBEAT_SECONDS, EngineMetrics, Heartbeat
 from softswitch.engine.registrar import BindingStore, Registrar
 from softswitch.engine.sip_layer import SipLayer
 from softswitch.engine.switch import Switch
@@ -69,6 +70,7 @@ class EngineSettings:
     database_params: dict[str, Any]
     advertised_host: str = ""
     count_cyclic_garbage: bool = False  # on SIGUSR2 (SIP_COUNT_CYCLIC_GARBAGE)
+    metrics_listen: tuple[str, int] | None = None  # /metrics (SIP_METRICS_LISTEN); None: off
     digest_algorithms: tuple[DigestAlgorithm, ...] = (DigestAlgorithm.MD5, DigestAlgorithm.SHA_256)
 
 
@@ -128,6 +130,10 @@ class Engine:
         )
         self.loops = BackgroundLoops()
         self._servers: list[Any] = []
+        self.heartbeat = Heartbeat(self)
+        self.metrics = EngineMetrics(self, self.heartbeat) if settings.metrics_listen else None
+        if self.metrics:
+            self.metrics.install()
 
     # Lifecycle --------------------------------------------------------------------------
 
@@ -144,6 +150,8 @@ class Engine:
             self.executor, store.clear_current_calls, self.settings.node
         )
         await self._serve()
+        if self.metrics and self.settings.metrics_listen:
+            self.metrics.serve(self.settings.metrics_listen)
         self._start_loops()
         gc.freeze()  # what start-up loaded lives as long as the process: keep it out of collections
         host, port = self.settings.listen
@@ -168,6 +176,7 @@ class Engine:
         self.loops.every("bindings", 0.1, self.bindings.flush)
         self.loops.every("housekeeping", 1.0, self._housekeeping)
         self.loops.every("heartbeat", 1.0, self.journal.heartbeat)
+        self.loops.every("monitor heartbeat", HEARTBEAT_SECONDS, self.heartbeat.beat)
         self.loops.every("full refresh", FULL_REFRESH_SECONDS, self.cache.refresh)
         self.loops.every("current calls", 1.0, calls.sync_current_calls)
         self.loops.every("gateway probes", 1.0, calls.gateways.tick)
@@ -198,6 +207,8 @@ class Engine:
         logger.info("SIP engine %s stopping", self.settings.node)
         await self.switch.calls.shutdown()
         await self.loops.stop()
+        if self.metrics:
+            self.metrics.stop()
         udp, tcp_server = self._servers
         tcp_server.close()
         for connection in list(self.tcp.by_id.values()):

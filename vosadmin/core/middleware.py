@@ -10,7 +10,9 @@ from django.http import HttpRequest, HttpResponse
 
 from vosadmin.core.errors import BODY_TOO_LARGE, respond
 
-PUBLIC_PREFIXES = ("/api/", "/login/", "/static/", "/favicon.ico")
+# /metrics lets in scrapers by address or administrators' tokens itself (vosadmin/core/metrics.py).
+# The VOS3000 Web API (/external/server/) is guarded by its Web access rules (vosadmin/external).
+PUBLIC_PREFIXES = ("/api/", "/login/", "/static/", "/favicon.ico", "/metrics", "/external/server/")
 # The API's documentation is for logged-in users: anonymous visitors go to the login page.
 LOGIN_PAGES = ("/api/docs/",)
 

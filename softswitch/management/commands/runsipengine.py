@@ -64,6 +64,9 @@ class Command(BaseCommand):
             database_params=database_params(),
             advertised_host=settings.SIP_ADVERTISED_HOST,
             count_cyclic_garbage=settings.SIP_COUNT_CYCLIC_GARBAGE,
+            metrics_listen=parse_listen(settings.SIP_METRICS_LISTEN)
+            if settings.SIP_METRICS_LISTEN
+            else None,
             digest_algorithms=tuple(
                 DigestAlgorithm(name) for name in settings.SIP_DIGEST_ALGORITHMS
             ),
