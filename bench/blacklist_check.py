@@ -40,16 +40,16 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from blacklist.checks import run_check  # noqa: E402
-from blacklist.counters import (  # noqa: E402
+from blacklist.families import FAMILIES  # noqa: E402
+from blacklist.models import DynamicBlacklistEntry  # noqa: E402
+from softswitch.redis_keys import (  # noqa: E402
+    BLACKLIST_PREFIX,
     CONCURRENT_NOW_KEY,
     CONCURRENT_PEAK_KEY,
     NO_ANSWER_RUN_KEY,
-    PREFIX,
     attempts_key,
     window_of,
 )
-from blacklist.families import FAMILIES  # noqa: E402
-from blacklist.models import DynamicBlacklistEntry  # noqa: E402
 from vosadmin.core.parameters import update_parameter  # noqa: E402
 
 NUMBERS = 1_000_000
@@ -82,7 +82,7 @@ def fill(redis: redis_py.Redis, key: str, members: dict[str, int]) -> None:
 
 def clear(redis: redis_py.Redis) -> None:
     """Remove every blacklist key of the benchmark's Redis database."""
-    for key in redis.scan_iter(f"{PREFIX}:*", count=10_000):
+    for key in redis.scan_iter(f"{BLACKLIST_PREFIX}:*", count=10_000):
         redis.unlink(key)
 
 
@@ -93,7 +93,7 @@ def prepare_attempts(party: str, interval: int) -> Callable[[redis_py.Redis], No
     def prepare(redis: redis_py.Redis) -> None:
         if not redis.exists(key):
             fill(redis, key, scores())
-        for claim in redis.scan_iter(f"{PREFIX}:checked:*"):
+        for claim in redis.scan_iter(f"{BLACKLIST_PREFIX}:checked:*"):
             redis.delete(claim)
 
     return prepare

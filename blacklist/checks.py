@@ -37,7 +37,10 @@ from django.utils import timezone
 
 from blacklist.choices import DynamicBlacklistTypeChoices as Type
 from blacklist.choices import NumberMatchChoices
-from blacklist.counters import (
+from blacklist.entries import Finding, Listing, list_numbers
+from blacklist.families import FAMILY_BY_TYPE, Family, FamilySettings
+from blacklist.models import SystemWhitelistEntry
+from softswitch.redis_keys import (
     CONCURRENT_NOW_KEY,
     CONCURRENT_PEAK_KEY,
     NO_ANSWER_RUN_KEY,
@@ -45,9 +48,6 @@ from blacklist.counters import (
     checked_key,
     window_of,
 )
-from blacklist.entries import Finding, Listing, list_numbers
-from blacklist.families import FAMILY_BY_TYPE, Family, FamilySettings
-from blacklist.models import SystemWhitelistEntry
 from vosadmin.core.live import redis_client
 
 # The engine flushes its counters at least every 100 ms: read a window once it is 1 s old.

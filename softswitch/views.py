@@ -50,11 +50,11 @@ def gateway_statuses() -> dict[str, str]:
     """Routing gateway id → "online"/"offline" as the engine's OPTIONS probes found them."""
     import redis
 
-    from softswitch.engine.gateways import STATUS_KEY
+    from softswitch.redis_keys import GATEWAY_STATUS_KEY
     from vosadmin.core.live import redis_client
 
     try:
-        return redis_client().hgetall(STATUS_KEY)
+        return redis_client().hgetall(GATEWAY_STATUS_KEY)
     except redis.RedisError:
         return {}
 

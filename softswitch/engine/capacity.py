@@ -13,9 +13,11 @@ import logging
 from collections import Counter
 from typing import Any
 
+from softswitch.redis_keys import CAPACITY_IN_USE_KEY as IN_USE
+from softswitch.redis_keys import capacity_node_key
+
 logger = logging.getLogger(__name__)
 
-IN_USE = "vosadmin:capacity:in_use"
 
 ACQUIRE = """
 local used = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
@@ -51,7 +53,7 @@ class CapacityTracker:
 
     def __init__(self, redis: Any, node: str) -> None:
         self.redis = redis
-        self.node_key = f"vosadmin:capacity:node:{node}"
+        self.node_key = capacity_node_key(node)
         self.local: Counter[str] = Counter()
         self._shared: set[str] = set()  # lines acquired in Redis (released there too)
 

@@ -11,14 +11,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from blacklist.counters import (
+from softswitch.redis_keys import (
     CONCURRENT_NOW_KEY,
     CONCURRENT_PEAK_KEY,
     NO_ANSWER_RUN_KEY,
     concurrent_node_key,
     window_of,
 )
-from blacklist.counters import attempts_key as window_attempts_key
+from softswitch.redis_keys import attempts_key as window_attempts_key
+from softswitch.redis_keys import security_key as minute_security_key
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def attempts_key(side: str, interval: int, now: float) -> str:
 
 def security_key(now: float) -> str:
     """The hash of security counters for the minute holding `now`."""
-    return f"vosadmin:security:{int(now // 60)}"
+    return minute_security_key(int(now // 60))
 
 
 @dataclass

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from softswitch.engine.resolver import HostResolver
 from softswitch.engine.transport import Flow
+from softswitch.redis_keys import GATEWAY_STATUS_KEY
 from softswitch.rules.domain import RoutingGatewayTarget
 
 if TYPE_CHECKING:
     from softswitch.engine.switch import Switch
 
 logger = logging.getLogger(__name__)
-STATUS_KEY = "vosadmin:gateway:status"
 
 
 class GatewayMonitor:
@@ -116,7 +116,7 @@ class GatewayMonitor:
     def _publish(self, gateway_id: int, status: str) -> None:
         redis: Any = self.switch.counters.redis
         task = asyncio.get_running_loop().create_task(
-            redis.hset(STATUS_KEY, str(gateway_id), status)
+            redis.hset(GATEWAY_STATUS_KEY, str(gateway_id), status)
         )
         task.add_done_callback(lambda done: done.exception())  # a lost update is re-sent on change
 

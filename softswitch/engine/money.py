@@ -21,10 +21,11 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from softswitch.engine.capacity import FORGET_NODE  # the same shape: a total and per-node shares
+from softswitch.redis_keys import BILLING_RESERVED_KEY as RESERVED
+from softswitch.redis_keys import billing_reserved_node_key
 
 logger = logging.getLogger(__name__)
 
-RESERVED = "vosadmin:billing:reserved"
 UNIT = Decimal("0.0001")  # money in Redis: integers of this unit
 # A charged call's money is released this long after its CDR's commit: the batch's NOTIFY
 # reloads the balance on every node within milliseconds, and until then the money must be
@@ -91,7 +92,7 @@ class MoneyReserver:
 
     def __init__(self, redis: Any, node: str) -> None:
         self.redis = redis
-        self.node_key = f"{RESERVED}:node:{node}"
+        self.node_key = billing_reserved_node_key(node)
         self.local: Counter[int] = Counter()  # this node's reservations, by account
         self.unsettled: dict[int, Reservation] = {}  # flow number → held until its CDR commits
         self.settle_delay = SETTLE_DELAY

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from blacklist.counters import PREFIX
 from blacklist.families import FAMILY_BY_TYPE
 from blacklist.models import DynamicBlacklistEntry
+from softswitch.redis_keys import BLACKLIST_PREFIX
 from vosadmin.core.live import redis_client
 from vosadmin.core.parameters import update_parameter
 
@@ -20,7 +20,7 @@ NOW = datetime(2026, 3, 1, 12, 0, 5, tzinfo=UTC)
 
 def clear_counters(redis: Any) -> None:
     """Delete every dynamic-blacklist key (counters and claims)."""
-    keys = list(redis.scan_iter(f"{PREFIX}:*", count=1000))
+    keys = list(redis.scan_iter(f"{BLACKLIST_PREFIX}:*", count=1000))
     if keys:
         redis.delete(*keys)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from blacklist.counters import (
+from softswitch.redis_keys import (
     CONCURRENT_NOW_KEY,
     CONCURRENT_PEAK_KEY,
     NO_ANSWER_RUN_KEY,

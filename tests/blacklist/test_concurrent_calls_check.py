@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from blacklist.checks import run_check
-from blacklist.counters import CONCURRENT_NOW_KEY, CONCURRENT_PEAK_KEY
 from blacklist.models import DynamicBlacklistEntry, SystemWhitelistEntry
+from softswitch.redis_keys import CONCURRENT_NOW_KEY, CONCURRENT_PEAK_KEY
 from tests.blacklist.conftest import NOW, configure
 from tests.blacklist.engine_counters import call_admitted, call_ended
 

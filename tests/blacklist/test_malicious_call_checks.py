@@ -8,8 +8,8 @@ import pytest
 from django.db import DatabaseError, connection
 
 from blacklist.checks import run_check
-from blacklist.counters import checked_key, window_of
 from blacklist.models import DynamicBlacklistEntry, SystemWhitelistEntry
+from softswitch.redis_keys import checked_key, window_of
 from tests.blacklist.conftest import NOW, configure
 from tests.blacklist.engine_counters import count_attempts
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from blacklist.checks import run_check
-from blacklist.counters import NO_ANSWER_RUN_KEY
 from blacklist.models import DynamicBlacklistEntry, SystemWhitelistEntry
+from softswitch.redis_keys import NO_ANSWER_RUN_KEY
 from tests.blacklist.conftest import NOW, configure
 from tests.blacklist.engine_counters import count_answered, count_unanswered
 

@@ -87,12 +87,14 @@ def test_static_assets_are_served_locally(client, admin_user) -> None:
 def test_home_shows_the_engines_security_counters(client, viewer_user, redis_client) -> None:
     import time
 
+    from softswitch.redis_keys import security_key
+
     minute = int(time.time() // 60)
     redis_client.hset(
-        f"vosadmin:security:{minute}",
+        security_key(minute),
         mapping={"register_failed": 4, "unauthorized": 9, "tcp_connections:node1": 12},
     )
-    redis_client.hset(f"vosadmin:security:{minute - 5}", mapping={"register_failed": 3})
+    redis_client.hset(security_key(minute - 5), mapping={"register_failed": 3})
     client.force_login(viewer_user)
     security = client.get("/").context["security"]
     counts = {figure["label"]: figure["value"] for figure in security["counts"]}
@@ -105,12 +107,12 @@ def test_home_shows_the_engines_security_counters(client, viewer_user, redis_cli
 
 
 def test_routing_gateways_show_their_options_status(client, viewer_user, redis_client) -> None:
-    from softswitch.engine.gateways import STATUS_KEY
     from softswitch.models import RoutingGateway
+    from softswitch.redis_keys import GATEWAY_STATUS_KEY
 
     probed = RoutingGateway.objects.create(name="PROBED", host="192.0.2.1", options_check=True)
     RoutingGateway.objects.create(name="PLAIN", host="192.0.2.2")
-    redis_client.hset(STATUS_KEY, str(probed.pk), "offline")
+    redis_client.hset(GATEWAY_STATUS_KEY, str(probed.pk), "offline")
     client.force_login(viewer_user)
     page = client.get("/routing-gateways/").content.decode()
     assert "Offline" in page and "Not probed" in page

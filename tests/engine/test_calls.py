@@ -499,7 +499,7 @@ def test_max_forwards_zero_is_a_loop(engine, customer) -> None:
 def test_gateway_silent_to_options_is_skipped_until_it_answers(
     engine, customer, redis_client
 ) -> None:
-    from softswitch.engine.gateways import STATUS_KEY
+    from softswitch.redis_keys import GATEWAY_STATUS_KEY
 
     update_parameter("SS_SIP_OPTIONS_CHECK_PERIOD", 10)
     update_parameter("SS_MAPPING_GATEWAY_TIMEOUT", 20)  # were it tried, the call would wait 20 s
@@ -515,9 +515,11 @@ def test_gateway_silent_to_options_is_skipped_until_it_answers(
     )
     runner = engine()
     wait_for(
-        lambda: redis_client.hget(STATUS_KEY, str(dead.pk)) == "offline", timeout=25, interval=0.5
+        lambda: redis_client.hget(GATEWAY_STATUS_KEY, str(dead.pk)) == "offline",
+        timeout=25,
+        interval=0.5,
     )
-    assert redis_client.hget(STATUS_KEY, str(alive.pk)) != "offline"
+    assert redis_client.hget(GATEWAY_STATUS_KEY, str(alive.pk)) != "offline"
     responder.kill()
     responder.wait()
     uas = gateway_uas(alive)

@@ -23,6 +23,7 @@ from softswitch.engine.cdr_journal import CdrJournal
 from softswitch.engine.cdr_writer import CdrWriter
 from softswitch.engine.store import close_connection, write_cdr_batch
 from softswitch.models import CurrentCall
+from softswitch.redis_keys import CAPACITY_IN_USE_KEY
 from softswitch.rules.cdr import CallRecord, cdr_row
 from softswitch.rules.charging import unrated
 from tests.engine.harness import requires_sipp, run_sipp, sipp_finished, wait_for
@@ -275,7 +276,7 @@ def test_answered_calls_of_a_killed_engine_get_one_cdr_each_after_restarts(
         assert record.stop_time >= at(killed - 1.5)  # the heartbeat ran while the calls were up
         held = record.stop_time - record.connect_time
         assert abs(held - timedelta(milliseconds=record.hold_time_ms)) < timedelta(milliseconds=1)
-    assert not redis_client.hgetall("vosadmin:capacity:in_use")  # the dead run's lines are back
+    assert not redis_client.hgetall(CAPACITY_IN_USE_KEY)  # the dead run's lines are back
 
 
 def at(timestamp: float) -> datetime:

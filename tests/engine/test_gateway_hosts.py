@@ -12,6 +12,7 @@ import pytest
 from billing.choices import CdrEndDirectionChoices as Direction
 from billing.choices import CdrEndReasonChoices as Reason
 from softswitch.models import RoutingGateway
+from softswitch.redis_keys import CAPACITY_IN_USE_KEY
 from softswitch.sip.message import Message, Response
 from tests.engine.harness import free_port, requires_sipp, run_sipp, sipp_finished, wait_for
 from tests.engine.sip_client import SipSocketClient
@@ -94,14 +95,14 @@ def test_call_whose_only_gateway_is_unusable_gets_503_and_a_cdr(
         Direction.SERVER,
     )
     assert record.connect_time is None
-    wait_for(lambda: not redis_client.hgetall("vosadmin:capacity:in_use"), timeout=5)
+    wait_for(lambda: not redis_client.hgetall(CAPACITY_IN_USE_KEY), timeout=5)
     assert_no_crash(runner)
 
 
 def test_prober_marks_an_unusable_gateway_offline_and_keeps_probing_the_others(
     engine, redis_client
 ) -> None:
-    from softswitch.engine.gateways import STATUS_KEY
+    from softswitch.redis_keys import GATEWAY_STATUS_KEY
 
     update_parameter("SS_SIP_OPTIONS_CHECK_PERIOD", 60)  # offline at once, not after a period
     unresolvable = named_gateway("UNRESOLVABLE", UNRESOLVABLE, ["86"], options_check=True)
@@ -117,7 +118,7 @@ def test_prober_marks_an_unusable_gateway_offline_and_keeps_probing_the_others(
     runner = engine()
 
     def status(gateway: RoutingGateway) -> str | None:
-        return redis_client.hget(STATUS_KEY, str(gateway.pk))
+        return redis_client.hget(GATEWAY_STATUS_KEY, str(gateway.pk))
 
     wait_for(
         lambda: status(unresolvable) == "offline" and status(unsendable) == "offline", timeout=10

@@ -73,13 +73,14 @@ def security_figures(minutes: int = 60) -> dict[str, Any]:
 
     import redis
 
+    from softswitch.redis_keys import security_key
     from vosadmin.core.live import redis_client
 
     now_minute = int(time.time() // 60)
     try:
         with redis_client().pipeline(transaction=False) as pipe:
             for minute in range(now_minute - minutes + 1, now_minute + 1):
-                pipe.hgetall(f"vosadmin:security:{minute}")
+                pipe.hgetall(security_key(minute))
             per_minute = pipe.execute()
     except redis.RedisError:
         return {"available": False}
