@@ -74,14 +74,3 @@ def cdr_backlog_key(node: str) -> str:
     """STRING: CDRs one engine node journaled that are not in the database yet (expires)."""
     return f"vosadmin:monitor:cdr_backlog:{node}"
 
-
-# CDR journal backlog (softswitch/engine/cdr_backlog.py): STRING per node, CDRs not yet in
-# PostgreSQL, refreshed every second with a TTL so that a node that stopped drops out.
-CDR_BACKLOG_PREFIX = "vosadmin:cdr:backlog"
-CDR_BACKLOG_PATTERN = f"{CDR_BACKLOG_PREFIX}:*"
-CDR_BACKLOG_TTL_SECONDS = 10
-
-
-def cdr_backlog_key(node: str) -> str:
-    """One engine node's CDR journal backlog (the GetPerformance cdrQueueSize adds them up)."""
-    return f"{CDR_BACKLOG_PREFIX}:{node}"
