@@ -1,4 +1,4 @@
-"""Billing housekeeping run by Celery beat."""
+"""Billing housekeeping run by Celery beat: CDR partitions, gateway report aggregation."""
 
 from __future__ import annotations
 
@@ -31,3 +31,12 @@ def maintain_cdr_partitions(today: date) -> dict[str, list[str]]:
     retention = get_parameter("SERVER_BILLING_RECORD_RETENTION_DAYS")
     dropped = drop_cdr_partitions_before(today - timedelta(days=retention))
     return {"created": [str(day) for day in created], "dropped": [str(day) for day in dropped]}
+
+
+@shared_task
+def aggregate_gateway_reports_task() -> list[str]:
+    """Recompute the gateway reports of the closed hours that received CDRs (billing.reports);
+    returns those hours. Idempotent: a run late, twice or concurrently writes the same rows."""
+    from billing.reports import aggregate_pending
+
+    return [f"{hour:%Y-%m-%dT%H:00Z}" for hour in aggregate_pending(timezone.now())]

@@ -44,6 +44,7 @@ def dynamic_blacklist_check(task_object: str, parameter_prefix: str) -> Schedule
 
 SCHEDULES: list[Schedule] = [
     Schedule("Maintain CDR partitions", "billing.tasks.maintain_cdr_partitions_task", 3600, 3000),
+    Schedule("Gateway reports", "billing.tasks.aggregate_gateway_reports_task", 300, 300),
     dynamic_blacklist_check("malicious_caller", "SS_BLACK_LIST_CALLER_MALICIOUS_CALL"),
     dynamic_blacklist_check("malicious_callee", "SS_BLACK_LIST_MALICIOUS_CALL"),
     dynamic_blacklist_check("no_answer", "SS_BLACK_LIST_NO_ANSWER"),

@@ -1,0 +1,185 @@
+"""Gateway reports (SPEC §10, VOS3000 *Data report → Gateway report*): CDRs summed per
+mapping gateway and per routing gateway and hour into `GatewayHour`, read per hour or per day.
+
+Aggregation (docs/adr/0007-gateway-reports.md): an hour's rows are always recomputed whole
+from its CDRs (delete and insert in one transaction), so any run is idempotent and a rerun
+gives the same rows. Which hours to recompute: the CDR writer marks the hours of the CDRs it
+inserts in `PendingReportHour` (billing.ingest, same transaction as the CDRs), and the beat
+task recomputes every closed hour so marked, then unmarks it — a CDR that arrives late marks
+its old hour again, which the next run corrects. Bulk loads (`generate_cdrs`, imports) do not
+mark: `manage.py aggregate_reports --start … --end …` rebuilds their range.
+
+Reading: a day is the sum of its hours (the console's time zone), ratios are computed from the
+sums — ASR = answered / calls, ACD = hold time / answered, PDD = average of the calls that
+had one — and a 30-day report reads 720 rows per gateway, never a CDR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import Trunc
+
+from billing.models import GatewayHour, PendingReportHour
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+TABLE = GatewayHour._meta.db_table
+PENDING_TABLE = PendingReportHour._meta.db_table
+LOCK_KEY = 4_210_002  # pg_advisory_xact_lock key (billing.partitions has 4_210_001)
+SUMMED = ("calls", "answered", "hold_time_ms", "pdd_calls", "pdd_total_ms", "fee", "cost")
+# One scan of the range's CDRs gives both sides (GROUPING SETS); CDRs without a gateway on a
+# side (phones, illegal calls, calls never routed) count only on the other side.
+AGGREGATE = f"""
+INSERT INTO {TABLE} (side, gateway, period_start, {", ".join(SUMMED)})
+SELECT side, gateway, hour, calls, answered, hold_time_ms, pdd_calls, pdd_total_ms, fee, cost
+FROM (
+    SELECT
+        CASE WHEN GROUPING(mapping_gateway) = 0 THEN 'mapping' ELSE 'routing' END AS side,
+        COALESCE(mapping_gateway, routing_gateway) AS gateway,
+        date_trunc('hour', start_time, 'UTC') AS hour,
+        count(*) AS calls,
+        count(connect_time) AS answered,
+        sum(hold_time_ms) AS hold_time_ms,
+        count(pdd_ms) AS pdd_calls,
+        COALESCE(sum(pdd_ms), 0) AS pdd_total_ms,
+        sum(fee) AS fee,
+        sum(cost) AS cost
+    FROM billing_cdr
+    WHERE start_time >= %(start)s AND start_time < %(end)s
+    GROUP BY GROUPING SETS (
+        (date_trunc('hour', start_time, 'UTC'), mapping_gateway),
+        (date_trunc('hour', start_time, 'UTC'), routing_gateway)
+    )
+) AS summed
+WHERE gateway <> ''
+"""
+
+
+def aggregate_range(start: datetime, end: datetime) -> int:
+    """Recompute the report rows of every hour in [start, end) (whole UTC hours) from the
+    CDRs, in one transaction, and unmark those hours; returns the rows written."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # One recompute at a time (beat and the command may overlap): a second one waits, then
+        # sees the first one's rows and replaces them, rather than inserting beside them.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        bounds = {"start": start, "end": end}
+        cursor.execute(
+            f"DELETE FROM {PENDING_TABLE} WHERE hour >= %(start)s AND hour < %(end)s", bounds
+        )
+        cursor.execute(
+            f"DELETE FROM {TABLE} WHERE period_start >= %(start)s AND period_start < %(end)s",
+            bounds,
+        )
+        cursor.execute(AGGREGATE, bounds)
+        return cursor.rowcount
+
+
+def aggregate_pending(now: datetime) -> list[datetime]:
+    """Recompute every closed hour (ended by `now`) that received CDRs since it was last
+    computed, oldest first, each in its own short transaction; returns those hours.
+
+    The open hour stays marked until it closes. A writer inserting into an hour while it is
+    recomputed either committed first (its CDRs are counted) or marks the hour again after the
+    recompute commits (the next run counts them): no CDR is missed.
+    """
+    closed = floor_hour(now)
+    hours = list(
+        PendingReportHour.objects.filter(hour__lt=closed)
+        .order_by("hour")
+        .values_list("hour", flat=True)
+    )
+    for hour in hours:
+        aggregate_range(hour, hour + HOUR)
+    return hours
+
+
+def rebuild(start: datetime, end: datetime) -> Iterator[tuple[datetime, int]]:
+    """Recompute [start, end) rounded out to whole hours, a UTC day per transaction; yields
+    each day's start and rows written (for progress output)."""
+    cursor, end = floor_hour(start), ceil_hour(end)
+    while cursor < end:
+        stop = min(floor_day(cursor) + DAY, end)
+        yield cursor, aggregate_range(cursor, stop)
+        cursor = stop
+
+
+def floor_hour(moment: datetime) -> datetime:
+    """The start of the UTC hour holding `moment`."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(moment: datetime) -> datetime:
+    """`moment` if it starts an hour, else the start of the next one."""
+    floor = floor_hour(moment)
+    return floor if floor == moment else floor + HOUR
+
+
+def floor_day(moment: datetime) -> datetime:
+    """The start of the UTC day holding `moment`."""
+    return floor_hour(moment).replace(hour=0)
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One gateway over one period, with the ratios the report shows."""
+
+    gateway: str
+    period_start: datetime
+    calls: int
+    answered: int
+    hold_time_ms: int
+    pdd_calls: int
+    pdd_total_ms: int
+    fee: Decimal
+    cost: Decimal
+
+    @property
+    def asr(self) -> Decimal:
+        """Answer-seizure ratio: answered calls in percent of calls."""
+        return _ratio(self.answered * 100, self.calls, "0.01")
+
+    @property
+    def acd(self) -> Decimal:
+        """Average call duration of the answered calls, in seconds."""
+        return _ratio(self.hold_time_ms, self.answered * 1000, "0.1")
+
+    @property
+    def pdd_ms(self) -> int | None:
+        """Average post-dial delay of the calls that rang or answered; None if none did."""
+        return round(self.pdd_total_ms / self.pdd_calls) if self.pdd_calls else None
+
+    @property
+    def minutes(self) -> Decimal:
+        """Answered time in minutes."""
+        return _ratio(self.hold_time_ms, 60_000, "0.01")
+
+    @property
+    def margin(self) -> Decimal:
+        """Fee minus cost."""
+        return self.fee - self.cost
+
+
+def _ratio(numerator: int, denominator: int, places: str) -> Decimal:
+    if not denominator:
+        return Decimal(places) * 0
+    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal(places))
+
+
+def report_rows(hours: QuerySet[GatewayHour], granularity: str) -> list[ReportRow]:
+    """The filtered hours per gateway and `granularity` ("hour" or "day", the console's time
+    zone), by period then gateway."""
+    summed = (
+        hours.annotate(period=Trunc("period_start", granularity))
+        .values("gateway", "period")
+        .annotate(**{name: Sum(name) for name in SUMMED})
+        .order_by("period", "gateway")
+    )
+    return [
+        ReportRow(row["gateway"], row["period"], *(row[name] for name in SUMMED)) for row in summed
+    ]

@@ -1,0 +1,167 @@
+"""Gateway reports (SPEC §10): hours summed from the CDRs, exactly; late CDRs correct their
+hour; reruns change nothing; the management command rebuilds a range."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from billing.ingest import CDR_COLUMNS, copy_csv_idempotent, rows_to_csv
+from billing.models import Cdr, GatewayHour, PendingReportHour
+from billing.reports import aggregate_pending, aggregate_range, report_rows
+from billing.tasks import aggregate_gateway_reports_task
+from tests.billing.conftest import DAY_END, DAY_START, at, cdr, store
+
+
+def answered(name: str, hours: float, hold_s: int, pdd_ms: int | None, **fields) -> Cdr:
+    return cdr(name, at(hours), hold_time_ms=hold_s * 1000, pdd_ms=pdd_ms, **fields)
+
+
+def failed(name: str, hours: float, pdd_ms: int | None = None, **fields) -> Cdr:
+    return cdr(name, at(hours), hold_time_ms=0, fee=0, fee_time=0, pdd_ms=pdd_ms, **fields)
+
+
+# Hour 1: ACME → ALPHA twice answered, once failed after ringing; a phone call → BRAVO.
+# Hour 2: ACME → BRAVO answered; an illegal call (no gateway on either side).
+CDRS = [
+    answered("a1", 1.1, 60, 1000, fee=Decimal("0.5000"), cost=Decimal("0.2000")),
+    answered("a2", 1.5, 90, 3000, fee=Decimal("0.7500"), cost=Decimal("0.3000")),
+    failed("a3", 1.7, pdd_ms=2000, end_reason=487),
+    failed("a4", 1.8, mapping_gateway="", phone="1001", routing_gateway="VENDOR-BRAVO"),
+    answered("b1", 2.2, 30, 800, routing_gateway="VENDOR-BRAVO", fee=Decimal("0.1000")),
+    failed("x1", 2.3, mapping_gateway="", routing_gateway="", billing_mode=-2, end_reason=-1),
+]
+
+
+def journal(*cdrs: Cdr) -> int:
+    """Insert CDRs as the engine's writer does (marking their hours)."""
+    lines = rows_to_csv(tuple(getattr(c, column) for column in CDR_COLUMNS) for c in cdrs)
+    with connection.cursor() as cursor:
+        return copy_csv_idempotent(cursor.cursor, lines)
+
+
+def stored_rows() -> list[tuple]:
+    fields = ("side", "gateway", "period_start", "calls", "answered", "hold_time_ms")
+    more = ("pdd_calls", "pdd_total_ms", "fee", "cost")
+    return list(GatewayHour.objects.order_by(*fields[:3]).values_list(*fields, *more))
+
+
+@pytest.fixture
+def journaled(partitions) -> None:
+    assert journal(*CDRS) == len(CDRS)
+
+
+def test_the_writer_marks_the_hours_it_inserts_into(journaled) -> None:
+    assert set(PendingReportHour.objects.values_list("hour", flat=True)) == {at(1), at(2)}
+
+
+def test_hours_sum_the_cdrs_per_side(journaled) -> None:
+    assert aggregate_pending(at(3)) == [at(1), at(2)]
+    zero = Decimal(0)
+    assert stored_rows() == [
+        ("mapping", "GW-ACME", at(1), 3, 2, 150_000, 3, 6000, Decimal("1.25"), Decimal("0.5")),
+        ("mapping", "GW-ACME", at(2), 1, 1, 30_000, 1, 800, Decimal("0.1"), zero),
+        ("routing", "VENDOR-ALPHA", at(1), 3, 2, 150_000, 3, 6000, Decimal("1.25"), Decimal("0.5")),
+        ("routing", "VENDOR-BRAVO", at(1), 1, 0, 0, 0, 0, zero, zero),
+        ("routing", "VENDOR-BRAVO", at(2), 1, 1, 30_000, 1, 800, Decimal("0.1"), zero),
+    ]
+    assert not PendingReportHour.objects.exists()
+
+
+def test_ratios_per_hour_and_per_day(journaled) -> None:
+    aggregate_pending(at(3))
+    mapping = GatewayHour.objects.filter(side="mapping")
+    first_hour = report_rows(mapping, "hour")[0]
+    assert (first_hour.calls, first_hour.answered, first_hour.asr) == (3, 2, Decimal("66.67"))
+    assert (first_hour.acd, first_hour.pdd_ms, first_hour.minutes) == (
+        Decimal("75.0"),
+        2000,
+        Decimal("2.50"),
+    )
+    assert first_hour.margin == Decimal("0.75")
+    [day] = report_rows(mapping, "day")
+    assert (day.gateway, day.period_start, day.calls, day.answered) == ("GW-ACME", DAY_START, 4, 3)
+    assert (day.asr, day.acd, day.pdd_ms, day.minutes) == (
+        Decimal("75.00"),
+        Decimal("60.0"),
+        1700,  # (1000 + 3000 + 2000 + 800) / 4
+        Decimal("3.00"),
+    )
+    assert (day.fee, day.cost, day.margin) == (Decimal("1.35"), Decimal("0.5"), Decimal("0.85"))
+    bravo = report_rows(GatewayHour.objects.filter(gateway="VENDOR-BRAVO"), "hour")[0]
+    assert (bravo.asr, bravo.acd, bravo.pdd_ms) == (Decimal("0.00"), Decimal("0.0"), None)
+
+
+def test_the_open_hour_waits_until_it_closes(journaled) -> None:
+    assert aggregate_pending(at(2.5)) == [at(1)]
+    assert set(GatewayHour.objects.values_list("period_start", flat=True)) == {at(1)}
+    assert list(PendingReportHour.objects.values_list("hour", flat=True)) == [at(2)]
+
+
+def test_a_late_cdr_corrects_its_hour_and_reruns_change_nothing(journaled) -> None:
+    aggregate_pending(at(5))
+    assert aggregate_pending(at(5)) == []  # nothing new: nothing recomputed
+    late = answered("late", 1.9, 120, 500, fee=Decimal("1.0000"), cost=Decimal("0.4000"))
+    assert journal(late) == 1  # an engine back from an outage, hours later
+    assert journal(late) == 0  # its replay inserts nothing and marks nothing new
+    assert aggregate_pending(at(5)) == [at(1)]
+    acme = GatewayHour.objects.get(side="mapping", gateway="GW-ACME", period_start=at(1))
+    assert (acme.calls, acme.answered, acme.hold_time_ms, acme.pdd_total_ms) == (
+        4,
+        3,
+        270_000,
+        6500,
+    )
+    assert (acme.fee, acme.cost) == (Decimal("2.25"), Decimal("0.9"))
+    before = stored_rows()
+    aggregate_range(DAY_START, DAY_END)
+    aggregate_range(DAY_START, DAY_END)
+    assert stored_rows() == before
+
+
+def test_the_beat_task_is_scheduled_and_runs(journaled, settings) -> None:
+    from vosadmin.core.schedules import SCHEDULES
+
+    assert any(s.task.endswith("aggregate_gateway_reports_task") for s in SCHEDULES)
+    assert aggregate_gateway_reports_task.apply().get() == [
+        f"{at(1):%Y-%m-%dT%H:00Z}",
+        f"{at(2):%Y-%m-%dT%H:00Z}",
+    ]
+
+
+def test_command_rebuilds_a_range_of_bulk_loaded_cdrs(partitions) -> None:
+    store(*CDRS)  # a bulk load: no hours marked
+    assert not PendingReportHour.objects.exists()
+    out = io.StringIO()
+    call_command("aggregate_reports", "--start", "2025-03-10", "--end", "2025-03-11", stdout=out)
+    assert "5 report rows" in out.getvalue()
+    rows = stored_rows()
+    GatewayHour.objects.filter(gateway="GW-ACME").update(calls=99)  # damaged rows are repaired
+    call_command("aggregate_reports", "--start", "2025-03-10T00:30", "--end", "2025-03-10T03:00")
+    assert stored_rows() == rows
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("yesterday", "2025-03-11", "is not a date"),
+        ("2025-03-11", "2025-03-10", "--start must be before --end"),
+    ],
+)
+def test_command_refuses_bad_ranges(db, start: str, end: str, message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("aggregate_reports", "--start", start, "--end", end)
+
+
+def test_a_day_of_hours_stays_within_its_range(partitions) -> None:
+    """Only the hours asked for are rewritten; rows outside the range are kept."""
+    journal(*CDRS)
+    aggregate_range(DAY_START, DAY_END)
+    journal(failed("next-day", 25.5))
+    aggregate_range(at(25), at(26))
+    assert GatewayHour.objects.filter(period_start__lt=DAY_END).count() == 5
+    assert GatewayHour.objects.filter(period_start=at(25)).count() == 2
