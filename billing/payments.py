@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 
 from billing.models import MONEY_DIGITS, MONEY_PLACES, Account, Payment
-from vosadmin.core.audit import record_change
+from vosadmin.core.audit import actor_name, record_change
 from vosadmin.core.notify import notify_config_change
 
 MONEY_STEP = Decimal(1).scaleb(-MONEY_PLACES)
@@ -77,7 +77,7 @@ def make_payment(account_id: int, amount: Any, memo: str, user: Any) -> Payment:
             amount=amount,
             balance_after=after,
             user=user if getattr(user, "is_authenticated", False) else None,
-            username=user.get_username() if getattr(user, "is_authenticated", False) else "system",
+            username=actor_name(user)[:150],
             memo=memo,
         )
         changes = {"balance": [str(before), str(after)], "amount": [None, str(amount)]}

@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "softswitch",
     "billing",
     "blacklist",
+    "vosadmin.external",
 ]
 
 MIDDLEWARE = [
@@ -239,6 +240,12 @@ REST_FRAMEWORK = {
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# VOS3000-compatible Web API (SPEC §9, vosadmin/external/access.py): the TLS proxies whose
+# X-Forwarded-For is believed (addresses or CIDRs; empty: the TCP peer is the source), and
+# whether an API token (`Authorization: Token <key>`) is required on top of the allow-list.
+EXTERNAL_API_TRUSTED_PROXIES = env.list("EXTERNAL_API_TRUSTED_PROXIES", default=[])
+EXTERNAL_API_TOKEN_REQUIRED = env.bool("EXTERNAL_API_TOKEN_REQUIRED", default=False)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "vosadmin API",
     "DESCRIPTION": "REST API of the vosadmin softswitch console.",

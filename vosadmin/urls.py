@@ -13,6 +13,7 @@ API_MODULES = [
     "softswitch.api.urls",
     "blacklist.api.urls",
     "billing.api.urls",
+    "vosadmin.external.api.urls",
 ]
 
 api_patterns = [path("", include(module)) for module in API_MODULES] + [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("", include("softswitch.urls")),
     path("", include("blacklist.urls")),
     path("", include("billing.urls")),
+    path("", include("vosadmin.external.urls")),
     path("api/v1/", include(api_patterns)),
     path("metrics", metrics_view, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
 from django.forms.models import model_to_dict
+
+
+@dataclass(frozen=True)
+class ExternalActor:
+    """Who made a change without a console user: a machine client, such as a VOS3000 Web API
+    script named by its access rule and source address. Logged by that name, with no user."""
+
+    name: str
+    is_authenticated = False
+
+    def get_username(self) -> str:
+        return self.name
+
+
+def actor_name(user: Any) -> str:
+    """The name the operation log and the payment ledger keep for `user`."""
+    if isinstance(user, ExternalActor):
+        return user.name
+    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    return user.get_username() if authenticated else "system"
 
 
 def record_change(
@@ -17,7 +38,7 @@ def record_change(
     authenticated = user is not None and getattr(user, "is_authenticated", False)
     AuditLog.objects.create(
         user=user if authenticated else None,
-        username=user.get_username() if authenticated else "system",
+        username=actor_name(user)[:150],
         action=action,
         object_type=object_type,
         object_id=str(object_id),

@@ -65,6 +65,8 @@ MENU = (
         (
             MenuItem("Users", "core:user_list", Role.ADMINISTRATOR),
             MenuItem("Operation log", "core:auditlog_list"),
+            MenuItem("Web access control", "external:webaccessrule_list", Role.ADMINISTRATOR),
+            MenuItem("Web API test", "external:test_server", Role.ADMINISTRATOR),
             MenuItem("API documentation", "api-docs"),
         ),
     ),

@@ -1,0 +1,82 @@
+"""GetCurrentCall and DisconnectCurrentCall: the calls in progress on every engine node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.http import QueryDict
+from django.utils import timezone
+
+from softswitch.choices import CurrentCallOriginChoices
+from softswitch.filtersets import CurrentCallFilterSet
+from softswitch.models import CurrentCall
+from vosadmin.core.audit import record_change
+from vosadmin.core.notify import notify_config_change
+from vosadmin.external.calls.registry import CallContext, web_call
+from vosadmin.external.protocol import NOT_FOUND, CallError, milliseconds, success, text, text_list
+
+# The engine holding a call ends it when it hears this (softswitch/engine/process.py).
+DISCONNECT_KIND = "current_call"
+
+
+def current_calls(body: dict[str, Any]) -> Any:
+    """The current calls a GetCurrentCall request selects (the Current calls page's FilterSet)."""
+    data = QueryDict(mutable=True)
+    if mapping := text(body, "gatewayMappingName", max_length=64):
+        data.update({"origin": mapping, "origin_type": CurrentCallOriginChoices.MAPPING_GATEWAY})
+    if routing := text(body, "gatewayRoutingName", max_length=64):
+        data["routing_gateway"] = routing
+    queryset = CurrentCallFilterSet(data, queryset=CurrentCall.objects.all()).qs
+    if callers := text_list(body, "callerE164s"):
+        queryset = queryset.filter(caller__in=callers)
+    if callees := text_list(body, "calleeE164s"):
+        queryset = queryset.filter(callee__in=callees)
+    return queryset
+
+
+def info_current_call(call: CurrentCall, now_ms: int) -> dict[str, Any]:
+    connected = milliseconds(call.connected_at)
+    return {
+        "callerE164": call.caller,
+        "calleeE164": call.callee,
+        "callerGatewayId": call.origin,
+        "calleeGatewayId": call.routing_gateway,
+        "connectedTime": connected or 0,
+        "keepTime": max(0, (now_ms - connected) // 1000) if connected else 0,
+        "callId": call.call_id,
+    }
+
+
+@web_call("GetCurrentCall")
+def get_current_call(context: CallContext) -> dict[str, Any]:
+    now_ms = milliseconds(timezone.now())
+    calls = current_calls(context.body).order_by("started_at")
+    return success(infoCurrentCalls=[info_current_call(call, now_ms) for call in calls])
+
+
+def disconnect_call(call: CurrentCall, actor: Any) -> None:
+    """Ask the engine node holding `call` to end it (BYE to both sides, a CDR ended by the
+    server "disconnected by operator"), and log who asked."""
+    record_change(
+        actor,
+        "disconnect",
+        "Current call",
+        call.call_id,
+        str(call),
+        {"call_id": [call.call_id, None], "node": [call.node, None]},
+    )
+    notify_config_change(DISCONNECT_KIND, "disconnect", call.call_id)
+
+
+@web_call("DisconnectCurrentCall", writes=True)
+def disconnect_current_call(context: CallContext) -> dict[str, Any]:
+    """End the calls named by `callIds` (the `callId` of GetCurrentCall); all or none."""
+    call_ids = text_list(context.body, "callIds", required=True)
+    calls = {call.call_id: call for call in CurrentCall.objects.filter(call_id__in=call_ids)}
+    if missing := [call_id for call_id in call_ids if call_id not in calls]:
+        raise CallError(NOT_FOUND, f"callIds: no call in progress with id {missing[0]}")
+    with transaction.atomic():
+        for call in calls.values():
+            disconnect_call(call, context.actor)
+    return success()

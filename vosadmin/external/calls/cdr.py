@@ -1,0 +1,132 @@
+"""GetCdr: the CDRs of whole days, filtered by the CDR page's FilterSet, streamed as JSON.
+
+The rows come through a server-side cursor a few thousand at a time and leave in ~64 KB
+chunks, so a month of CDRs never sits in memory (the CSV export works the same way).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.http import QueryDict
+from django.utils import timezone
+
+from billing.filtersets import CdrFilterSet
+from billing.models import Account, Cdr
+from vosadmin.external.calls.registry import CallContext, web_call
+from vosadmin.external.protocol import bad_field, day, day_start, milliseconds, text, text_list
+
+CHUNK_BYTES = 64 * 1024
+FETCH_ROWS = 2000
+# The FilterSet's parameter for each VOS3000 request field (exact, or a prefix ending in *).
+FILTERS = {
+    "callerE164": "caller",
+    "calleeE164": "callee",
+    "callerGateway": "mapping_gateway",
+    "calleeGateway": "routing_gateway",
+}
+COLUMNS = (
+    "flow_no",
+    "caller",
+    "callee",
+    "caller_ip",
+    "callee_ip",
+    "mapping_gateway",
+    "phone",
+    "routing_gateway",
+    "start_time",
+    "stop_time",
+    "hold_time_ms",
+    "fee_time",
+    "fee",
+    "fee_prefix",
+    "account__account",
+    "account__name",
+    "billing_mode",
+    "end_reason",
+    "end_direction",
+)
+# CdrFilterSet names its own fields in errors; the client knows its VOS3000 names.
+VOS_NAMES = {value: key for key, value in FILTERS.items()} | {
+    "start_after": "beginTime",
+    "start_before": "endTime",
+}
+
+
+def cdr_filterset(body: dict[str, Any]) -> CdrFilterSet:
+    """The CDR FilterSet for a GetCdr request; bad fields raise naming the VOS3000 field."""
+    begin = day(body, "beginTime") or timezone.localdate()
+    end = day(body, "endTime") or begin
+    if end < begin:
+        raise bad_field("endTime", "must not be before beginTime")
+    data = QueryDict(mutable=True)
+    data["start_after"] = day_start(begin).isoformat()
+    data["start_before"] = day_start(end + timedelta(days=1)).isoformat()
+    for field, parameter in FILTERS.items():
+        if value := text(body, field, max_length=64):
+            data[parameter] = value
+    filterset = CdrFilterSet(data, queryset=Cdr.objects.all())
+    if not filterset.is_valid():
+        name, messages = next(iter(filterset.errors.items()))
+        raise bad_field(VOS_NAMES.get(name, name), " ".join(messages))
+    return filterset
+
+
+def info_cdr(row: tuple[Any, ...]) -> dict[str, Any]:
+    """One `infoCdrs` entry from a `COLUMNS` row."""
+    (flow_no, caller, callee, caller_ip, callee_ip, mapping_gateway, phone, routing_gateway,
+     start, stop, hold_ms, fee_time, fee, fee_prefix, account, account_name, billing_mode,
+     end_reason, end_direction) = row  # fmt: skip
+    return {
+        "flowNo": flow_no,
+        "callerE164": caller,
+        "calleeE164": callee,
+        "callerIp": caller_ip,
+        "calleeIp": callee_ip,
+        "callerGatewayId": mapping_gateway or phone,
+        "calleeGatewayId": routing_gateway,
+        "start": milliseconds(start),
+        "stop": milliseconds(stop),
+        "holdTime": math.ceil(hold_ms / 1000),
+        "feeTime": fee_time,
+        "fee": float(fee),
+        "feePrefix": fee_prefix,
+        "account": account or "",
+        "accountName": account_name or "",
+        "billingMode": billing_mode,
+        "endReason": end_reason,
+        "endDirection": end_direction,
+    }
+
+
+def cdr_chunks(queryset: Any) -> Iterator[bytes]:
+    """`{"retCode": 0, "infoCdrs": [...]}` in ~64 KB chunks, oldest CDR first."""
+    parts, size, separator = ['{"retCode":0,"infoCdrs":['], 0, ""
+    with transaction.atomic():  # a server-side cursor needs a transaction to stream
+        rows = queryset.order_by("start_time", "flow_no").values_list(*COLUMNS)
+        for row in rows.iterator(chunk_size=FETCH_ROWS):
+            entry = separator + json.dumps(info_cdr(row), ensure_ascii=False)
+            parts.append(entry)
+            size += len(entry)
+            separator = ","
+            if size >= CHUNK_BYTES:
+                yield "".join(parts).encode()
+                parts, size = [], 0
+    parts.append("]}")
+    yield "".join(parts).encode()
+
+
+@web_call("GetCdr")
+def get_cdr(context: CallContext) -> Iterator[bytes]:
+    """CDRs started on the days beginTime..endTime (yyyyMMdd, console time zone)."""
+    queryset = cdr_filterset(context.body).qs
+    if accounts := text_list(context.body, "accounts"):
+        queryset = queryset.filter(
+            account_id__in=Account.objects.filter(account__in=accounts).values("pk")
+        )
+    return cdr_chunks(queryset)

@@ -1,0 +1,92 @@
+"""`POST /external/server/<Name>`: one VOS3000 Web API request, from access check to answer.
+
+Order: the Web access rules (403 and nothing else when none admits the source), the optional
+token, the body, the call. Whatever happens after the access check the answer is the VOS3000
+envelope with HTTP 200: an unexpected error is logged and answered with retCode -9, never 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from billing.export import _pull_in_thread
+from vosadmin.core.audit import ExternalActor
+from vosadmin.core.roles import Role, has_role
+from vosadmin.external.access import admitting_rule, source_address
+from vosadmin.external.calls import CALLS, CallContext
+from vosadmin.external.protocol import (
+    INTERNAL_ERROR,
+    UNAUTHENTICATED,
+    UNKNOWN_CALL,
+    CallError,
+    failure,
+    parse_body,
+)
+
+logger = logging.getLogger(__name__)
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def envelope(data: dict[str, Any]) -> HttpResponse:
+    return HttpResponse(json.dumps(data, ensure_ascii=False), content_type=JSON_TYPE)
+
+
+def answer_call(request: HttpRequest, name: str) -> HttpResponseBase:
+    """The response to one Web API request (see the module docstring)."""
+    address = source_address(request)
+    rule = admitting_rule(request.path, address)
+    if rule is None:
+        return HttpResponse(status=403)
+    try:
+        call = CALLS.get(name)
+        if call is None:
+            raise CallError(UNKNOWN_CALL, f"Unknown call: {name[:64]}")
+        user = token_user(request, call.writes)
+        actor = ExternalActor(actor_label(rule.memo or rule.path, address, user))
+        answer = call.handler(CallContext(parse_body(request.body), actor))
+    except CallError as error:
+        return envelope(failure(error))
+    except Exception:
+        logger.exception("Web API call %s failed", name[:64])
+        return envelope(failure(CallError(INTERNAL_ERROR, "Internal error (see the log).")))
+    if isinstance(answer, dict):
+        return envelope(answer)
+    return StreamingHttpResponse(streamed(request, answer), content_type=JSON_TYPE)
+
+
+def streamed(request: HttpRequest, chunks: Iterator[bytes]) -> Any:
+    """The chunks as the server needs them: under ASGI each is read in the request's thread
+    (its database connection), as the CDR CSV export does."""
+    return _pull_in_thread(chunks) if isinstance(request, ASGIRequest) else chunks
+
+
+def actor_label(who: str, address: Any, user: Any) -> str:
+    """How the operation log names the client: `web API <memo> (<address>)`."""
+    label = f"web API {who} ({address})"
+    return f"{label} as {user.get_username()}" if user is not None else label
+
+
+def token_user(request: HttpRequest, writes: bool) -> Any:
+    """With EXTERNAL_API_TOKEN_REQUIRED: the user of the request's API token, who must be a
+    Viewer to read and an Administrator to write; otherwise None (the allow-list decides)."""
+    if not settings.EXTERNAL_API_TOKEN_REQUIRED:
+        return None
+    try:
+        found = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed as error:
+        raise CallError(UNAUTHENTICATED, f"Authorization: {error.detail}") from None
+    if found is None:
+        raise CallError(UNAUTHENTICATED, "Authorization: give Token <key>")
+    user = found[0]
+    if not has_role(user, Role.ADMINISTRATOR if writes else Role.VIEWER):
+        raise CallError(UNAUTHENTICATED, "Authorization: this user's role may not do that")
+    return user
