@@ -64,6 +64,7 @@ class CdrEndReasonChoices(models.IntegerChoices):
     BALANCE_EXHAUSTED = -23, "Balance exhausted: the call used all the money it could"
     ACCOUNT_MISSING = -24, "Account missing: the origin's account does not exist"
     ACCOUNT_LOCKED = -25, "Account locked"
+    DISCONNECTED_BY_OPERATOR = -26, "Disconnected by an operator (console or Web API)"
 
 
 # SIP statuses by their RFC reason phrases (the SIP core's table), 200 by what it means in a CDR.

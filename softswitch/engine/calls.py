@@ -437,6 +437,16 @@ class CallManager:
             self._changed |= set(changed)
             self._ended = ended + self._ended
 
+    def disconnect(self, call_id: str) -> bool:
+        """End the call `call_id` on an operator's request (BYE to both sides, a CDR ended by
+        the server); False if this node does not hold it (another node may)."""
+        call = next((call for call in self.calls if call.record.call_id == call_id), None)
+        if call is None:
+            return False
+        logger.info("call %s disconnected by an operator", call_id)
+        call.hang_up(EndReason.DISCONNECTED_BY_OPERATOR)
+        return True
+
     def connections_in_use(self) -> set[int]:
         """TCP connections carrying a call (kept open)."""
         return {connection for call in self.calls for connection in call.connections()}

@@ -182,7 +182,7 @@ class ConfigCache:
             config.rate_tables = await self._reload_by_id(
                 store.load_rate_tables, config.rate_tables, key
             )
-        elif kind != "registration":
+        elif kind not in ("registration", "current_call"):  # live state, not configuration
             await self.load_all()
 
     async def _reload_accounts(self, ids: list[int]) -> None:

@@ -307,6 +307,8 @@ class Engine:
         """Act on changes that affect live state, not only the cached configuration."""
         if kind == "registration" or (kind == "phone" and key not in self.cache.config.phones):
             self.switch.registrar.unbind(key, close=True, persist=False)
+        elif kind == "current_call":  # DisconnectCurrentCall (vosadmin/external/calls/calls.py)
+            self.switch.calls.disconnect(str(key))
 
 
 def cyclic_garbage() -> int:
