@@ -45,6 +45,7 @@ FORM_FIELDS = {
     "memo": "memo",
 }
 VOS_NAMES = {form: vos for vos, form in FORM_FIELDS.items()}
+NEW_ACCOUNT = {"type": 0, "credit_limit": 0}  # the model's defaults, which the form requires
 
 
 def info_customer(account: Account, consumption: dict[int, Decimal]) -> dict[str, Any]:
@@ -111,7 +112,7 @@ def get_all_customers(context: CallContext) -> dict[str, Any]:
 def form_data(body: dict[str, Any], account: Account | None) -> dict[str, Any]:
     """The account form's data: the request's fields over the account's current values."""
     current = (
-        {}
+        NEW_ACCOUNT
         if account is None
         else {
             "account": account.account,
