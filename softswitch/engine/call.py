@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from billing.choices import CdrEndDirectionChoices as EndDirection
@@ -561,15 +562,15 @@ class Call:
         self._release_origin()
         self._count_end()
         charges = self.manager.write_cdr(record)
-        self._settle_money(charges is not None and charges.fee > 0)
+        self._settle_money(charges.fee if charges is not None else Decimal(0))
         self.manager.finished(self)
 
-    def _settle_money(self, charged: bool) -> None:
+    def _settle_money(self, fee: Decimal) -> None:
         """Release the call's reservation: once its CDR is in the database if it charged a
         fee (until then the money is in neither the balance nor free), else now."""
         if self.reservation is not None:
-            flow_no = self.record.flow_no if charged else None
-            self.manager.money.settle(self.reservation, flow_no)
+            flow_no = self.record.flow_no if fee > 0 else None
+            self.manager.money.settle(self.reservation, flow_no, fee)
             self.reservation = None
 
     def _count_end(self) -> None:

@@ -1,20 +1,24 @@
 """Money reserved by calls in progress, shared by all engine nodes (SPEC §8.3, ADR 0006).
 
-`vosadmin:billing:reserved` maps account id → money reserved by its calls on every node, and
+`vosadmin:billing:reserved` maps account id → money reserved on every node, and
 `vosadmin:billing:reserved:node:<node>` holds this node's share, so that a restarted node gives
 back what its previous run held. Amounts are integers in 1/10,000 of the currency (the
 storage precision of money): Redis and Lua never see a float of money.
 
-A reservation is checked and taken by one Lua script, so concurrent calls of one account on any
-number of nodes never reserve more than it may spend. It is released once the call's CDR is
-committed (its fee is then in the balance); a call whose fee is 0 releases at once. If Redis is
-unreachable, the node checks against its own reservations only (and says so).
+A node leases money from Redis in chunks and hands it to its calls from a local pool, so most
+calls cost no round trip: one Lua script checks and takes a lease (the call's share, plus up
+to half of what is still free for the calls that follow), so concurrent calls of one account on
+any number of nodes never hold more than it may spend. A finished call's money goes back to
+the pool, except the fee it charged, which leaves Redis once its CDR is committed (the fee is
+then in the balance). A pool left idle is given back to Redis. If Redis is unreachable, the node
+checks against its own reservations only (and says so).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -26,17 +30,26 @@ from softswitch.redis_keys import billing_reserved_node_key
 
 logger = logging.getLogger(__name__)
 
+ZERO = Decimal(0)
 UNIT = Decimal("0.0001")  # money in Redis: integers of this unit
 # A charged call's money is released this long after its CDR's commit: the batch's NOTIFY
 # reloads the balance on every node within milliseconds, and until then the money must be
 # neither in the cached balance nor free.
 SETTLE_DELAY = 1.0
+# A lease asks for this many more calls' worth of money than the call needs (never more than
+# half of what is free), and a pool unused this long goes back to Redis for the other nodes.
+LEASE_EXTRA_CALLS = 8
+POOL_IDLE_SECONDS = 2.0
 
-RESERVE = """
+# ARGV: account, spendable, needed (the least the call can start with, beyond the node's pool),
+# wanted (what the call would hold), extra (more for the pool). Returns the lease, or -1.
+LEASE = """
 local reserved = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 local free = tonumber(ARGV[2]) - reserved
 if free < tonumber(ARGV[3]) then return -1 end
-local grant = math.max(0, math.min(free, tonumber(ARGV[4])))
+local wanted = tonumber(ARGV[4])
+local pooled = math.min(wanted + tonumber(ARGV[5]), math.floor(free / 2))
+local grant = math.max(0, math.min(free, math.max(wanted, pooled)))
 if grant > 0 then
   redis.call('HINCRBY', KEYS[1], ARGV[1], grant)
   redis.call('HINCRBY', KEYS[2], ARGV[1], grant)
@@ -80,7 +93,8 @@ class Reservation:
 
     account_id: int
     units: int
-    shared: bool = True  # reserved in Redis (so released there too)
+    shared: bool = True  # leased from Redis (so it goes back to the pool, then to Redis)
+    fee_units: int = 0  # what the call charged: leaves Redis once its CDR is committed
 
     @property
     def amount(self) -> Decimal:
@@ -88,14 +102,18 @@ class Reservation:
 
 
 class MoneyReserver:
-    """Reserve and release the money of calls in progress."""
+    """Reserve and release the money of calls in progress, from a pool leased from Redis."""
 
     def __init__(self, redis: Any, node: str) -> None:
         self.redis = redis
         self.node_key = billing_reserved_node_key(node)
-        self.local: Counter[int] = Counter()  # this node's reservations, by account
+        self.local: Counter[int] = Counter()  # money held by this node's calls, by account
+        self.pool: Counter[int] = Counter()  # leased from Redis, held by no call yet
+        self.pool_used: dict[int, float] = {}  # account → monotonic time its pool last moved
         self.unsettled: dict[int, Reservation] = {}  # flow number → held until its CDR commits
         self.settle_delay = SETTLE_DELAY
+        self.pool_idle = POOL_IDLE_SECONDS
+        self._trim_pending = False
         self._scripts: dict[str, Any] = {}
 
     def _script(self, source: str) -> Any:
@@ -109,34 +127,60 @@ class MoneyReserver:
     ) -> Reservation | None:
         """Reserve up to `wanted` of what the account may still spend, all nodes together;
         None when that is less than `minimum` (the call must be refused)."""
-        args = (to_units(spendable, ROUND_FLOOR), to_units(minimum), to_units(wanted))
-        if args[1] == 0 and args[2] == 0:
+        spendable_units, needed, want = (
+            to_units(spendable, ROUND_FLOOR),
+            to_units(minimum),
+            to_units(wanted),
+        )
+        if needed == 0 and want == 0:
             return Reservation(account_id, 0)  # a free call: nothing to hold
-        shared = True
-        try:
-            granted = int(
-                await self._script(RESERVE)(
-                    keys=[RESERVED, self.node_key], args=[account_id, *args]
-                )
-            )
-        except Exception as error:
-            logger.warning("money: Redis unavailable (%s); reserving on this node only", error)
-            granted, shared = self._reserve_locally(account_id, *args), False
-        if granted < 0:
+        if self._usable(account_id, spendable_units) < want:
+            try:
+                await self._lease(account_id, spendable_units, needed, want)
+            except Exception as error:
+                logger.warning("money: Redis unavailable (%s); reserving on this node only", error)
+                return self._reserve_locally(account_id, spendable_units, needed, want)
+        units = min(want, self._usable(account_id, spendable_units))
+        if units < needed:
             return None
-        self.local[account_id] += granted
-        return Reservation(account_id, granted, shared)
+        self.pool[account_id] -= units
+        self.local[account_id] += units
+        self._touch(account_id)
+        return Reservation(account_id, units)
 
-    def _reserve_locally(self, account_id: int, spendable: int, minimum: int, wanted: int) -> int:
-        free = spendable - self.local[account_id]
-        return -1 if free < minimum else max(0, min(free, wanted))
+    def _usable(self, account_id: int, spendable_units: int) -> int:
+        """The pool's money this node may hand out: never more than the account may spend now
+        beside what this node's calls hold (a pool outlives a lowered balance or credit)."""
+        return max(0, min(self.pool[account_id], spendable_units - self.local[account_id]))
 
-    def settle(self, reservation: Reservation, flow_no: int | None) -> None:
-        """The call ended: release now, or once the CDR `flow_no` (which charges the fee) is
+    async def _lease(self, account_id: int, spendable_units: int, needed: int, want: int) -> None:
+        """Top the pool up from Redis for a call that wants `want` (one round trip)."""
+        pooled = self.pool[account_id]
+        args = (spendable_units, max(0, needed - pooled), want - pooled, want * LEASE_EXTRA_CALLS)
+        granted = int(
+            await self._script(LEASE)(keys=[RESERVED, self.node_key], args=[account_id, *args])
+        )
+        if granted > 0:
+            self.pool[account_id] += granted
+            self._touch(account_id)
+
+    def _reserve_locally(
+        self, account_id: int, spendable: int, minimum: int, wanted: int
+    ) -> Reservation | None:
+        free = spendable - self.local[account_id] - self.pool[account_id]
+        if free < minimum:
+            return None
+        units = max(0, min(free, wanted))
+        self.local[account_id] += units
+        return Reservation(account_id, units, shared=False)
+
+    def settle(self, reservation: Reservation, flow_no: int | None, fee: Decimal = ZERO) -> None:
+        """The call ended: release now, or once the CDR `flow_no` (which charged `fee`) is
         committed to the database (`committed`)."""
         if flow_no is None:
             self.release(reservation)
         else:
+            reservation.fee_units = min(reservation.units, to_units(fee))
             self.unsettled[flow_no] = reservation
 
     def committed(self, data: bytes) -> None:
@@ -153,19 +197,46 @@ class MoneyReserver:
             asyncio.get_running_loop().call_later(self.settle_delay, self.release, *released)
 
     def release(self, *reservations: Reservation) -> None:
-        """Give the money back (in Redis in the background, one round trip for all)."""
-        shared: list[int] = []
+        """Give the calls' money back: to the pool, but their fees, now in the balances, to
+        Redis (in the background, one round trip for all)."""
+        spent: list[int] = []
         for reservation in reservations:
-            if reservation.units == 0:
-                continue
             account = reservation.account_id
             self.local[account] -= reservation.units
             if self.local[account] <= 0:
                 del self.local[account]
-            if reservation.shared:
-                shared += [account, reservation.units]
-        if shared:
-            asyncio.get_running_loop().create_task(self._release_shared(shared))
+            if not reservation.shared or reservation.units == 0:
+                continue
+            self.pool[account] += reservation.units - reservation.fee_units
+            self._touch(account)
+            if reservation.fee_units:
+                spent += [account, reservation.fee_units]
+        if spent:
+            asyncio.get_running_loop().create_task(self._release_shared(spent))
+
+    def _touch(self, account_id: int) -> None:
+        """The pool moved: it goes back to Redis once it stays idle for `pool_idle`."""
+        self.pool_used[account_id] = time.monotonic()
+        if not self._trim_pending:
+            self._trim_pending = True
+            asyncio.get_running_loop().call_later(self.pool_idle, self._trim)
+
+    def _trim(self) -> None:
+        """Give the pools idle for `pool_idle` back to Redis, so other nodes can lease them."""
+        self._trim_pending = False
+        idle_since = time.monotonic() - self.pool_idle
+        returned: list[int] = []
+        for account, used in list(self.pool_used.items()):
+            if used > idle_since:
+                continue
+            del self.pool_used[account]
+            if (units := self.pool.pop(account, 0)) > 0:
+                returned += [account, units]
+        if returned:
+            asyncio.get_running_loop().create_task(self._release_shared(returned))
+        if self.pool_used:
+            self._trim_pending = True
+            asyncio.get_running_loop().call_later(self.pool_idle, self._trim)
 
     async def _release_shared(self, pairs: list[int]) -> None:
         try:
@@ -176,4 +247,5 @@ class MoneyReserver:
     async def forget_previous_run(self) -> int:
         """Give back everything this node holds in Redis: at start, what a previous run left
         (a killed node's reservations end with its restart); at a clean stop, its own."""
+        self.pool.clear()
         return int(await self.redis.eval(FORGET_NODE, 2, RESERVED, self.node_key))

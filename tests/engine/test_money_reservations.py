@@ -43,9 +43,10 @@ def test_two_nodes_never_reserve_more_than_the_account_may_spend(redis_client) -
         assert (first.amount, second.amount, third) == (Decimal("0.6"), Decimal("0.4"), None)
         assert reserved(redis_client) == to_units(Decimal("1.00"))
         assert reserved(redis_client, "n2") == to_units(Decimal("0.40"))
-        one.release(first)
+        one.release(first)  # back to n1's pool, still leased: n2 cannot take it
         await asyncio.sleep(0.05)
-        assert reserved(redis_client) == to_units(Decimal("0.40"))
+        assert reserved(redis_client) == to_units(Decimal("1.00"))
+        assert await two.reserve(ACCOUNT, Decimal("1.00"), Decimal("0.10"), Decimal("0.1")) is None
         again = await one.reserve(ACCOUNT, Decimal("1.00"), Decimal("0.10"), Decimal("5"))
         assert again.amount == Decimal("0.6")
 
@@ -60,26 +61,68 @@ def test_many_concurrent_reservations_stay_within_the_money(redis_client) -> Non
         ]
         granted = [found for found in await asyncio.gather(*attempts) if found is not None]
         assert sum(found.amount for found in granted) == Decimal("1.00")
-        assert len(granted) == 4  # 0.30 + 0.30 + 0.30 + 0.10
+        assert all(Decimal("0.05") <= found.amount <= Decimal("0.30") for found in granted)
+        assert reserved(redis_client) == to_units(Decimal("1.00"))
 
     scenario(test)
 
 
-def test_a_charged_call_holds_its_money_until_its_cdr_is_committed(redis_client) -> None:
+def test_a_charged_call_holds_its_fee_until_its_cdr_is_committed(redis_client) -> None:
     async def test(node: MoneyReserver) -> None:
-        node.settle_delay = 0.1
+        node.settle_delay, node.pool_idle = 0.1, 0.4
         charged = await node.reserve(ACCOUNT, Decimal("1"), Decimal("0.1"), Decimal("0.5"))
         free = await node.reserve(ACCOUNT, Decimal("1"), Decimal("0.1"), Decimal("0.2"))
-        node.settle(charged, flow_no=4242)
-        node.settle(free, flow_no=None)  # fee 0: released at once
-        await asyncio.sleep(0.05)
-        assert reserved(redis_client) == to_units(Decimal("0.5"))
+        # leases: 0.5 for the first call; 0.2 and a quarter of the free 0.5 for the pool
+        assert reserved(redis_client) == to_units(Decimal("0.75"))
+        node.settle(charged, flow_no=4242, fee=Decimal("0.3"))
+        node.settle(free, flow_no=None)  # fee 0: back to the pool at once
+        assert node.pool[ACCOUNT] == to_units(Decimal("0.25"))
         node.committed(b'4241,"x"\n4242,"call"\n')
         assert not node.unsettled
         await asyncio.sleep(0.05)  # every node reloads the balance the batch charged
-        assert reserved(redis_client) == to_units(Decimal("0.5"))
-        await asyncio.sleep(0.15)
-        assert reserved(redis_client) == 0
+        assert reserved(redis_client) == to_units(Decimal("0.75"))
+        await asyncio.sleep(0.1)  # the fee is in the balance: it leaves Redis; the rest is pooled
+        assert reserved(redis_client) == to_units(Decimal("0.45"))
+        assert node.pool[ACCOUNT] == to_units(Decimal("0.45"))
+        await asyncio.sleep(0.5)  # the idle pool goes back
+        assert reserved(redis_client) == 0 and not node.pool
+
+
+def test_calls_take_money_from_the_pool_without_a_round_trip(redis_client) -> None:
+    async def test(node: MoneyReserver) -> None:
+        calls = [await node.reserve(ACCOUNT, Decimal("10"), Decimal("0.1"), Decimal("0.3"))]
+        assert reserved(redis_client) == to_units(Decimal("2.7"))  # the call and 8 more
+        calls += [
+            await node.reserve(ACCOUNT, Decimal("10"), Decimal("0.1"), Decimal("0.3"))
+            for _ in range(8)
+        ]
+        assert reserved(redis_client) == to_units(Decimal("2.7"))
+        assert node.pool[ACCOUNT] == 0
+        calls.append(await node.reserve(ACCOUNT, Decimal("10"), Decimal("0.1"), Decimal("0.3")))
+        assert reserved(redis_client) == to_units(Decimal("5.4"))
+        assert all(call.amount == Decimal("0.3") for call in calls)
+
+    scenario(test, ("n1",))
+
+
+def test_a_lease_leaves_half_of_the_free_money_to_the_other_nodes(redis_client) -> None:
+    async def test(one: MoneyReserver, two: MoneyReserver) -> None:
+        await one.reserve(ACCOUNT, Decimal("1"), Decimal("0.01"), Decimal("0.1"))
+        await two.reserve(ACCOUNT, Decimal("1"), Decimal("0.01"), Decimal("0.1"))
+        assert reserved(redis_client, "n1") == to_units(Decimal("0.5"))
+        assert reserved(redis_client, "n2") == to_units(Decimal("0.25"))
+
+    scenario(test)
+
+
+def test_a_pool_never_outspends_a_lowered_balance(redis_client) -> None:
+    async def test(node: MoneyReserver) -> None:
+        first = await node.reserve(ACCOUNT, Decimal("10"), Decimal("0.1"), Decimal("0.3"))
+        assert node.pool[ACCOUNT] == to_units(Decimal("2.4"))
+        # an operator took money back: the account may now spend 0.5 in all
+        second = await node.reserve(ACCOUNT, Decimal("0.5"), Decimal("0.1"), Decimal("0.3"))
+        third = await node.reserve(ACCOUNT, Decimal("0.5"), Decimal("0.1"), Decimal("0.3"))
+        assert (first.amount, second.amount, third) == (Decimal("0.3"), Decimal("0.2"), None)
 
     scenario(test, ("n1",))
 
@@ -102,7 +145,7 @@ def test_a_release_after_the_node_gave_everything_back_changes_nothing(redis_cli
         await node.forget_previous_run()
         node.release(late)
         await asyncio.sleep(0.05)
-        assert reserved(redis_client) == to_units(Decimal("0.2"))
+        assert reserved(redis_client) == to_units(Decimal("0.25"))  # other's call and pool
 
     scenario(test)
 
