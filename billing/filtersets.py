@@ -1,5 +1,5 @@
-"""The billing FilterSets, each used by its page and its API: CDRs (below), and at the end
-rate groups, rates, accounts and payments.
+"""The billing FilterSets, each used by its page and its API: CDRs (below), then rate groups,
+rates, accounts and payments, and at the end the gateway report's.
 
 CDR query parameters (the page's form submits the same ones):
 
@@ -37,9 +37,11 @@ from drf_spectacular.utils import extend_schema_field
 from billing.choices import (
     CdrBillingModeChoices,
     CdrEndDirectionChoices,
+    GatewaySideChoices,
     end_reason_choices,
 )
-from billing.models import Account, Cdr, Payment, Rate, RateGroup
+from billing.models import Account, Cdr, GatewayHour, Payment, Rate, RateGroup
+from billing.reports import ReportRow, report_rows
 from softswitch.addresses import parse_source_address
 from softswitch.filtersets import SearchFilterSet
 
@@ -336,3 +338,99 @@ class PaymentFilterSet(django_filters.FilterSet):
     class Meta:
         model = Payment
         fields = ["account", "username"]
+
+
+GRANULARITIES = (("hour", "Hour"), ("day", "Day"))
+REPORT_WINDOWS = {"hour": timedelta(days=1), "day": timedelta(days=30)}  # when no start is given
+MAX_REPORT_RANGE = timedelta(days=400)
+
+
+class GatewayReportForm(forms.Form):
+    """The report's form: the range the right way round and at most MAX_REPORT_RANGE long."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end") or timezone.now()
+        if start and end <= start:
+            self.add_error("end", "end must be later than start.")
+        elif start and end - start > MAX_REPORT_RANGE:
+            self.add_error("end", f"A report covers at most {MAX_REPORT_RANGE.days} days.")
+        return data
+
+
+class GatewayReportFilterSet(django_filters.FilterSet):
+    """The gateway report's parameters (page and `/api/v1/reports/gateways/`).
+
+    `side` (mapping | routing, default mapping) and `granularity` (hour | day, default hour)
+    choose the rows; `start` (inclusive, default: a day before `end` per hour, 30 days per
+    day) and `end` (exclusive, default now) bound the periods' starts, ISO 8601 as for CDRs;
+    `gateway` is a name, exact or a prefix ending in *.
+    """
+
+    side = django_filters.ChoiceFilter(
+        choices=GatewaySideChoices.choices, empty_label=None, label="Side"
+    )
+    granularity = django_filters.ChoiceFilter(
+        choices=GRANULARITIES, empty_label=None, method="group_by", label="Per"
+    )
+    start = StartTimeFilter(
+        field_name="period_start",
+        lookup_expr="gte",
+        label="From",
+        help_text="ISO 8601, inclusive. Default: a day (per hour) or 30 days (per day) before end.",
+        widget=forms.TextInput(attrs={"placeholder": "a day / 30 days before the end"}),
+    )
+    end = StartTimeFilter(
+        field_name="period_start",
+        lookup_expr="lt",
+        label="Before",
+        help_text="ISO 8601, exclusive. Default: now.",
+        widget=forms.TextInput(attrs={"placeholder": "now"}),
+    )
+    gateway = ExactOrPrefixFilter(label="Gateway", help_text="Exact, or a prefix ending in *.")
+
+    DEFAULTS = {"side": GatewaySideChoices.MAPPING, "granularity": "hour"}
+
+    class Meta:
+        model = GatewayHour
+        fields: list[str] = []
+        form = GatewayReportForm
+
+    def __init__(self, data: Any = None, *args: Any, now: datetime | None = None, **kwargs: Any):
+        if data is not None:
+            data = data.copy()
+            for name, value in self.DEFAULTS.items():
+                data[name] = data.get(name) or value
+        super().__init__(data, *args, **kwargs)
+        self.now = now or timezone.now()
+
+    def group_by(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """The granularity groups the rows (`report`); it filters nothing."""
+        return queryset
+
+    @property
+    def granularity_value(self) -> str:
+        return self.form.cleaned_data["granularity"]
+
+    @property
+    def window(self) -> tuple[datetime, datetime]:
+        """The [start, end) of the periods reported; without a start, the window before the
+        end from a whole hour (per hour) or midnight (per day, the console's time zone)."""
+        data = self.form.cleaned_data
+        end = data.get("end") or self.now
+        if data.get("start"):
+            return data["start"], end
+        start = timezone.localtime(end - REPORT_WINDOWS[self.granularity_value])
+        whole = {"minute": 0, "second": 0, "microsecond": 0}
+        if self.granularity_value == "day":
+            whole["hour"] = 0
+        return start.replace(**whole), end
+
+    def report(self) -> list[ReportRow]:
+        """The report's rows: the filtered hours summed per gateway and period."""
+        return report_rows(self.qs, self.granularity_value)
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        start, end = self.window
+        return queryset.filter(period_start__gte=start, period_start__lt=end)

@@ -125,6 +125,25 @@ def floor_day(moment: datetime) -> datetime:
     return floor_hour(moment).replace(hour=0)
 
 
+# The columns of a report row, in the API's JSON, the CSV file and the page's table.
+REPORT_COLUMNS = (
+    "gateway",
+    "period_start",
+    "calls",
+    "answered",
+    "asr",
+    "acd",
+    "pdd_ms",
+    "minutes",
+    "fee",
+    "cost",
+    "margin",
+)
+# What the page's chart can show, per gateway and period.
+CHART_METRICS = ("calls", "asr", "acd", "pdd_ms", "minutes", "margin")
+CHART_GATEWAYS = 8  # the busiest; more lines than this are unreadable
+
+
 @dataclass(frozen=True)
 class ReportRow:
     """One gateway over one period, with the ratios the report shows."""
@@ -183,3 +202,24 @@ def report_rows(hours: QuerySet[GatewayHour], granularity: str) -> list[ReportRo
     return [
         ReportRow(row["gateway"], row["period"], *(row[name] for name in SUMMED)) for row in summed
     ]
+
+
+def chart_data(rows: list[ReportRow]) -> dict:
+    """The report's rows as the page's chart reads them (static/js/gateway_report.js): the
+    periods (Unix seconds) and, per gateway of the CHART_GATEWAYS busiest, each metric's
+    value per period (None where the gateway had no call)."""
+    periods = sorted({row.period_start for row in rows})
+    index = {period: position for position, period in enumerate(periods)}
+    by_gateway: dict[str, list[ReportRow]] = {}
+    for row in rows:
+        by_gateway.setdefault(row.gateway, []).append(row)
+    busiest = sorted(by_gateway, key=lambda name: -sum(row.calls for row in by_gateway[name]))
+    series = []
+    for gateway in busiest[:CHART_GATEWAYS]:
+        values: dict[str, list] = {metric: [None] * len(periods) for metric in CHART_METRICS}
+        for row in by_gateway[gateway]:
+            for metric in CHART_METRICS:
+                value = getattr(row, metric)
+                values[metric][index[row.period_start]] = None if value is None else float(value)
+        series.append({"gateway": gateway, **values})
+    return {"periods": [int(period.timestamp()) for period in periods], "series": series}

@@ -1,4 +1,5 @@
-"""Tables of the billing pages: CDRs (*Data query → CDR*) and account management."""
+"""Tables of the billing pages: CDRs (*Data query → CDR*), account management and the
+gateway report (*Data report → Gateway report*)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.utils.html import format_html
 from django_tables2.utils import OrderByTuple
 
 from billing.models import RATE_TERMS, Account, Cdr, Payment, Rate, RateGroup
+from billing.reports import REPORT_COLUMNS
 from vosadmin.core.tables import ActionsColumn, BooleanColumn, ConsoleTable
 
 
@@ -88,6 +90,7 @@ class CdrTable(ConsoleTable):
             "margin",
             "end_reason",
             "end_direction",
+            "pdd_ms",
         )
 
     def __init__(
@@ -181,3 +184,30 @@ class PaymentTable(ConsoleTable):
     class Meta(ConsoleTable.Meta):
         model = Payment
         fields = ("created", "account", "amount", "balance_after", "username", "memo")
+
+
+class GatewayReportTable(ConsoleTable):
+    """The gateway report's rows (billing.reports.ReportRow), by period then gateway."""
+
+    gateway = tables.Column()
+    period_start = tables.Column(verbose_name="Period")
+    calls = tables.Column()
+    answered = tables.Column()
+    asr = tables.Column(verbose_name="ASR (%)")
+    acd = tables.Column(verbose_name="ACD (s)")
+    pdd_ms = tables.Column(verbose_name="PDD (ms)", default="–")
+    minutes = tables.Column()
+    fee = tables.Column()
+    cost = tables.Column()
+    margin = tables.Column()
+
+    class Meta(ConsoleTable.Meta):
+        sequence = REPORT_COLUMNS
+        orderable = False
+
+    def __init__(self, *args: Any, granularity: str = "hour", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.period_format = "%Y-%m-%d %H:00" if granularity == "hour" else "%Y-%m-%d"
+
+    def render_period_start(self, value: datetime) -> str:
+        return timezone.localtime(value).strftime(self.period_format)

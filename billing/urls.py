@@ -1,4 +1,4 @@
-"""Billing console URLs: the CDR page and account management."""
+"""Billing console URLs: the CDR page, the gateway report and account management."""
 
 from django.urls import path
 
@@ -9,6 +9,7 @@ app_name = "billing"
 
 urlpatterns = [
     path("cdrs/", views.CdrListView.as_view(), name="cdr_list"),
+    path("reports/gateways/", views.GatewayReportView.as_view(), name="gateway_report"),
     *model_pages(
         "rate-groups",
         "rategroup",

@@ -1,5 +1,6 @@
 """Billing pages: *Data query → CDR* (filter, sort and page through CDRs, see the totals,
-export CSV) and *Account management* (rate groups and rates, accounts, payments)."""
+export CSV), *Data report → Gateway report* and *Account management* (rate groups and rates,
+accounts, payments)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,25 @@ from django.utils import timezone
 from django.views import View
 
 from billing import filtersets, forms, tables
-from billing.filtersets import CdrFilterSet
+from billing.filtersets import CdrFilterSet, GatewayReportFilterSet
 from billing.keyset import CdrOrdering, InvalidPagination, KeysetPage, keyset_page, parse_cursor
-from billing.models import Account, Cdr, LastCdrFilters, Payment, Rate, RateGroup, in_use_message
+from billing.models import (
+    Account,
+    Cdr,
+    GatewayHour,
+    LastCdrFilters,
+    Payment,
+    Rate,
+    RateGroup,
+    in_use_message,
+)
 from billing.payments import PaymentRefused, make_payment
 from billing.rates_csv import export_response as export_rates
 from billing.rates_csv import import_rates
 from billing.rating import RateTable, rate_call
+from billing.reports import chart_data
 from billing.summary import summarize_cdrs
-from billing.tables import CdrTable
+from billing.tables import CdrTable, GatewayReportTable
 from blacklist.views import CsvImportView
 from vosadmin.core.generic import (
     ObjectDeleteView,
@@ -125,6 +136,40 @@ def export_url(params: QueryDict, filterset: CdrFilterSet) -> str:
     query["start_before"] = (before or filterset.now).isoformat()
     query["format"] = "csv"
     return f"{reverse('cdr-list')}?{query.urlencode()}"
+
+
+class GatewayReportView(RoleRequiredMixin, View):
+    """The gateway report: filters, a chart and a table of the report rows, CSV from the API
+    (`/api/v1/reports/gateways/`, the same parameters). Viewers read."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filterset = GatewayReportFilterSet(
+            request.GET, queryset=GatewayHour.objects.all(), request=request
+        )
+        context: dict[str, Any] = {
+            "title": "Gateway report",
+            "filter": filterset,
+            "filter_active": bool(request.GET),
+            "table": GatewayReportTable([], empty_text="Correct the filters to see the report."),
+        }
+        if not filterset.is_valid():
+            return render(request, "billing/gateway_report.html", context, status=400)
+        rows = filterset.report()
+        start, end = filterset.window
+        query = request.GET.copy()
+        query.update({"start": start.isoformat(), "end": end.isoformat(), "format": "csv"})
+        context.update(
+            table=GatewayReportTable(
+                rows,
+                granularity=filterset.granularity_value,
+                empty_text="No calls in this range (hours are reported once they are over).",
+            ),
+            chart=chart_data(rows),
+            window_start=start,
+            window_end=end,
+            export_url=f"{reverse('gateway-report')}?{query.urlencode()}",
+        )
+        return render(request, "billing/gateway_report.html", context)
 
 
 # Account management (SPEC §8.5): rate groups, rates, accounts and payments.

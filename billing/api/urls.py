@@ -1,8 +1,9 @@
 """Billing API routes."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from billing.api import accounts, views
+from billing.api import accounts, reports, views
 
 router = SimpleRouter()
 router.register("cdrs", views.CdrViewSet, basename="cdr")
@@ -11,4 +12,7 @@ router.register("rates", accounts.RateViewSet, basename="rate")
 router.register("accounts", accounts.AccountViewSet, basename="account")
 router.register("payments", accounts.PaymentViewSet, basename="payment")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path("reports/gateways/", reports.GatewayReportView.as_view(), name="gateway-report"),
+]

@@ -10,12 +10,11 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from billing.api.pagination import CdrCursorPagination, ordering_of
-from billing.api.renderers import CdrCsvRenderer
+from billing.api.renderers import CdrCsvRenderer, ErrorsAsJsonMixin
 from billing.api.serializers import CdrSerializer
 from billing.export import csv_chunks, csv_response, export_filename, export_window_error
 from billing.filtersets import CdrFilterSet
@@ -23,7 +22,12 @@ from billing.models import Cdr
 from vosadmin.core.api.filters import FilterBackend, filter_errors
 
 
-class CdrViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CdrViewSet(
+    ErrorsAsJsonMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """CDRs, newest first. Viewers read.
 
     The filters are the CDR page's (billing.filtersets). The list is keyset-paginated;
@@ -69,10 +73,3 @@ class CdrViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise ValidationError({"start_before": [error]})
         chunks = csv_chunks(filterset.qs, ordering_of(request), timezone.get_current_timezone())
         return csv_response(request._request, chunks, export_filename(filterset))
-
-    def handle_exception(self, exc: Exception) -> Response:
-        """Errors are JSON even when CSV was asked for."""
-        if isinstance(getattr(self.request, "accepted_renderer", None), CdrCsvRenderer):
-            self.request.accepted_renderer = JSONRenderer()
-            self.request.accepted_media_type = JSONRenderer.media_type
-        return super().handle_exception(exc)

@@ -60,6 +60,7 @@ MENU = (
         ),
     ),
     MenuGroup("Data query", (MenuItem("CDR", "billing:cdr_list"),)),
+    MenuGroup("Data report", (MenuItem("Gateway report", "billing:gateway_report"),)),
     MenuGroup(
         "System management",
         (
