@@ -23,4 +23,4 @@ RUN pip install . \
 
 USER vosadmin
 EXPOSE 8000 5060/udp 5060/tcp
-CMD ["python", "-m", "daphne", "-b", "0.0.0.0", "-p", "8000", "vosadmin.asgi:application"]
+CMD ["python", "-m", "vosadmin.serve", "-b", "0.0.0.0", "-p", "8000", "vosadmin.asgi:application"]

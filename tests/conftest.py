@@ -6,6 +6,7 @@ DATABASE_URL / REDIS_URL name).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -129,3 +130,36 @@ def redis_client() -> Any:
     yield client
     clear()
     client.close()
+
+
+@pytest.fixture
+def asgi_server(transactional_db: Any, tmp_path: Any) -> Iterator[str]:
+    """The console under daphne (`vosadmin.serve`) — HTTP and WebSockets, as in production —
+    on a free port, using the test database (so the test's data must be committed:
+    transactional tests)."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    from tests.helpers import database_url_of_tests
+    from vosadmin.stack import free_tcp_port, stop_process, wait_for_tcp
+
+    port = free_tcp_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_of_tests(),
+        "REDIS_URL": settings.REDIS_URL,
+        "VOSADMIN_PROCESS": "web",
+    }
+    command = [sys.executable, "-m", "vosadmin.serve", "-b", "127.0.0.1", "-p", str(port)]
+    with (tmp_path / "daphne.log").open("w") as log:
+        process = subprocess.Popen(
+            [*command, "vosadmin.asgi:application"], env=env, stdout=log, stderr=log
+        )
+        try:
+            wait_for_tcp("127.0.0.1", port, process)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop_process(process)

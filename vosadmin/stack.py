@@ -251,7 +251,7 @@ def console_processes() -> list[Process]:
     return [
         Process(
             "web",
-            [python, "-m", "daphne", "-b", host, "-p", port, "vosadmin.asgi:application"],
+            [python, "-m", "vosadmin.serve", "-b", host, "-p", port, "vosadmin.asgi:application"],
             give_up_after=CONSOLE_START_ATTEMPTS,
         ),
         Process("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"]),

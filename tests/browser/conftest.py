@@ -65,37 +65,6 @@ def screenshot(page: Any, name: str) -> Path:
 
 
 @pytest.fixture
-def asgi_server(transactional_db: Any, tmp_path: Path) -> Iterator[str]:
-    """The console under daphne — HTTP and WebSockets, as in production — on a free port,
-    using the test database (so the test's data must be committed: transactional tests)."""
-    import subprocess
-    import sys
-
-    from django.conf import settings
-
-    from tests.helpers import database_url_of_tests
-    from vosadmin.stack import free_tcp_port, stop_process, wait_for_tcp
-
-    port = free_tcp_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_of_tests(),
-        "REDIS_URL": settings.REDIS_URL,
-        "VOSADMIN_PROCESS": "web",
-    }
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-    with (tmp_path / "daphne.log").open("w") as log:
-        process = subprocess.Popen(
-            [*command, "vosadmin.asgi:application"], env=env, stdout=log, stderr=log
-        )
-        try:
-            wait_for_tcp("127.0.0.1", port, process)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            stop_process(process)
-
-
-@pytest.fixture
 def asgi_page(chromium: Any, asgi_server: str) -> Iterator[Any]:
     """A browser page on the daphne-served console (for pages that use WebSockets)."""
     context = chromium.new_context(base_url=asgi_server, viewport={"width": 1400, "height": 900})
