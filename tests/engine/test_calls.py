@@ -12,7 +12,7 @@ import pytest
 from billing.choices import CdrBillingModeChoices as Mode
 from billing.choices import CdrEndDirectionChoices as Direction
 from billing.choices import CdrEndReasonChoices as Reason
-from billing.models import Cdr
+from billing.models import Cdr, PendingReportHour
 from blacklist.models import BlacklistGroup, BlacklistNumber, DynamicBlacklistEntry
 from softswitch.models import MappingGateway, Phone, RoutingGateway
 from tests.engine.fixtures import auth_row
@@ -91,6 +91,10 @@ def test_answered_call_and_its_cdr_field_by_field(engine, customer) -> None:
     assert record.fee_time == -(-record.hold_time_ms // 1000)
     assert abs(record.start_time.timestamp() - started) < 5
     assert record.call_id and record.flow_no > 0
+    ringing_within = (record.connect_time - record.start_time) / timedelta(milliseconds=1)
+    assert record.pdd_ms is not None and 0 <= record.pdd_ms <= ringing_within + 1  # the 180
+    hour = record.start_time.replace(minute=0, second=0, microsecond=0)
+    assert PendingReportHour.objects.filter(hour=hour).exists()  # for the gateway reports
 
 
 def test_phone_call_is_challenged_and_billed_to_the_phone(engine) -> None:
@@ -133,6 +137,7 @@ def test_busy_stops_failover(engine, customer) -> None:
         Direction.CALLEE,
         "FIRST",
     )
+    assert record.pdd_ms is None  # neither 18x nor 200 came
     spare.kill()
     assert sipp_finished(spare).logged == []  # the second gateway never got an INVITE
 
@@ -211,6 +216,8 @@ def test_cancel_while_ringing(engine, customer) -> None:
         Direction.CALLER,
         None,
     )
+    rang_within = (record.stop_time - record.start_time) / timedelta(milliseconds=1)
+    assert record.pdd_ms is not None and 0 <= record.pdd_ms <= rang_within  # INVITE → 180
 
 
 def test_callee_hangs_up(engine, customer) -> None:
