@@ -1,5 +1,6 @@
 """WebSocket routes (Channels). Every consumer checks the user's role itself."""
 
 from blacklist.routing import websocket_urlpatterns as blacklist_websockets
+from vosadmin.alarms.routing import websocket_urlpatterns as alarm_websockets
 
-websocket_urlpatterns: list = [*blacklist_websockets]
+websocket_urlpatterns: list = [*blacklist_websockets, *alarm_websockets]

@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "softswitch",
     "billing",
     "blacklist",
+    "vosadmin.alarms",
     "vosadmin.external",
 ]
 

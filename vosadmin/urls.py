@@ -13,6 +13,7 @@ API_MODULES = [
     "softswitch.api.urls",
     "blacklist.api.urls",
     "billing.api.urls",
+    "vosadmin.alarms.api.urls",
     "vosadmin.external.api.urls",
 ]
 
@@ -28,6 +29,7 @@ urlpatterns = [
     path("", include("softswitch.urls")),
     path("", include("blacklist.urls")),
     path("", include("billing.urls")),
+    path("", include("vosadmin.alarms.urls")),
     path("", include("vosadmin.external.urls")),
     path("api/v1/", include(api_patterns)),
     path("metrics", metrics_view, name="metrics"),

@@ -47,10 +47,13 @@ def record_change(
     )
 
 
+SECRET_FIELDS = ("password", "secret")  # never copied into the operation log
+
+
 def snapshot(instance: models.Model) -> dict[str, Any]:
     """The audit-relevant field values of a model instance, JSON-friendly."""
     data = model_to_dict(instance)
-    return {key: _jsonable(value) for key, value in data.items() if key != "password"}
+    return {key: _jsonable(value) for key, value in data.items() if key not in SECRET_FIELDS}
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

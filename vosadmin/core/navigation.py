@@ -60,6 +60,15 @@ MENU = (
         ),
     ),
     MenuGroup("Data query", (MenuItem("CDR", "billing:cdr_list"),)),
+    MenuGroup(
+        "Alarm monitoring",
+        (
+            MenuItem("Current alarms", "alarms:alarm_list"),
+            MenuItem("Alarm history", "alarms:alarm_history"),
+            MenuItem("Alarm rules", "alarms:alarmrule_list"),
+            MenuItem("Alarm webhooks", "alarms:webhook_list"),
+        ),
+    ),
     MenuGroup("Data report", (MenuItem("Gateway report", "billing:gateway_report"),)),
     MenuGroup(
         "System management",

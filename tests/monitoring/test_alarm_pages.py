@@ -1,0 +1,171 @@
+"""Alarm pages and API by role (the console's cast), rule and webhook CRUD, and the live
+Current alarms page's WebSocket."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.utils import timezone
+
+from tests.blacklist.test_live_updates_websocket import headers_for
+from tests.conftest import api_client_for
+from tests.crud import ApiCrudTests, PageCrudTests
+from vosadmin.alarms.choices import AlarmTypeChoices as Type
+from vosadmin.alarms.evaluation import clear_alarm, raise_alarm
+from vosadmin.alarms.models import Alarm, AlarmRule, Webhook
+from vosadmin.asgi import application
+
+pytestmark = pytest.mark.django_db
+
+
+def make_rule(name: str = "ASR of vendors") -> AlarmRule:
+    return AlarmRule.objects.create(name=name, type=Type.ROUTING_ASR, threshold=Decimal(40))
+
+
+def open_alarm() -> Alarm:
+    alarm = raise_alarm(make_rule("r"), "VENDOR", Decimal(12), timezone.now())
+    assert alarm is not None
+    return alarm
+
+
+class TestAlarmRuleApi(ApiCrudTests):
+    model = AlarmRule
+    api_url = "/api/v1/alarms/rules/"
+    create_data = {
+        "name": "Vendors' ASR",
+        "type": "routing_asr",
+        "target": "",
+        "threshold": "40.0000",
+        "period_minutes": 15,
+        "min_calls": 20,
+        "level": 2,
+        "enabled": True,
+        "memo": "",
+    }
+    update_data = {"threshold": "35.0000", "level": 3}
+    bad_data = [
+        ({"type": "weather"}, "type"),
+        ({"level": 4}, "level"),
+        ({"period_minutes": 0}, "period_minutes"),
+        ({"threshold": "lots"}, "threshold"),
+    ]
+
+    def make(self) -> AlarmRule:
+        return make_rule()
+
+
+class TestAlarmRulePages(PageCrudTests):
+    model = AlarmRule
+    list_url = "/alarm-rules/"
+    form_data = {
+        "name": "Low balance",
+        "type": "balance",
+        "target": "",
+        "threshold": "10",
+        "period_minutes": "5",
+        "min_calls": "10",
+        "level": "1",
+        "enabled": "on",
+        "memo": "",
+    }
+
+    def make(self) -> AlarmRule:
+        return make_rule()
+
+
+class TestWebhookPages(PageCrudTests):
+    model = Webhook
+    list_url = "/alarm-webhooks/"
+    form_data = {"name": "NOC", "url": "https://noc.example.net/hook", "secret": "x", "memo": ""}
+
+    def make(self) -> Webhook:
+        return Webhook.objects.create(name="NOC", url="https://noc.example.net/hook")
+
+
+@pytest.mark.parametrize(
+    ("who", "read", "acknowledge"),
+    [
+        ("admin", 200, 200),
+        ("operator", 200, 200),
+        ("viewer", 200, 403),
+        ("roleless", 403, 403),
+        ("anonymous", 401, 401),
+    ],
+)
+def test_alarm_api_role_matrix(users, who: str, read: int, acknowledge: int) -> None:
+    alarm = open_alarm()
+    client = api_client_for(users[who])
+    assert client.get("/api/v1/alarms/current/").status_code == read
+    assert client.get("/api/v1/alarms/history/").status_code == read
+    response = client.post(f"/api/v1/alarms/current/{alarm.pk}/acknowledge/", {}, format="json")
+    assert response.status_code == acknowledge
+    assert client.delete(f"/api/v1/alarms/current/{alarm.pk}/").status_code in (401, 403, 405)
+
+
+@pytest.mark.parametrize(
+    ("who", "view", "acknowledge"),
+    [("operator", 200, 302), ("viewer", 200, 403), ("roleless", 403, 403), ("anonymous", 302, 302)],
+)
+def test_alarm_pages_role_matrix(client, users, who: str, view: int, acknowledge: int) -> None:
+    if users[who]:
+        client.force_login(users[who])
+    alarm = open_alarm()
+    for url in ("/alarms/", "/alarms/history/", "/alarm-rules/", "/alarm-webhooks/"):
+        assert client.get(url).status_code == view, url
+    response = client.post(f"/alarms/{alarm.pk}/acknowledge/", {"memo": "on it"})
+    assert response.status_code == acknowledge
+    alarm.refresh_from_db()
+    assert (alarm.acknowledged_at is not None) == (who == "operator")
+
+
+def test_current_page_shows_and_acknowledges(client, operator_user) -> None:
+    alarm = open_alarm()
+    client.force_login(operator_user)
+    page = client.get("/alarms/").content.decode()
+    assert f'data-id="{alarm.pk}"' in page and "Acknowledge" in page and "js/live_table.js" in page
+    client.post(f"/alarms/{alarm.pk}/acknowledge/", {"memo": "x" * 300})  # too long: refused
+    alarm.refresh_from_db()
+    assert alarm.acknowledged_at is None
+    client.post(f"/alarms/{alarm.pk}/acknowledge/", {"memo": "carrier called"})
+    page = client.get("/alarms/").content.decode()
+    assert "carrier called" in page and "oscar-operator" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_current_alarms_socket_hears_raise_and_clear(viewer_user) -> None:
+    socket = WebsocketCommunicator(application, "/ws/alarms/", headers=headers_for(viewer_user))
+
+    async def scenario() -> None:
+        assert (await socket.connect())[0]
+        alarm = await database_sync_to_async(open_alarm)()
+        assert await socket.receive_json_from(timeout=5) == {"event": "changed"}
+        await database_sync_to_async(clear_alarm)(alarm.pk, timezone.now())
+        assert await socket.receive_json_from(timeout=5) == {"event": "changed"}
+        await socket.disconnect()
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_current_alarms_socket_refuses_a_user_without_a_role(roleless_user) -> None:
+    socket = WebsocketCommunicator(application, "/ws/alarms/", headers=headers_for(roleless_user))
+
+    async def scenario() -> None:
+        connected, code = await socket.connect()
+        assert not connected and code == 4403
+
+    async_to_sync(scenario)()
+
+
+def test_a_webhook_secret_stays_out_of_the_operation_log(client, operator_user) -> None:
+    from vosadmin.core.models import AuditLog
+
+    client.force_login(operator_user)
+    data = {"name": "NOC", "url": "https://noc.example.net/hook", "secret": "hush", "memo": ""}
+    assert client.post("/alarm-webhooks/add/", data).status_code == 302
+    assert Webhook.objects.get().secret == "hush"
+    assert "hush" not in str(AuditLog.objects.get().changes)

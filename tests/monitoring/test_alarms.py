@@ -1,0 +1,252 @@
+"""Alarms (SPEC §10, issue 15 item 4): each alarm type fires, is acknowledged, clears itself and
+reaches a local webhook receiver with a valid signature; a failing webhook is retried, bounded,
+and shown; raising is compare-and-set."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from billing.models import Account
+from billing.partitions import ensure_cdr_partitions
+from softswitch.models import CurrentCall
+from softswitch.redis_keys import HEARTBEATS_KEY, cdr_backlog_key, security_key
+from tests.billing.conftest import DAY, at, cdr, store
+from vosadmin.alarms import webhooks
+from vosadmin.alarms.choices import AlarmTypeChoices as Type
+from vosadmin.alarms.choices import DeliveryStatusChoices as Status
+from vosadmin.alarms.evaluation import evaluate_rules, raise_alarm
+from vosadmin.alarms.models import Alarm, AlarmRule, Webhook, WebhookDelivery
+from vosadmin.core.models import AuditLog
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
+
+NOW = at(12)
+SECRET = "s3cret"
+
+
+def calls(gateway_field: str, answered: int, failed: int, hold_ms: int = 60_000) -> None:
+    """CDRs of the last minutes for gateway "GW" (on the mapping or routing side)."""
+    start = NOW - timedelta(minutes=2)
+    store(
+        *[
+            cdr(
+                f"{gateway_field}-{hold_ms}-a{i}",
+                start,
+                hold_time_ms=hold_ms,
+                **{gateway_field: "GW"},
+            )
+            for i in range(answered)
+        ],
+        *[
+            cdr(f"{gateway_field}-{hold_ms}-f{i}", start, hold_time_ms=0, **{gateway_field: "GW"})
+            for i in range(failed)
+        ],
+    )
+
+
+def current_calls(count: int) -> None:
+    CurrentCall.objects.all().delete()
+    for i in range(count):
+        CurrentCall.objects.create(
+            node="node1",
+            call_id=f"c{i}",
+            caller="1",
+            callee="2",
+            origin="GW",
+            state="ringing",
+            started_at=NOW,
+        )
+
+
+# type → (threshold, target, make it fire, make it clear, the target of the alarm)
+CASES: dict[str, tuple[str, str, Callable, Callable, str]] = {
+    Type.MAPPING_ASR: (
+        "50",
+        "",
+        lambda r: calls("mapping_gateway", 2, 8),
+        lambda r: calls("mapping_gateway", 20, 0),
+        "GW",
+    ),
+    Type.ROUTING_ASR: (
+        "50",
+        "GW",
+        lambda r: calls("routing_gateway", 2, 8),
+        lambda r: calls("routing_gateway", 20, 0),
+        "GW",
+    ),
+    Type.MAPPING_ACD: (
+        "30",
+        "",
+        lambda r: calls("mapping_gateway", 10, 0, 5_000),
+        lambda r: calls("mapping_gateway", 10, 0, 600_000),
+        "GW",
+    ),
+    Type.ROUTING_ACD: (
+        "30",
+        "",
+        lambda r: calls("routing_gateway", 10, 0, 5_000),
+        lambda r: calls("routing_gateway", 10, 0, 600_000),
+        "GW",
+    ),
+    Type.CONCURRENCY: ("2", "", lambda r: current_calls(3), lambda r: current_calls(1), "all"),
+    Type.ILLEGAL_CALLS: (
+        "10",
+        "",
+        lambda r: r.hset(security_key(int(NOW.timestamp() // 60) - 1), "unauthorized", 100),
+        lambda r: r.delete(security_key(int(NOW.timestamp() // 60) - 1)),
+        "all",
+    ),
+    Type.CDR_BACKLOG: (
+        "100",
+        "",
+        lambda r: (
+            r.hset(HEARTBEATS_KEY, "engine:node1", time.time()),
+            r.set(cdr_backlog_key("node1"), 500),
+        ),
+        lambda r: r.set(cdr_backlog_key("node1"), 0),
+        "node1",
+    ),
+    Type.BALANCE: (
+        "5",
+        "",
+        lambda r: Account.objects.create(account="ACME").__class__.objects.update(
+            balance=Decimal("1.5")
+        ),
+        lambda r: Account.objects.update(balance=Decimal("20")),
+        "ACME",
+    ),
+    Type.PROCESS_DOWN: (
+        "60",
+        "worker",
+        lambda r: r.hset(HEARTBEATS_KEY, "worker:host1", time.time() - 120),
+        lambda r: r.hset(HEARTBEATS_KEY, "worker:host1", time.time()),
+        "worker:host1",
+    ),
+}
+
+
+@pytest.fixture
+def partitions() -> None:
+    ensure_cdr_partitions(DAY, DAY)
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+def test_each_type_fires_is_acknowledged_clears_and_is_posted(
+    kind, partitions, redis_client, receiver, operator_api, django_capture_on_commit_callbacks
+) -> None:
+    threshold, target, fire, clear, alarm_target = CASES[kind]
+    rule = AlarmRule.objects.create(
+        name=f"rule {kind}",
+        type=kind,
+        target=target,
+        threshold=Decimal(threshold),
+        period_minutes=5,
+        min_calls=5,
+        level=3,
+    )
+    Webhook.objects.create(name="noc", url=receiver.url, secret=SECRET)
+    fire(redis_client)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert evaluate_rules(NOW)["raised"] == 1
+        assert evaluate_rules(NOW)["raised"] == 0  # still open: not raised twice
+    alarm = Alarm.objects.get(rule=rule, cleared_at__isnull=True)
+    assert (alarm.target, alarm.level) == (alarm_target, 3)
+
+    response = operator_api.get("/api/v1/alarms/current/")
+    assert [row["id"] for row in response.json()["results"]] == [alarm.pk]
+    response = operator_api.post(
+        f"/api/v1/alarms/current/{alarm.pk}/acknowledge/", {"memo": "looking"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert (response.json()["acknowledged_by"], response.json()["ack_memo"]) == (
+        "oscar-operator",
+        "looking",
+    )
+    assert AuditLog.objects.filter(action="acknowledge", object_id=str(alarm.pk)).exists()
+
+    clear(redis_client)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert evaluate_rules(NOW)["cleared"] == 1
+    alarm.refresh_from_db()
+    assert alarm.cleared_at == NOW
+    assert operator_api.get("/api/v1/alarms/current/").json()["count"] == 0
+    assert operator_api.get("/api/v1/alarms/history/").json()["results"][0]["id"] == alarm.pk
+
+    assert receiver.events() == [("raised", alarm_target), ("cleared", alarm_target)]
+    for headers, body in receiver.requests:
+        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(headers["X-Vosadmin-Signature"], expected)
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {Status.DELIVERED}
+
+
+def test_a_failing_webhook_is_retried_then_marked_failed_and_shown(
+    receiver, admin_client, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    monkeypatch.setattr(webhooks, "FIRST_RETRY_SECONDS", 0)
+    receiver.status = 500
+    Webhook.objects.create(name="broken", url=receiver.url)
+    rule = AlarmRule.objects.create(name="r", type=Type.CONCURRENCY, threshold=Decimal(0))
+    with django_capture_on_commit_callbacks(execute=True):
+        raise_alarm(rule, "all", Decimal(1), NOW)
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (Status.FAILED, webhooks.MAX_ATTEMPTS)
+    assert delivery.last_error == "HTTP 500 Internal Server Error"
+    assert len(receiver.requests) == webhooks.MAX_ATTEMPTS
+    assert "X-Vosadmin-Signature" not in receiver.requests[0][0]  # no secret: unsigned
+    page = admin_client.get("/alarm-webhooks/").content.decode()
+    assert 'data-status="failed"' in page and "HTTP 500 Internal Server Error" in page
+
+
+def test_a_webhook_that_recovers_is_delivered_on_a_retry(
+    receiver, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    monkeypatch.setattr(webhooks, "FIRST_RETRY_SECONDS", 0)
+    answers = iter([503, 200])
+    original = webhooks.post
+
+    def flaky(webhook, data):
+        receiver.status = next(answers)
+        return original(webhook, data)
+
+    monkeypatch.setattr(webhooks, "post", flaky)
+    Webhook.objects.create(name="flaky", url=receiver.url)
+    rule = AlarmRule.objects.create(name="r", type=Type.CONCURRENCY, threshold=Decimal(0))
+    with django_capture_on_commit_callbacks(execute=True):
+        raise_alarm(rule, "all", Decimal(1), NOW)
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (Status.DELIVERED, 2, "")
+
+
+def test_raising_is_compare_and_set_and_a_disabled_rule_clears(
+    django_capture_on_commit_callbacks,
+) -> None:
+    rule = AlarmRule.objects.create(name="r", type=Type.CONCURRENCY, threshold=Decimal(0))
+    CurrentCall.objects.create(
+        node="n", call_id="c", caller="1", callee="2", origin="GW", state="ringing", started_at=NOW
+    )
+    assert raise_alarm(rule, "all", Decimal(1), NOW) is not None
+    assert raise_alarm(rule, "all", Decimal(1), NOW) is None
+    rule.enabled = False
+    rule.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert evaluate_rules(NOW)["cleared"] == 1
+    assert not Alarm.objects.filter(cleared_at__isnull=True).exists()
+
+
+def test_a_measure_that_fails_changes_nothing(monkeypatch) -> None:
+    rule = AlarmRule.objects.create(name="r", type=Type.PROCESS_DOWN, threshold=Decimal(60))
+    raise_alarm(rule, "worker:h", Decimal(100), NOW)
+
+    def broken(target=""):
+        raise ConnectionError("Redis away")
+
+    monkeypatch.setattr("vosadmin.alarms.measures.heartbeats", broken)
+    assert evaluate_rules(NOW)["skipped"] == ["r"]
+    assert Alarm.objects.filter(cleared_at__isnull=True).count() == 1

@@ -1,0 +1,58 @@
+"""Serializers of the alarms API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from vosadmin.alarms.models import Alarm, AlarmRule
+from vosadmin.core.api.serializers import ModelCleanSerializer, StrictCharField
+
+
+class AlarmRuleSerializer(ModelCleanSerializer):
+    class Meta:
+        model = AlarmRule
+        fields = [
+            "id",
+            "name",
+            "type",
+            "target",
+            "threshold",
+            "period_minutes",
+            "min_calls",
+            "level",
+            "enabled",
+            "memo",
+        ]
+
+
+class AlarmSerializer(serializers.ModelSerializer):
+    """A raised alarm (read only; current ones can be acknowledged)."""
+
+    rule_name = serializers.CharField(source="rule.name", read_only=True)
+    type = serializers.CharField(source="rule.type", read_only=True)
+    acknowledged_by = serializers.CharField(
+        source="acknowledged_by.username", read_only=True, default=None
+    )
+
+    class Meta:
+        model = Alarm
+        fields = [
+            "id",
+            "rule",
+            "rule_name",
+            "type",
+            "target",
+            "level",
+            "value",
+            "message",
+            "raised_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "ack_memo",
+            "cleared_at",
+        ]
+        read_only_fields = fields
+
+
+class AcknowledgeSerializer(serializers.Serializer):
+    memo = StrictCharField(max_length=255, required=False, allow_blank=True, default="")

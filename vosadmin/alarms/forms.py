@@ -1,0 +1,34 @@
+"""Forms of the alarm pages."""
+
+from __future__ import annotations
+
+from django import forms
+
+from vosadmin.alarms.models import AlarmRule, Webhook
+
+
+class AlarmRuleForm(forms.ModelForm):
+    class Meta:
+        model = AlarmRule
+        fields = [
+            "name",
+            "type",
+            "target",
+            "threshold",
+            "period_minutes",
+            "min_calls",
+            "level",
+            "enabled",
+            "memo",
+        ]
+
+
+class WebhookForm(forms.ModelForm):
+    class Meta:
+        model = Webhook
+        fields = ["name", "url", "secret", "enabled", "memo"]
+        widgets = {"secret": forms.PasswordInput(render_value=True)}
+
+
+class AcknowledgeForm(forms.Form):
+    memo = forms.CharField(max_length=255, required=False)

@@ -1,0 +1,130 @@
+"""Alarm rules, the alarms they raise (open ones are current, cleared ones history) and the
+webhooks alarms are POSTed to, with every delivery attempt's outcome."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from vosadmin.alarms.choices import AlarmLevelChoices, AlarmTypeChoices, DeliveryStatusChoices
+
+
+class AlarmRule(models.Model):
+    """What to watch, on which target (blank: every one), against what threshold."""
+
+    name = models.CharField(max_length=64, unique=True)
+    type = models.CharField(max_length=32, choices=AlarmTypeChoices.choices)
+    target = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Gateway name, account code, engine node or process (engine:node1, worker, "
+        "beat); blank: each one there is.",
+    )
+    threshold = models.DecimalField(max_digits=14, decimal_places=4)
+    period_minutes = models.PositiveIntegerField(
+        "evaluation period (min)",
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(1440)],
+        help_text="ASR, ACD and illegal calls are computed over this many last minutes.",
+    )
+    min_calls = models.PositiveIntegerField(
+        default=10, help_text="ASR/ACD: a gateway with fewer calls in the period is not judged."
+    )
+    level = models.PositiveSmallIntegerField(
+        choices=AlarmLevelChoices.choices, default=AlarmLevelChoices.MAJOR
+    )
+    enabled = models.BooleanField(default=True)
+    memo = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = "alarm rule"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(type__in=AlarmTypeChoices.values), name="alarms_rule_type_valid"
+            ),
+            models.CheckConstraint(condition=Q(level__lte=3), name="alarms_rule_level_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Alarm(models.Model):
+    """One raised alarm: current while `cleared_at` is empty, history after."""
+
+    rule = models.ForeignKey(AlarmRule, on_delete=models.CASCADE, related_name="alarms")
+    target = models.CharField(max_length=64)
+    level = models.PositiveSmallIntegerField(choices=AlarmLevelChoices.choices)
+    value = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal(0))
+    message = models.CharField(max_length=255)
+    raised_at = models.DateTimeField(db_index=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    ack_memo = models.CharField("acknowledgement memo", max_length=255, blank=True)
+    cleared_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = "alarm"
+        ordering = ["-raised_at", "-pk"]
+        constraints = [
+            # Compare-and-set: two evaluations racing cannot open the same alarm twice.
+            models.UniqueConstraint(
+                fields=["rule", "target"],
+                condition=Q(cleared_at__isnull=True),
+                name="alarms_one_open_alarm_per_rule_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} · {self.target}"
+
+
+class Webhook(models.Model):
+    """Where raised and cleared alarms are POSTed as JSON (signed when a secret is set)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    url = models.URLField("URL", max_length=500)
+    secret = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="Signs each body: X-Vosadmin-Signature: sha256=<HMAC-SHA256 hex>.",
+    )
+    enabled = models.BooleanField(default=True)
+    memo = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = "webhook"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One alarm event sent (or being sent) to one webhook."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    alarm = models.ForeignKey(Alarm, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=16)  # raised / cleared
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatusChoices.choices, default=DeliveryStatusChoices.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.webhook} · {self.alarm} · {self.event}"
