@@ -52,6 +52,7 @@ SCHEDULES: list[Schedule] = [
     Schedule("Dynamic blacklist: expiry", "blacklist.tasks.expire_dynamic_blacklist_task", 10, 10),
     Schedule("Alarms: evaluate", "vosadmin.alarms.tasks.evaluate_alarms_task", 30, 30),
     Schedule("Monitoring: worker heartbeat", "vosadmin.alarms.tasks.heartbeat_task", 10, 10),
+    Schedule("Monitoring: overview sample", "vosadmin.core.tasks.sample_overview_task", 5, 5),
 ]
 
 

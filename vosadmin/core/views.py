@@ -36,9 +36,15 @@ class HomeView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         from vosadmin.core.dashboard import dashboard_figures, security_figures
+        from vosadmin.core.overview import page_data
 
         context = super().get_context_data(**kwargs)
-        return {**context, "figures": dashboard_figures(), "security": security_figures()}
+        return {
+            **context,
+            "figures": dashboard_figures(),
+            "security": security_figures(),
+            "overview": page_data(),
+        }
 
 
 class ParameterListView(RoleRequiredMixin, View):
