@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint format system-deps fuzz-api bench-cdr-query bench-blacklist bench-register bench-flood bench-calls \
+.PHONY: run test lint format system-deps fuzz-api bench-cdr-query bench-reports bench-blacklist bench-register bench-flood bench-calls \
 	fuzz-sip soak faults clean
 
 ## run: install, start embedded PostgreSQL + Redis (unless DATABASE_URL/REDIS_URL), migrate,
@@ -62,6 +62,12 @@ fuzz-api: $(INSTALLED)
 bench-register bench-flood bench-calls: $(INSTALLED) system-deps
 	bench/$(subst bench-,,$@).sh $(BENCH_ARGS)
 
+## bench-compare: sippy's b2bua_simple and our engine side by side on one harness (sipp on core 0,
+##                the system under test on core 1, rising rates, 20 s each; bench/compare.py);
+##                MODE=all-cores runs our engine alone, unpinned. Writes docs/benchmarks.md
+bench-compare: $(INSTALLED) system-deps
+	bench/compare.sh --mode $(or $(MODE),pinned) $(BENCH_ARGS)
+
 ## bench-blacklist: time one dynamic-blacklist check over counters for 1,000,000 numbers
 ##                  (a throwaway database and Redis db 15; writes docs/benchmarks.md; not in make test)
 bench-blacklist: $(INSTALLED)
@@ -71,6 +77,11 @@ bench-blacklist: $(INSTALLED)
 ##                  then query, export and ingest figures (docs/benchmarks.md); not part of `test`
 bench-cdr-query: $(INSTALLED)
 	$(PY) -m vosadmin.stack exec -- $(PY) bench/cdr_query.py $(BENCH_ARGS)
+
+## bench-reports: gateway report aggregation of 500,000 generated CDRs and 30-day report queries
+##                in a dedicated database (vosadmin_reportbench; docs/benchmarks.md); not in `test`
+bench-reports: $(INSTALLED)
+	$(PY) -m vosadmin.stack exec -- $(PY) bench/reports.py $(BENCH_ARGS)
 
 ## fuzz-sip: a bounded SIP fuzzer against a real engine: mutated and RFC 4475 messages over UDP and
 ##           TCP from several addresses, OPTIONS probes, RSS of two drained waves compared

@@ -51,20 +51,20 @@ def parse_arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def bench_database_url(url: str) -> str:
+def bench_database_url(url: str, name: str = BENCH_DATABASE) -> str:
     """DATABASE_URL with the database name replaced by the bench database."""
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def create_bench_database(url: str) -> None:
-    """CREATE DATABASE vosadmin_cdrbench on the server of `url`, unless it exists."""
+def create_bench_database(url: str, name: str = BENCH_DATABASE) -> None:
+    """CREATE DATABASE `name` (vosadmin_cdrbench) on the server of `url`, unless it exists."""
     admin = psycopg2.connect(**connection_parameters(url, dbname="postgres"))
     admin.autocommit = True
     with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE])
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+            cursor.execute(f'CREATE DATABASE "{name}"')
     admin.close()
 
 
