@@ -46,6 +46,10 @@ def window_of(timestamp: float, interval: int) -> int:
     return math.floor(timestamp / interval)
 
 
+# The counters of a security_key hash (the gauges are "<name>:<node>" fields beside them).
+SECURITY_EVENTS = ("register_failed", "unauthorized", "register_replaced")
+
+
 def security_key(minute: int) -> str:
     """HASH of the security counters (and per-node gauges) of one minute (Unix time // 60)."""
     return f"vosadmin:security:{minute}"
@@ -73,4 +77,3 @@ OVERVIEW_SAMPLES_KEY = "vosadmin:monitor:overview"
 def cdr_backlog_key(node: str) -> str:
     """STRING: CDRs one engine node journaled that are not in the database yet (expires)."""
     return f"vosadmin:monitor:cdr_backlog:{node}"
-

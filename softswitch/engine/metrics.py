@@ -28,7 +28,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from softswitch.redis_keys import HEARTBEATS_KEY, cdr_backlog_key
+from softswitch.redis_keys import HEARTBEATS_KEY, SECURITY_EVENTS, cdr_backlog_key
 from softswitch.sip.message import Malformed, Request
 
 if TYPE_CHECKING:
@@ -45,7 +45,6 @@ METHODS = frozenset(
         *("REFER", "NOTIFY", "SUBSCRIBE", "MESSAGE"),
     }
 )
-SECURITY_EVENTS = ("register_failed", "unauthorized", "register_replaced")
 RELOAD_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from vosadmin.alarms import live, webhooks
-from vosadmin.alarms.measures import MEASURES, firing
+from vosadmin.alarms.measures import firing
 from vosadmin.alarms.models import Alarm, AlarmRule
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,6 @@ def describe(rule: AlarmRule, target: str, value: Decimal) -> str:
 
 def raise_alarm(rule: AlarmRule, target: str, value: Decimal, now: datetime) -> Alarm | None:
     """Open an alarm unless one is open for this rule and target already (then None)."""
-    assert rule.type in MEASURES
     try:
         with transaction.atomic():
             alarm = Alarm.objects.create(

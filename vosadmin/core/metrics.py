@@ -26,11 +26,14 @@ from prometheus_client.registry import Collector
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from softswitch.redis_keys import HEARTBEATS_KEY, cdr_backlog_key, security_key
+from softswitch.redis_keys import (
+    HEARTBEATS_KEY,
+    SECURITY_EVENTS,
+    cdr_backlog_key,
+    security_key,
+)
 from vosadmin.core.live import redis_client
 from vosadmin.core.roles import Role, has_role
-
-SECURITY_EVENTS = ("register_failed", "unauthorized", "register_replaced")
 
 
 @functools.cache
