@@ -4,30 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
-
 from blacklist.live import GROUP
-from vosadmin.core.roles import role_of
-
-REFUSED = 4403  # close code for a user without a role (the handshake is refused)
+from vosadmin.core.consumers import RoleGroupConsumer
 
 
-class DynamicBlacklistConsumer(AsyncJsonWebsocketConsumer):
+class DynamicBlacklistConsumer(RoleGroupConsumer):
     """Relays `blacklist.live` messages to one browser: `added` entries and `removed` ids.
 
     Only logged-in users with a console role may connect; the stream is read only.
     """
 
-    async def connect(self) -> None:
-        if await database_sync_to_async(role_of)(self.scope.get("user")) is None:
-            await self.close(code=REFUSED)
-            return
-        await self.channel_layer.group_add(GROUP, self.channel_name)
-        await self.accept()
-
-    async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(GROUP, self.channel_name)
+    group = GROUP
 
     async def entries_added(self, message: dict[str, Any]) -> None:
         """New entries, serialized as the API shows them."""
