@@ -244,7 +244,10 @@ REST_FRAMEWORK = {
 # VOS3000-compatible Web API (SPEC §9, vosadmin/external/access.py): the TLS proxies whose
 # X-Forwarded-For is believed (addresses or CIDRs; empty: the TCP peer is the source), and
 # whether an API token (`Authorization: Token <key>`) is required on top of the allow-list.
-EXTERNAL_API_TRUSTED_PROXIES = env.list("EXTERNAL_API_TRUSTED_PROXIES", default=[])
+EXTERNAL_API_TRUSTED_PROXIES = [
+    str(ipaddress.ip_network(address, strict=False))  # a malformed entry stops the start-up
+    for address in env.list("EXTERNAL_API_TRUSTED_PROXIES", default=[])
+]
 EXTERNAL_API_TOKEN_REQUIRED = env.bool("EXTERNAL_API_TOKEN_REQUIRED", default=False)
 
 SPECTACULAR_SETTINGS = {

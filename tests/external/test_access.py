@@ -127,3 +127,11 @@ def test_test_page_has_no_inline_script(client, admin_user) -> None:
     page = client.get("/external/test/server").content.decode()
     assert "js/web_api_test.js" in page and 'id="web-api-examples"' in page
     assert "<script>" not in page  # CSP: scripts come from files; the examples are JSON data
+
+
+def test_no_csrf_token_needed(rule) -> None:
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True, REMOTE_ADDR=CLIENT_IP)
+    response = client.post("/external/server/GetPerformance", "{}", content_type="text/html")
+    assert response.status_code == 200 and response.json()["retCode"] == 0

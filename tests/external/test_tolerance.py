@@ -89,3 +89,9 @@ def test_replies_are_json_with_status_200(rule) -> None:
     response = post("NoSuchCall", {})
     assert response.status_code == 200 and response["Content-Type"].startswith("application/json")
     assert json.loads(response.content)["retCode"] == -1
+
+
+def test_a_body_over_the_upload_limit_is_a_bad_body(web_api, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    reply = web_api("GetCustomer", {"accounts": ["C" * 200]})
+    assert reply == {"retCode": -2, "exception": "body: too large"}

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from rest_framework.authentication import TokenAuthentication
@@ -24,6 +25,7 @@ from vosadmin.core.roles import Role, has_role
 from vosadmin.external.access import admitting_rule, source_address
 from vosadmin.external.calls import CALLS, CallContext
 from vosadmin.external.protocol import (
+    BAD_BODY,
     INTERNAL_ERROR,
     UNAUTHENTICATED,
     UNKNOWN_CALL,
@@ -52,7 +54,7 @@ def answer_call(request: HttpRequest, name: str) -> HttpResponseBase:
             raise CallError(UNKNOWN_CALL, f"Unknown call: {name[:64]}")
         user = token_user(request, call.writes)
         actor = ExternalActor(actor_label(rule.memo or rule.path, address, user))
-        answer = call.handler(CallContext(parse_body(request.body), actor))
+        answer = call.handler(CallContext(parse_body(request_body(request)), actor))
     except CallError as error:
         return envelope(failure(error))
     except Exception:
@@ -67,6 +69,14 @@ def streamed(request: HttpRequest, chunks: Iterator[bytes]) -> Any:
     """The chunks as the server needs them: under ASGI each is read in the request's thread
     (its database connection), as the CDR CSV export does."""
     return _pull_in_thread(chunks) if isinstance(request, ASGIRequest) else chunks
+
+
+def request_body(request: HttpRequest) -> bytes:
+    """The raw body; one larger than DATA_UPLOAD_MAX_MEMORY_SIZE is a bad body, not a crash."""
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise CallError(BAD_BODY, "body: too large") from None
 
 
 def actor_label(who: str, address: Any, user: Any) -> str:
