@@ -111,23 +111,28 @@ def get_all_customers(context: CallContext) -> dict[str, Any]:
 
 def form_data(body: dict[str, Any], account: Account | None) -> dict[str, Any]:
     """The account form's data: the request's fields over the account's current values."""
-    current = (
-        NEW_ACCOUNT
-        if account is None
-        else {
-            "account": account.account,
-            "name": account.name,
-            "credit_limit": account.credit_limit,
-            "rate_group": account.rate_group_id or "",
-            "type": account.type,
-            "locked": "on" if account.locked else "",
-            "memo": account.memo,
-        }
-    )
+    return {**(NEW_ACCOUNT if account is None else current_values(account)), **given_values(body)}
+
+
+def current_values(account: Account) -> dict[str, Any]:
+    """An existing account as the account form's data."""
+    return {
+        "account": account.account,
+        "name": account.name,
+        "credit_limit": account.credit_limit,
+        "rate_group": account.rate_group_id or "",
+        "type": account.type,
+        "locked": "on" if account.locked else "",
+        "memo": account.memo,
+    }
+
+
+def given_values(body: dict[str, Any]) -> dict[str, Any]:
+    """The fields a Create/ModifyCustomer request gives, as the account form's data."""
     given: dict[str, Any] = {}
-    for vos, form in (("name", "name"), ("memo", "memo")):
-        if vos in body and body[vos] is not None:
-            given[form] = text(body, vos)
+    for field in ("name", "memo"):
+        if body.get(field) is not None:
+            given[field] = text(body, field)
     if (limit := money(body, "limitMoney")) is not None:
         given["credit_limit"] = limit
     if (kind := integer(body, "type")) is not None:
@@ -138,7 +143,7 @@ def form_data(body: dict[str, Any], account: Account | None) -> dict[str, Any]:
         given["locked"] = "on" if lock else ""
     if "feeRateGroup" in body:
         given["rate_group"] = rate_group_id(text(body, "feeRateGroup"))
-    return {**current, **given}
+    return given
 
 
 def rate_group_id(name: str) -> int | str:
