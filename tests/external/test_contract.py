@@ -11,6 +11,7 @@ import pytest
 from billing.models import Account, Payment
 from billing.partitions import ensure_cdr_partitions
 from softswitch.models import CurrentCall, MappingGateway, Phone, Registration, RoutingGateway
+from softswitch.redis_keys import HEARTBEATS_KEY, cdr_backlog_key
 from tests.billing.conftest import cdr, store
 from tests.external import requests
 from vosadmin.core.models import AuditLog
@@ -262,9 +263,9 @@ def test_get_available_time(web_api, customer) -> None:
 
 def test_get_performance(web_api, db, redis_client) -> None:
     in_progress()
-    redis_client.hset("vosadmin:monitor:heartbeats", mapping={"engine:n1": 1, "engine:n2": 1})
-    redis_client.set("vosadmin:monitor:cdr_backlog:n1", 7, ex=10)
-    redis_client.set("vosadmin:monitor:cdr_backlog:n2", 5, ex=10)
+    redis_client.hset(HEARTBEATS_KEY, mapping={"engine:n1": 1, "engine:n2": 1, "worker:h": 1})
+    redis_client.set(cdr_backlog_key("n1"), 7, ex=10)
+    redis_client.set(cdr_backlog_key("n2"), 5, ex=10)
     assert web_api("GetPerformance") == {"retCode": 0, "callSize": 1, "cdrQueueSize": 12}
 
 
