@@ -158,11 +158,14 @@ class EngineCollector(Collector):
             for (kind, method), count in dict(counts).items():
                 family.add_metric([kind, method], count)
             yield family
+        ended = dict(tallies.calls)
         yield _counter(
-            "vosadmin_sip_calls",
-            "Calls ended, by result (answered or failed).",
-            "result",
-            tallies.calls,
+            "vosadmin_sip_calls", "Calls ended, by result (answered or failed).", "result", ended
+        )
+        yield CounterMetricFamily(
+            "vosadmin_sip_calls_started",
+            "Calls started: those ended plus those in progress.",
+            value=sum(ended.values()) + len(self.engine.switch.calls.calls),
         )
         yield _counter(
             "vosadmin_sip_call_ends",

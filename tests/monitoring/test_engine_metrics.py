@@ -46,6 +46,7 @@ def test_engine_metrics_count_real_calls(engine_factory, customer, redis_client)
 
     assert value("vosadmin_sip_calls_total", result="answered") == 2
     assert value("vosadmin_sip_calls_total", result="failed") == 1
+    assert value("vosadmin_sip_calls_started_total") == 3
     assert value("vosadmin_sip_call_ends_total", end_reason=str(int(Reason.NO_ROUTE))) == 1
     assert value("vosadmin_sip_messages_received_total", kind="request", method="INVITE") == 3
     assert value("vosadmin_sip_messages_received_total", kind="request", method="BYE") == 2
@@ -64,3 +65,11 @@ def test_engine_metrics_count_real_calls(engine_factory, customer, redis_client)
         time.sleep(0.2)
     assert abs(float(redis_client.hget(HEARTBEATS_KEY, "engine:test-node")) - time.time()) < 8
     assert redis_client.get(cdr_backlog_key("test-node")) == "0"
+
+
+def test_a_malformed_metrics_address_stops_the_engine_naming_the_variable(settings) -> None:
+    from django.core.management import CommandError, call_command
+
+    settings.SIP_METRICS_LISTEN = "9105"
+    with pytest.raises(CommandError, match="SIP_METRICS_LISTEN must be HOST:PORT"):
+        call_command("runsipengine", "--listen", "127.0.0.1:5999")

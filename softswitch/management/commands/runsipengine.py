@@ -20,11 +20,11 @@ logger = logging.getLogger("softswitch.engine")
 GC_THRESHOLDS = (50_000, 20, 100)
 
 
-def parse_listen(value: str) -> tuple[str, int]:
+def parse_listen(value: str, name: str = "--listen") -> tuple[str, int]:
     """`127.0.0.1:5060`, `[::1]:5060` or `0.0.0.0:5060` → (host, port)."""
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise CommandError(f"--listen must be HOST:PORT, not {value!r}")
+        raise CommandError(f"{name} must be HOST:PORT, not {value!r}")
     return host.strip("[]"), int(port)
 
 
@@ -64,7 +64,7 @@ class Command(BaseCommand):
             database_params=database_params(),
             advertised_host=settings.SIP_ADVERTISED_HOST,
             count_cyclic_garbage=settings.SIP_COUNT_CYCLIC_GARBAGE,
-            metrics_listen=parse_listen(settings.SIP_METRICS_LISTEN)
+            metrics_listen=parse_listen(settings.SIP_METRICS_LISTEN, "SIP_METRICS_LISTEN")
             if settings.SIP_METRICS_LISTEN
             else None,
             digest_algorithms=tuple(
