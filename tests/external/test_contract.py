@@ -278,3 +278,16 @@ def test_every_call_answers_with_the_envelope(web_api, customer, name) -> None:
 def test_unknown_call_is_retcode_minus_one(web_api) -> None:
     reply = web_api("GetEverything", {})
     assert reply == {"retCode": -1, "exception": "Unknown call: GetEverything"}
+
+
+def test_get_cdr_days_are_in_the_console_time_zone(web_api, settings) -> None:
+    settings.TIME_ZONE = "Asia/Shanghai"  # UTC+8
+    ensure_cdr_partitions(NOV_26 - timedelta(days=1), NOV_26 + timedelta(days=1))
+    store(
+        cdr("26th 01:00 in Shanghai", datetime(2025, 11, 25, 17, 0, tzinfo=UTC)),
+        cdr("27th 01:00 in Shanghai", datetime(2025, 11, 26, 17, 0, tzinfo=UTC)),
+    )
+    reply = web_api("GetCdr", {"beginTime": "20251126", "endTime": "20251126"})
+    assert [entry["start"] for entry in reply["infoCdrs"]] == [
+        ms(datetime(2025, 11, 25, 17, 0, tzinfo=UTC))
+    ]
