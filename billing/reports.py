@@ -191,17 +191,21 @@ def _ratio(numerator: int, denominator: int, places: str) -> Decimal:
 
 
 def report_rows(hours: QuerySet[GatewayHour], granularity: str) -> list[ReportRow]:
-    """The filtered hours per gateway and `granularity` ("hour" or "day", the console's time
-    zone), by period then gateway."""
-    summed = (
-        hours.annotate(period=Trunc("period_start", granularity))
-        .values("gateway", "period")
-        .annotate(**{name: Sum(name) for name in SUMMED})
-        .order_by("period", "gateway")
-    )
-    return [
-        ReportRow(row["gateway"], row["period"], *(row[name] for name in SUMMED)) for row in summed
-    ]
+    """The filtered hours per gateway and `granularity` ("hour": the rows as they are; "day":
+    summed per day of the console's time zone), by period then gateway."""
+    if granularity == "hour":
+        rows = hours.order_by("period_start", "gateway").values_list(
+            "gateway", "period_start", *SUMMED
+        )
+    else:
+        rows = (
+            hours.annotate(period=Trunc("period_start", granularity))
+            .values("gateway", "period")
+            .annotate(**{name: Sum(name) for name in SUMMED})
+            .order_by("period", "gateway")
+            .values_list("gateway", "period", *SUMMED)
+        )
+    return [ReportRow(*row) for row in rows]
 
 
 def chart_data(rows: list[ReportRow]) -> dict:

@@ -144,3 +144,15 @@ def test_page_shows_bad_filters_next_to_their_fields(client, viewer_user, db) ->
     response = client.get(PAGE, {"start": "2025-03-11", "end": "2025-03-10"})
     assert response.status_code == 400
     assert "end must be later than start" in response.content.decode()
+
+
+def test_days_are_days_of_the_console_time_zone(viewer_api, partitions, settings) -> None:
+    settings.TIME_ZONE = "Asia/Shanghai"  # UTC+8: 20:00 UTC is 04:00 the next day
+    store(cdr("morning", at(1)), cdr("evening", at(20)))
+    aggregate_range(DAY_START, DAY_END)
+    params = {"granularity": "day", "start": "2025-03-10", "end": "2025-03-12"}
+    rows = viewer_api.get(URL, params).json()["results"]
+    assert [(row["period_start"], row["calls"]) for row in rows] == [
+        ("2025-03-10T00:00:00+08:00", 1),
+        ("2025-03-11T00:00:00+08:00", 1),
+    ]
