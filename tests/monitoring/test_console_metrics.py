@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from softswitch.models import CurrentCall
 from softswitch.redis_keys import HEARTBEATS_KEY, cdr_backlog_key, security_key
 from tests.conftest import api_client_for
+from vosadmin.alarms.models import Alarm, AlarmRule
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +46,8 @@ def test_switch_wide_figures_parse(admin_api, redis_client) -> None:
     redis_client.hset(HEARTBEATS_KEY, mapping={"engine:node1": now - 3, "beat:host": now})
     redis_client.set(cdr_backlog_key("node1"), 12)
     redis_client.hset(security_key(int(now // 60) - 1), "unauthorized", 7)
+    rule = AlarmRule.objects.create(name="r", type="balance", threshold=1, level=3)
+    Alarm.objects.create(rule=rule, target="ACME", level=3, message="low", raised_at=timezone.now())
     response = admin_api.get("/metrics")
     assert response.status_code == 200
     samples = {
@@ -58,3 +61,5 @@ def test_switch_wide_figures_parse(admin_api, redis_client) -> None:
     assert samples[("vosadmin_sip_security_events_last_minute", ("register_failed",))] == 0
     assert 2 < samples[("vosadmin_process_heartbeat_age_seconds", ("engine:node1",))] < 10
     assert samples[("vosadmin_redis_up", ())] == 1
+    assert samples[("vosadmin_alarms_current", ("3",))] == 1
+    assert samples[("vosadmin_alarms_current", ("0",))] == 0

@@ -3,7 +3,8 @@ the database at scrape time.
 
 Each engine node serves its own process's metrics (softswitch/engine/metrics.py); this endpoint
 adds what only the shared state knows: calls and registrations per node, the security counters
-of the last whole minute, each node's CDR journal backlog and each process's heartbeat age.
+of the last whole minute, each node's CDR journal backlog, each process's heartbeat age and
+the current alarms per level.
 Scrapers are let in by address (METRICS_ALLOWED_ADDRESSES, CIDRs) or by an administrator's
 API token (`Authorization: Token …`); anyone else gets 403.
 """
@@ -97,6 +98,21 @@ class ConsoleCollector(Collector):
             for row in model.objects.values("node").annotate(count=Count("pk")).order_by():
                 family.add_metric([row["node"]], row["count"])
             yield family
+        yield self._alarms()
+
+    @staticmethod
+    def _alarms() -> Any:
+        from vosadmin.alarms.choices import AlarmLevelChoices
+        from vosadmin.alarms.models import Alarm
+
+        current = Alarm.objects.filter(cleared_at__isnull=True)
+        counts = dict(current.values_list("level").annotate(Count("pk")).order_by())
+        family = GaugeMetricFamily(
+            "vosadmin_alarms_current", "Current (uncleared) alarms, by level 0-3.", labels=["level"]
+        )
+        for level in AlarmLevelChoices.values:
+            family.add_metric([str(level)], counts.get(level, 0))
+        return family
 
     def _redis(self) -> Iterator[Any]:
         client = redis_client()
