@@ -165,3 +165,19 @@ def test_a_day_of_hours_stays_within_its_range(partitions) -> None:
     aggregate_range(at(25), at(26))
     assert GatewayHour.objects.filter(period_start__lt=DAY_END).count() == 5
     assert GatewayHour.objects.filter(period_start=at(25)).count() == 2
+
+
+def test_generated_cdrs_have_a_plausible_pdd() -> None:
+    """Answered calls rang before their answer, busy and unrouted calls have none."""
+    from billing.generation import generate_rows
+
+    index = {column: position for position, column in enumerate(CDR_COLUMNS)}
+    rows = list(generate_rows(3000, 1, DAY_END, seed=15))
+    answered = [row for row in rows if row[index["connect_time"]] is not None]
+    for row in answered:
+        waited = row[index["connect_time"]] - row[index["start_time"]]
+        assert 300 <= row[index["pdd_ms"]] <= waited.total_seconds() * 1000
+    busy = [row for row in rows if row[index["end_reason"]] in (486, 503, -1)]
+    assert busy and all(row[index["pdd_ms"]] is None for row in busy)
+    cancelled = [row for row in rows if row[index["end_reason"]] == 487]
+    assert cancelled and all(row[index["pdd_ms"]] is not None for row in cancelled)
