@@ -3,6 +3,7 @@ keys of the reply."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ from softswitch.redis_keys import HEARTBEATS_KEY, cdr_backlog_key
 from tests.billing.conftest import cdr, store
 from tests.external import requests
 from vosadmin.core.models import AuditLog
+from vosadmin.external.models import WebAccessRule
 
 CDR_KEYS = {
     "flowNo", "callerE164", "calleeE164", "callerIp", "calleeIp", "callerGatewayId",
@@ -83,9 +85,26 @@ def test_get_cdr_streams_a_large_range(web_api, rule) -> None:
     assert response.streaming
     chunks = list(response.streaming_content)
     assert len(chunks) > 1  # ~64 KB chunks, not one body built in memory
-    import json
-
     assert len(json.loads(b"".join(chunks))["infoCdrs"]) == 1500
+
+
+def test_under_asgi_get_cdr_is_streamed_asynchronously(web_api, rule) -> None:
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    WebAccessRule.objects.create(allowed=["127.0.0.1"], memo="ASGI test client")
+    ensure_cdr_partitions(NOV_26, NOV_26)
+    store(*(cdr(f"c{i}", datetime(2025, 11, 26, 1, i, tzinfo=UTC)) for i in range(20)))
+    body = {"beginTime": "20251126", "endTime": "20251126"}
+
+    async def download() -> tuple[bool, bytes]:
+        response = await AsyncClient().post(  # from 127.0.0.1
+            "/external/server/GetCdr", json.dumps(body), content_type="text/html"
+        )
+        return response.is_async, b"".join([chunk async for chunk in response.streaming_content])
+
+    is_async, content = async_to_sync(download)()
+    assert is_async and json.loads(content) == web_api("GetCdr", body)
 
 
 def test_get_current_call(web_api, db) -> None:
