@@ -135,3 +135,9 @@ def test_no_csrf_token_needed(rule) -> None:
     client = Client(enforce_csrf_checks=True, REMOTE_ADDR=CLIENT_IP)
     response = client.post("/external/server/GetPerformance", "{}", content_type="text/html")
     assert response.status_code == 200 and response.json()["retCode"] == 0
+
+
+def test_a_malformed_stored_entry_allows_nothing_and_breaks_nothing(db) -> None:
+    WebAccessRule.objects.create(allowed=["not-a-network", CLIENT_IP])  # around validation
+    assert status(address=CLIENT_IP) == 200
+    assert status(address="198.51.100.8") == 403

@@ -68,4 +68,15 @@ class WebAccessRule(models.Model):
         """Whether this rule lets `address` call `path`."""
         if not path.startswith(self.path):
             return False
-        return any(address in ipaddress.ip_network(entry, strict=False) for entry in self.allowed)
+        return any(address in network for network in self.networks())
+
+    def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """The allowed networks; an entry that is not one (written around the validation)
+        allows nothing."""
+        networks = []
+        for entry in self.allowed:
+            try:
+                networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+            except ValueError:
+                continue
+        return networks

@@ -1,8 +1,9 @@
 """`POST /external/server/<Name>`: one VOS3000 Web API request, from access check to answer.
 
-Order: the Web access rules (403 and nothing else when none admits the source), the optional
-token, the body, the call. Whatever happens after the access check the answer is the VOS3000
-envelope with HTTP 200: an unexpected error is logged and answered with retCode -9, never 500.
+Order: the Web access rules (403 and nothing else when none admits the source; 503 when they
+cannot be read), the optional token, the body, the call. Whatever happens after the access
+check the answer is the VOS3000 envelope with HTTP 200: an unexpected error is logged and
+answered with retCode -9, never 500.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.asgi import ASGIRequest
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -45,7 +47,11 @@ def envelope(data: dict[str, Any]) -> HttpResponse:
 def answer_call(request: HttpRequest, name: str) -> HttpResponseBase:
     """The response to one Web API request (see the module docstring)."""
     address = source_address(request)
-    rule = admitting_rule(request.path, address)
+    try:
+        rule = admitting_rule(request.path, address)
+    except DatabaseError:
+        logger.exception("Web API: the access rules cannot be read")
+        return HttpResponse(status=503)
     if rule is None:
         return HttpResponse(status=403)
     try:
