@@ -7,16 +7,9 @@
   "use strict";
 
   var socketPath = document.currentScript.getAttribute("data-socket");
-  var status = document.getElementById("live-status");
   var refreshTimer = null;
   var addedIds = [];
-  var retryDelay = 1000;
-  var connectedBefore = false;
-
-  function setStatus(state, text) {
-    status.setAttribute("data-state", state);
-    status.textContent = text;
-  }
+  var live = null;
 
   function formatTimeLeft(seconds) {
     // Same wording as blacklist/tables.py: time_left().
@@ -64,36 +57,21 @@
           tick();
         }
       })
-      .catch(function () { setStatus("offline", "update failed"); });
+      .catch(function () { live.failed(); });
   }
 
   function scheduleRefresh() {
     if (!refreshTimer) refreshTimer = window.setTimeout(refresh, 250);
   }
 
-  function connect() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + socketPath);
-    socket.onopen = function () {
-      setStatus("live", "live");
-      retryDelay = 1000;
-      if (connectedBefore) scheduleRefresh(); // events may have been missed while away
-      connectedBefore = true;
-    };
-    socket.onmessage = function (message) {
-      var data = JSON.parse(message.data);
-      if (data.event === "added") {
-        data.entries.forEach(function (entry) { addedIds.push(entry.id); });
-      }
-      scheduleRefresh();
-    };
-    socket.onclose = function () {
-      setStatus("offline", "reconnecting…");
-      window.setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 30000);
-    };
+  function onMessage(data) {
+    if (data.event === "added") {
+      data.entries.forEach(function (entry) { addedIds.push(entry.id); });
+    }
+    scheduleRefresh();
   }
 
-  connect();
+  // After a reconnection the table is fetched again: events may have been missed while away.
+  live = window.liveSocket(socketPath, onMessage, scheduleRefresh);
   window.setInterval(tick, 1000);
 })();

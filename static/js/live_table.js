@@ -7,15 +7,8 @@
   "use strict";
 
   var socketPath = document.currentScript.getAttribute("data-socket");
-  var status = document.getElementById("live-status");
   var refreshTimer = null;
-  var retryDelay = 1000;
-  var connectedBefore = false;
-
-  function setStatus(state, text) {
-    status.setAttribute("data-state", state);
-    status.textContent = text;
-  }
+  var live = null;
 
   function refresh() {
     refreshTimer = null;
@@ -29,29 +22,12 @@
         var area = document.querySelector(".table-area");
         if (fresh && area) area.innerHTML = fresh.innerHTML;
       })
-      .catch(function () { setStatus("offline", "update failed"); });
+      .catch(function () { live.failed(); });
   }
 
   function scheduleRefresh() {
     if (!refreshTimer) refreshTimer = window.setTimeout(refresh, 250);
   }
 
-  function connect() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + socketPath);
-    socket.onopen = function () {
-      setStatus("live", "live");
-      retryDelay = 1000;
-      if (connectedBefore) scheduleRefresh();
-      connectedBefore = true;
-    };
-    socket.onmessage = scheduleRefresh;
-    socket.onclose = function () {
-      setStatus("offline", "reconnecting…");
-      window.setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 30000);
-    };
-  }
-
-  connect();
+  live = window.liveSocket(socketPath, scheduleRefresh, scheduleRefresh);
 })();

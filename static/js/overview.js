@@ -9,16 +9,9 @@
 
   var data = JSON.parse(document.getElementById("overview-data").textContent);
   var socketPath = document.currentScript.getAttribute("data-socket");
-  var status = document.getElementById("live-status");
   var colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
   var samples = data.samples.slice();
   var charts = [];
-  var retryDelay = 1000;
-
-  function setStatus(state, text) {
-    status.setAttribute("data-state", state);
-    status.textContent = text;
-  }
 
   function columns(series) {
     return [samples.map(function (s) { return s.t; })].concat(series.map(function (item) {
@@ -66,29 +59,13 @@
     });
   }
 
-  function connect() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + socketPath);
-    socket.onopen = function () {
-      setStatus("live", "live");
-      retryDelay = 1000;
-    };
-    socket.onmessage = function (message) {
-      var event = JSON.parse(message.data);
-      if (event.event === "sample") add(event.sample);
-    };
-    socket.onclose = function () {
-      setStatus("offline", "reconnecting…");
-      window.setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 30000);
-    };
-  }
-
   document.querySelectorAll(".overview-chart").forEach(build);
   window.addEventListener("resize", function () {
     charts.forEach(function (chart) {
       chart.plot.setSize({ width: Math.max(chart.figure.clientWidth, 320), height: 200 });
     });
   });
-  connect();
+  window.liveSocket(socketPath, function (event) {
+    if (event.event === "sample") add(event.sample);
+  });
 })();
