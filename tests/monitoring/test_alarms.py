@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 
+from billing.choices import AccountTypeChoices
 from billing.models import Account
 from billing.partitions import ensure_cdr_partitions
 from softswitch.models import CurrentCall
@@ -116,8 +117,10 @@ CASES: dict[str, tuple[str, str, Callable, Callable, str]] = {
     Type.BALANCE: (
         "5",
         "",
-        lambda r: Account.objects.create(account="ACME").__class__.objects.update(
-            balance=Decimal("1.5")
+        lambda r: (
+            Account.objects.create(account="ACME"),
+            Account.objects.create(account="VENDOR", type=AccountTypeChoices.CLEARING),
+            Account.objects.update(balance=Decimal("1.5")),  # the vendor's is not watched
         ),
         lambda r: Account.objects.update(balance=Decimal("20")),
         "ACME",

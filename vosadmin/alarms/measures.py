@@ -116,11 +116,15 @@ def cdr_backlog(rule: AlarmRule, now: datetime) -> Values:
 
 
 def balance(rule: AlarmRule, now: datetime) -> Values:
+    """The accounts below the floor: the one named, or every customer (normal) account."""
+    from billing.choices import AccountTypeChoices
     from billing.models import Account
 
     accounts = Account.objects.filter(balance__lt=rule.threshold)
     if rule.target:
         accounts = accounts.filter(account=rule.target)
+    else:
+        accounts = accounts.filter(type=AccountTypeChoices.NORMAL)
     return dict(accounts.values_list("account", "balance"))
 
 
