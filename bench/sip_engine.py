@@ -146,7 +146,8 @@ def create_accounts() -> tuple[Any, Any]:
 class Engine:
     """`manage.py runsipengine` on a free port, with its CPU time measured."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], prefix: list[str] | None = None) -> None:
+        """`prefix`: run the engine under it (e.g. `taskset -c 1`)."""
         self.port = 15060
         self.log = Path(tempfile.mkdtemp(prefix="sipbench-")) / "engine.log"
         spool = self.log.parent / "spool"
@@ -160,7 +161,11 @@ class Engine:
         }
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "runsipengine", "--listen", f"127.0.0.1:{self.port}"],
+                [
+                    *(prefix or []),
+                    *(sys.executable, "manage.py", "runsipengine"),
+                    *("--listen", f"127.0.0.1:{self.port}"),
+                ],
                 cwd=BASE_DIR,
                 env=full_env,
                 stdout=log,
@@ -195,6 +200,8 @@ class SippRun:
     per_second: list[int]  # successful calls in each 1 s period of sipp's statistics
     elapsed: float
     output: str
+    workdir: str = ""  # sipp's working directory (its -trace_rtt files)
+    stats_file: str = ""  # its -trace_stat statistics
 
     @property
     def rate(self) -> float:
@@ -214,10 +221,13 @@ def sipp(
     rows: list[str] | None = None,
     extra: list[str] | None = None,
     background: bool = False,
+    prefix: list[str] | None = None,
 ) -> SippRun | subprocess.Popen[str]:
-    """Run sipp; with `background`, return the process (see `finish`)."""
+    """Run sipp (under `prefix`, e.g. `taskset -c 0`); with `background`, return the process
+    (see `finish`)."""
     workdir = Path(tempfile.mkdtemp(prefix="sipbench-sipp-"))
     command = [
+        *(prefix or []),
         shutil.which("sipp") or "sipp",
         target,
         "-sf",
@@ -263,6 +273,8 @@ def finish(process: subprocess.Popen[str]) -> SippRun:
         _per_second(stats),
         elapsed,
         output,
+        workdir=str(stats.parent),
+        stats_file=str(stats),
     )
 
 
@@ -343,6 +355,7 @@ def customer_calls(
     *,
     background: bool = False,
     extra: list[str] | None = None,
+    prefix: list[str] | None = None,
 ) -> Any:
     """A mapping gateway's calls through the engine, each held `hold_ms` (a SippRun, or with
     `background` the sipp process: see `finish`)."""
@@ -356,6 +369,7 @@ def customer_calls(
         rows=rows,
         extra=["-d", str(hold_ms), *(extra or [])],
         background=background,
+        prefix=prefix,
     )
 
 

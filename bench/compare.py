@@ -1,0 +1,266 @@
+"""Side by side: sippy's b2bua_simple and the vosadmin engine on one harness (make bench-compare).
+
+Both systems relay the same calls: a sipp UAC (a customer's gateway, 127.0.0.2) places 500 ms
+calls at rising rates, 20 s each, through the system under test to a sipp UAS (the vendor's
+gateway, 127.0.0.3:15090) that answers at once. sipp runs on core 0, the system under test on
+core 1 (`taskset`); PostgreSQL and Redis are not pinned. vosadmin writes a CDR for every call
+and rates and charges it (a customer account and a clearing account with 1,001 rates each);
+sippy writes nothing. A rate passes when under 0.1 % of the calls failed on either leg and the
+sustained rate is at least 97 % of the offered one; a system's ladder stops at its first
+failing rate. The figures go to docs/benchmarks.md ("Compared with sippy").
+
+    bench/compare.sh [--rates 100,200,...] [--seconds 20] [--mode pinned|all-cores]
+
+`--mode all-cores` runs only vosadmin, unpinned, for the whole-machine figure. sippy comes from
+its own virtualenv (var/bench/sippy, made by compare.sh), never from the project's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.sip_engine import (
+    BENCH_SCENARIOS,
+    GATEWAY_IP,
+    GATEWAY_PORT,
+    Engine,
+    SippRun,
+    bench_environment,
+    create_route,
+    customer_calls,
+    finish,
+    machine,
+    setup_django,
+    sipp,
+    write_section,
+)
+
+SIPPY = Path(os.environ.get("SIPPY_B2BUA", "var/bench/sippy/bin/b2bua_simple"))
+HOLD_MS = 500
+PASS_FAILED_SHARE = 0.001
+PASS_SUSTAINED_SHARE = 0.97
+SIPP_CORE, SYSTEM_CORE = "0", "1"
+
+
+@dataclass
+class Step:
+    """One rate of one system's ladder."""
+
+    offered: int
+    caller: SippRun
+    gateway: SippRun
+    setup_ms: list[float]
+    cpu_percent: float
+    cdrs: int | None
+
+    @property
+    def passed(self) -> bool:
+        calls = self.caller.successful + self.caller.failed
+        failed_share = max(self.caller.failed, self.gateway.failed) / max(calls, 1)
+        return (
+            failed_share < PASS_FAILED_SHARE
+            and self.caller.rate >= PASS_SUSTAINED_SHARE * self.offered
+        )
+
+    def row(self) -> str:
+        p50, p95 = percentile(self.setup_ms, 50), percentile(self.setup_ms, 95)
+        cdrs = "—" if self.cdrs is None else f"{self.cdrs:,}"
+        resent = retransmissions(self.caller) + retransmissions(self.gateway)
+        return (
+            f"| {self.offered} | {self.caller.rate:,.0f}/s | {self.caller.failed} | "
+            f"{self.gateway.failed} | {resent} | "
+            f"{p50:.0f} ms | {p95:.0f} ms | {self.cpu_percent:.0f} % | {cdrs} | "
+            f"{'pass' if self.passed else 'FAIL'} |"
+        )
+
+
+def percentile(values: list[float], share: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100)[share - 1]
+
+
+def retransmissions(run: SippRun) -> int:
+    """Messages sipp had to send again (its statistics' cumulative counter, last period)."""
+    stats = Path(run.stats_file) if run.stats_file else None
+    if stats is None or not stats.exists():
+        return 0
+    with stats.open() as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    return int(rows[-1].get("Retransmissions(C)", 0)) if rows else 0
+
+
+class Sippy:
+    """sippy's b2bua_simple on core 1, relaying to the answering gateway."""
+
+    port = 15060
+
+    def __init__(self) -> None:
+        log = Path("var/bench/sippy.log").resolve()
+        command = [
+            "taskset", "-c", SYSTEM_CORE, str(SIPPY), "-f",
+            "-l", "127.0.0.1", "-p", str(self.port),
+            "-n", f"{GATEWAY_IP}:{GATEWAY_PORT}",
+        ]  # fmt: skip
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as output:
+            self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        time.sleep(2)
+        if self.process.poll() is not None:
+            raise SystemExit(f"sippy did not start: see {log}")
+        import psutil
+
+        self.ps = psutil.Process(self.process.pid)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def cpu_seconds(self) -> float:
+        times = self.ps.cpu_times()
+        return times.user + times.system
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+
+
+def run_rate(system: Engine | Sippy, rate: int, seconds: int, pinned: bool) -> Step:
+    """One rate: the answering gateway, then the calls; both sipps on core 0 when pinned."""
+    prefix = ["taskset", "-c", SIPP_CORE] if pinned else []
+    calls = rate * seconds
+    gateway = sipp(
+        BENCH_SCENARIOS / "uas.xml",
+        "127.0.0.1:1",
+        local_ip=GATEWAY_IP,
+        rate=1,
+        calls=calls,
+        extra=["-p", str(GATEWAY_PORT), "-recv_timeout", "10000", "-timeout", str(seconds + 20)],
+        background=True,
+        prefix=prefix,
+    )
+    before = system.cpu_seconds()
+    caller = customer_calls(
+        system,
+        rate,
+        seconds,
+        HOLD_MS,
+        extra=["-recv_timeout", "10000", "-trace_rtt", "-rtt_freq", "1"],
+        prefix=prefix,
+    )
+    cpu = (system.cpu_seconds() - before) / max(len(caller.per_second), 1) * 100
+    answered = finish(gateway)
+    return Step(rate, caller, answered, setup_times(caller), cpu, None)
+
+
+def setup_times(run: SippRun) -> list[float]:
+    """INVITE → 200 times of every call, in ms, from sipp's -trace_rtt file."""
+    files = list(Path(run.workdir).glob("*_rtt.csv")) if run.workdir else []
+    times: list[float] = []
+    for path in files:
+        with path.open() as handle:
+            for row in csv.DictReader(handle, delimiter=";"):
+                value = row.get("response_time_ms") or row.get("response_time")
+                if value:
+                    times.append(float(value))
+    return times
+
+
+def ladder(name: str, start, rates: list[int], seconds: int, pinned: bool) -> list[Step]:
+    """Rising rates until the first that fails; a fresh system for each rate."""
+    steps: list[Step] = []
+    for rate in rates:
+        system, count_cdrs = start()
+        try:
+            step = run_rate(system, rate, seconds, pinned)
+            time.sleep(3)  # the last CDR batches
+            step.cdrs = count_cdrs()
+        finally:
+            system.stop()
+        steps.append(step)
+        print(f"{name}: {step.row()}", flush=True)
+        if not step.passed:
+            break
+    return steps
+
+
+def vosadmin(env: dict[str, str], pinned: bool):
+    """A starter for the engine with rating on, on a fresh database each time."""
+
+    def start() -> tuple[Engine, object]:
+        setup_django(env)
+        create_route(GATEWAY_PORT, rated=True)
+        engine = Engine(env, prefix=["taskset", "-c", SYSTEM_CORE] if pinned else [])
+        from billing.models import Cdr
+
+        return engine, lambda: Cdr.objects.filter(end_reason=200).count()
+
+    return start
+
+
+def sippy() -> tuple[Sippy, object]:
+    return Sippy(), lambda: None
+
+
+TABLE_HEADER = [
+    "| offered calls/s | sustained | failed (A leg) | failed (B leg) | retransmissions "
+    "| setup p50 | setup p95 | CPU of the system | CDRs written | result |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def best(steps: list[Step]) -> int:
+    return max((step.offered for step in steps if step.passed), default=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rates", default="100,150,200,300,400,500,600,700,800")
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--mode", choices=["pinned", "all-cores"], default="pinned")
+    arguments = parser.parse_args()
+    rates = [int(rate) for rate in arguments.rates.split(",")]
+    env = bench_environment()
+    stamp = f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}."
+    if arguments.mode == "all-cores":
+        ours = ladder("vosadmin", vosadmin(env, False), rates, arguments.seconds, False)
+        body = [ALL_CORES_TEXT, "", *TABLE_HEADER, *(s.row() for s in ours), "", stamp]
+        write_section("vosadmin on every core", body)
+        return
+    theirs = ladder("sippy", sippy, rates, arguments.seconds, True)
+    ours = ladder("vosadmin", vosadmin(env, True), rates, arguments.seconds, True)
+    ratio = best(ours) / best(theirs) if best(theirs) else float("inf")
+    body = [
+        PINNED_TEXT, "", "**sippy b2bua_simple** (no CDRs)", "", *TABLE_HEADER,
+        *(step.row() for step in theirs), "", "**vosadmin** (CDRs, rating and charging on)", "",
+        *TABLE_HEADER, *(step.row() for step in ours), "",
+        f"Highest passing rate: sippy {best(theirs)}/s, vosadmin {best(ours)}/s: "
+        f"**{ratio:.1f}×**.", "", stamp,
+    ]  # fmt: skip
+    print(body[-3], flush=True)
+    write_section("Compared with sippy", body)
+
+
+PINNED_TEXT = (
+    "`make bench-compare` (bench/compare.py): sipp UAC (127.0.0.2) → system under test → sipp "
+    "UAS (127.0.0.3), 500 ms calls, 20 s per rate, sipp on core 0 and the system under test on "
+    "core 1 (taskset), one system after the other in the same run. A rate passes with under "
+    "0.1 % failed calls on either leg and at least 97 % of it sustained; retransmissions are "
+    "both sipps'; setup is INVITE → 200 at the caller."
+)
+ALL_CORES_TEXT = (
+    "`make bench-compare MODE=all-cores`: the same harness, vosadmin unpinned (sipp, "
+    "PostgreSQL and Redis share both cores with it)."
+)
+
+
+if __name__ == "__main__":
+    main()
