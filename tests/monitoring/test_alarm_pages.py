@@ -161,6 +161,14 @@ def test_current_alarms_socket_refuses_a_user_without_a_role(roleless_user) -> N
     async_to_sync(scenario)()
 
 
+def test_a_webhook_is_http_or_https(client, operator_user) -> None:
+    client.force_login(operator_user)
+    data = {"name": "NOC", "url": "ftp://noc.example.net/hook", "secret": "", "memo": ""}
+    response = client.post("/alarm-webhooks/add/", data)
+    assert response.status_code == 200 and "url" in response.context["form"].errors
+    assert not Webhook.objects.exists()
+
+
 def test_a_webhook_secret_stays_out_of_the_operation_log(client, operator_user) -> None:
     from vosadmin.core.models import AuditLog
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.db.models import Q
 
@@ -90,7 +90,9 @@ class Webhook(models.Model):
     """Where raised and cleared alarms are POSTed as JSON (signed when a secret is set)."""
 
     name = models.CharField(max_length=64, unique=True)
-    url = models.URLField("URL", max_length=500)
+    url = models.URLField(
+        "URL", max_length=500, validators=[URLValidator(schemes=["http", "https"])]
+    )
     secret = models.CharField(
         max_length=128,
         blank=True,

@@ -26,7 +26,14 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("name", models.CharField(max_length=64, unique=True)),
-                ("url", models.URLField(max_length=500, verbose_name="URL")),
+                (
+                    "url",
+                    models.URLField(
+                        max_length=500,
+                        validators=[django.core.validators.URLValidator(schemes=["http", "https"])],
+                        verbose_name="URL",
+                    ),
+                ),
                 (
                     "secret",
                     models.CharField(
