@@ -156,8 +156,6 @@ class GatewayReportView(RoleRequiredMixin, View):
             return render(request, "billing/gateway_report.html", context, status=400)
         rows = filterset.report()
         start, end = filterset.window
-        query = request.GET.copy()
-        query.update({"start": start.isoformat(), "end": end.isoformat(), "format": "csv"})
         context.update(
             table=GatewayReportTable(
                 rows,
@@ -167,9 +165,20 @@ class GatewayReportView(RoleRequiredMixin, View):
             chart=chart_data(rows),
             window_start=start,
             window_end=end,
-            export_url=f"{reverse('gateway-report')}?{query.urlencode()}",
+            export_url=report_export_url(filterset),
         )
         return render(request, "billing/gateway_report.html", context)
+
+
+def report_export_url(filterset: GatewayReportFilterSet) -> str:
+    """The API's CSV of the report the page shows: its filters, the window written out."""
+    start, end = filterset.window
+    query = QueryDict(mutable=True)
+    for name in ("side", "granularity", "gateway"):
+        if value := filterset.form.cleaned_data.get(name):
+            query[name] = value
+    query["start"], query["end"], query["format"] = start.isoformat(), end.isoformat(), "csv"
+    return f"{reverse('gateway-report')}?{query.urlencode()}"
 
 
 # Account management (SPEC §8.5): rate groups, rates, accounts and payments.

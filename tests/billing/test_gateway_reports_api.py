@@ -139,6 +139,16 @@ def test_page_shows_the_table_the_chart_data_and_the_export(client, viewer_user,
     assert "Data report" in html  # the navigation
 
 
+def test_the_export_link_of_a_submitted_form_gives_the_page_s_rows(client, viewer_user, reported):
+    client.force_login(viewer_user)
+    form = {"side": "routing", "granularity": "day", "start": "", "end": "2025-03-11"}
+    response = client.get(PAGE, {**form, "gateway": ""})
+    export = client.get(response.context["export_url"])
+    assert export.status_code == 200
+    lines = export.content.decode().splitlines()
+    assert len(lines) == len(response.context["table"].rows) + 1 == 3
+
+
 def test_page_shows_bad_filters_next_to_their_fields(client, viewer_user, db) -> None:
     client.force_login(viewer_user)
     response = client.get(PAGE, {"start": "2025-03-11", "end": "2025-03-10"})
