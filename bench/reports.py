@@ -92,7 +92,7 @@ def report_aggregation(count: int, end: datetime, report: Callable[[str], None])
         f"{rows} report rows"
     )
     started = time.monotonic()
-    written = sum(rows for _, rows in rebuild(end - timedelta(days=1), end))
+    written = sum(rows or 0 for _, rows in rebuild(end - timedelta(days=1), end))
     elapsed = time.monotonic() - started
     report(
         f"- `aggregate_reports` over the same 24 hours (a UTC day per transaction): "

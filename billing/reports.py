@@ -26,6 +26,7 @@ from django.db.models import QuerySet, Sum
 from django.db.models.functions import Trunc
 
 from billing.models import GatewayHour, PendingReportHour
+from billing.partitions import existing_partition_days
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -99,13 +100,15 @@ def aggregate_pending(now: datetime) -> list[datetime]:
     return hours
 
 
-def rebuild(start: datetime, end: datetime) -> Iterator[tuple[datetime, int]]:
+def rebuild(start: datetime, end: datetime) -> Iterator[tuple[datetime, int | None]]:
     """Recompute [start, end) rounded out to whole hours, a UTC day per transaction; yields
-    each day's start and rows written (for progress output)."""
+    each day's start and the rows written (for progress output) — None for a day without a
+    CDR partition (dropped by retention), whose report rows are kept, not erased."""
     cursor, end = floor_hour(start), ceil_hour(end)
+    stored = set(existing_partition_days())
     while cursor < end:
         stop = min(floor_day(cursor) + DAY, end)
-        yield cursor, aggregate_range(cursor, stop)
+        yield cursor, aggregate_range(cursor, stop) if cursor.date() in stored else None
         cursor = stop
 
 

@@ -181,3 +181,18 @@ def test_generated_cdrs_have_a_plausible_pdd() -> None:
     assert busy and all(row[index["pdd_ms"]] is None for row in busy)
     cancelled = [row for row in rows if row[index["end_reason"]] == 487]
     assert cancelled and all(row[index["pdd_ms"]] is not None for row in cancelled)
+
+
+def test_command_keeps_the_reports_of_days_whose_cdrs_are_gone(partitions) -> None:
+    """Retention drops CDR partitions, not report rows: a rebuild over such days keeps them."""
+    store(*CDRS)
+    aggregate_range(DAY_START, DAY_END)
+    rows = stored_rows()
+    out = io.StringIO()
+    call_command("aggregate_reports", "--start", "2025-03-01", "--end", "2025-03-11", stdout=out)
+    assert "2025-03-01 UTC: no CDRs kept for this day, reports kept" in out.getvalue()
+    assert stored_rows() == rows
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE billing_cdr DETACH PARTITION billing_cdr_p20250310")
+    call_command("aggregate_reports", "--start", "2025-03-10", "--end", "2025-03-11", stdout=out)
+    assert stored_rows() == rows

@@ -42,6 +42,9 @@ class Command(BaseCommand):
             raise CommandError("--start must be before --end.")
         started, total = time.monotonic(), 0
         for day, rows in rebuild(first, last):
+            if rows is None:
+                self.stdout.write(f"{day:%Y-%m-%d} UTC: no CDRs kept for this day, reports kept")
+                continue
             total += rows
             self.stdout.write(f"{day:%Y-%m-%d %H:%M} UTC: {rows} report rows")
         self.stdout.write(f"{total} report rows in {time.monotonic() - started:.1f} s.")
