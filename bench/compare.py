@@ -21,7 +21,6 @@ import argparse
 import csv
 import os
 import statistics
-import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from bench.sip_engine import (
     GATEWAY_PORT,
     Engine,
     SippRun,
+    SystemUnderTest,
     bench_environment,
     create_route,
     customer_calls,
@@ -98,42 +98,21 @@ def retransmissions(run: SippRun) -> int:
     return int(rows[-1].get("Retransmissions(C)", 0)) if rows else 0
 
 
-class Sippy:
+class Sippy(SystemUnderTest):
     """sippy's b2bua_simple on core 1, relaying to the answering gateway."""
-
-    port = 15060
 
     def __init__(self) -> None:
         log = Path("var/bench/sippy.log").resolve()
+        log.parent.mkdir(parents=True, exist_ok=True)
         command = [
-            "taskset", "-c", SYSTEM_CORE, str(SIPPY), "-f",
+            "taskset", "-c", SYSTEM_CORE, str(SIPPY.resolve()), "-f",
             "-l", "127.0.0.1", "-p", str(self.port),
             "-n", f"{GATEWAY_IP}:{GATEWAY_PORT}",
         ]  # fmt: skip
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("w") as output:
-            self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-        time.sleep(2)
-        if self.process.poll() is not None:
-            raise SystemExit(f"sippy did not start: see {log}")
-        import psutil
-
-        self.ps = psutil.Process(self.process.pid)
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def cpu_seconds(self) -> float:
-        times = self.ps.cpu_times()
-        return times.user + times.system
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
+        super().__init__(command, log, settle=2)
 
 
-def run_rate(system: Engine | Sippy, rate: int, seconds: int, pinned: bool) -> Step:
+def run_rate(system: SystemUnderTest, rate: int, seconds: int, pinned: bool) -> Step:
     """One rate: the answering gateway, then the calls; both sipps on core 0 when pinned."""
     prefix = ["taskset", "-c", SIPP_CORE] if pinned else []
     calls = rate * seconds
@@ -147,6 +126,7 @@ def run_rate(system: Engine | Sippy, rate: int, seconds: int, pinned: bool) -> S
         background=True,
         prefix=prefix,
     )
+    time.sleep(1)  # the gateway's socket is open before the first INVITE reaches it
     before = system.cpu_seconds()
     caller = customer_calls(
         system,

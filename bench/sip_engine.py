@@ -143,37 +143,22 @@ def create_accounts() -> tuple[Any, Any]:
     return accounts[0], accounts[1]
 
 
-class Engine:
-    """`manage.py runsipengine` on a free port, with its CPU time measured."""
+class SystemUnderTest:
+    """A SIP server process on 127.0.0.1:`port`, its output in `log`, its CPU time measured."""
 
-    def __init__(self, env: dict[str, str], prefix: list[str] | None = None) -> None:
-        """`prefix`: run the engine under it (e.g. `taskset -c 1`)."""
-        self.port = 15060
-        self.log = Path(tempfile.mkdtemp(prefix="sipbench-")) / "engine.log"
-        spool = self.log.parent / "spool"
-        full_env = {
-            **os.environ,
-            **env,
-            "SIP_SPOOL_DIR": str(spool),
-            "LOG_LEVEL": "WARNING",
-            "SIP_NODE_NAME": "bench",
-            "VOSADMIN_PROCESS": "sipengine",
-        }
-        with self.log.open("w") as log:
+    port = 15060
+
+    def __init__(
+        self, command: list[str], log: Path, env: dict[str, str] | None = None, settle: float = 4
+    ) -> None:
+        self.log = log
+        with log.open("w") as output:
             self.process = subprocess.Popen(
-                [
-                    *(prefix or []),
-                    *(sys.executable, "manage.py", "runsipengine"),
-                    *("--listen", f"127.0.0.1:{self.port}"),
-                ],
-                cwd=BASE_DIR,
-                env=full_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                command, cwd=BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
             )
-        time.sleep(4)
+        time.sleep(settle)
         if self.process.poll() is not None:
-            raise SystemExit(f"engine did not start:\n{self.log.read_text()}")
+            raise SystemExit(f"{command[0]} did not start:\n{log.read_text()}")
         import psutil
 
         self.ps = psutil.Process(self.process.pid)
@@ -189,6 +174,24 @@ class Engine:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(60)
+
+
+class Engine(SystemUnderTest):
+    """`manage.py runsipengine` on a free port, with its CPU time measured."""
+
+    def __init__(self, env: dict[str, str], prefix: list[str] | None = None) -> None:
+        """`prefix`: run the engine under it (e.g. `taskset -c 1`)."""
+        log = Path(tempfile.mkdtemp(prefix="sipbench-")) / "engine.log"
+        full_env = {
+            **os.environ,
+            **env,
+            "SIP_SPOOL_DIR": str(log.parent / "spool"),
+            "LOG_LEVEL": "WARNING",
+            "SIP_NODE_NAME": "bench",
+            "VOSADMIN_PROCESS": "sipengine",
+        }
+        command = [*(prefix or []), sys.executable, "manage.py", "runsipengine"]
+        super().__init__([*command, "--listen", self.address], log, full_env)
 
 
 @dataclass
