@@ -65,6 +65,7 @@ class CdrEndReasonChoices(models.IntegerChoices):
     ACCOUNT_MISSING = -24, "Account missing: the origin's account does not exist"
     ACCOUNT_LOCKED = -25, "Account locked"
     DISCONNECTED_BY_OPERATOR = -26, "Disconnected by an operator (console or Web API)"
+    NO_GATEWAY_WITHIN_COST = -27, "No gateway within the cost guards (cost, margin, rate check)"
 
 
 # SIP statuses by their RFC reason phrases (the SIP core's table), 200 by what it means in a CDR.

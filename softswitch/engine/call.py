@@ -43,6 +43,7 @@ INTERNAL_STATUS = {
     EndReason.GATEWAY_TIMEOUT: 408,
     EndReason.NO_ROUTE: 503,
     EndReason.NO_AVAILABLE_GATEWAY: 503,
+    EndReason.NO_GATEWAY_WITHIN_COST: 503,
     EndReason.ORIGIN_CAPACITY: 503,
 }
 CONTENT_HEADERS = ("Content-Type", "Content-Disposition", "Content-Encoding")

@@ -45,7 +45,8 @@ class RouteChoice:
 
 @dataclass(frozen=True, slots=True)
 class RoutePlan:
-    """The gateways to try in order, or why there are none (NO_ROUTE / NO_AVAILABLE_GATEWAY)."""
+    """The gateways to try in order, or why there are none (NO_ROUTE, NO_AVAILABLE_GATEWAY or
+    NO_GATEWAY_WITHIN_COST)."""
 
     choices: tuple[RouteChoice, ...]
     failure: EndReason | None = None
@@ -214,8 +215,10 @@ def plan_route(
         for *_, gateway in matched
         if not gateway.locked and is_available(gateway)
     ]
+    if not usable:
+        return RoutePlan((), EndReason.NO_AVAILABLE_GATEWAY)
     if pricing is not None:
         usable = apply_cost_policy(usable, pricing)
     if not usable:
-        return RoutePlan((), EndReason.NO_AVAILABLE_GATEWAY)
+        return RoutePlan((), EndReason.NO_GATEWAY_WITHIN_COST)
     return RoutePlan(tuple(usable[:switch_limit] if switch_limit else usable))

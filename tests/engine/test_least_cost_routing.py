@@ -83,7 +83,7 @@ def test_rate_check_skips_vendors_without_a_rate() -> None:
     policy = CostPolicy(least_cost=True, rate_check=True)
     assert names(plan(CN, rates, policy)) == ["C"]
     result = plan(CN, {}, policy)
-    assert result.choices == () and result.failure is EndReason.NO_AVAILABLE_GATEWAY
+    assert result.choices == () and result.failure is EndReason.NO_GATEWAY_WITHIN_COST
 
 
 def test_the_vendor_rate_is_looked_up_for_the_number_as_sent() -> None:
@@ -97,6 +97,15 @@ def test_max_cost_per_minute_skips_dearer_vendors_inclusive_limit() -> None:
     rates = {"A": per_minute("0.05"), "B": per_minute("0.02"), "C": per_minute("0.03")}
     policy = CostPolicy(least_cost=True, max_cost_per_minute=Decimal("0.03"))
     assert names(plan(CN, rates, policy)) == ["B", "C"]
+
+
+def test_vendors_all_over_the_guards_are_their_own_end_reason() -> None:
+    rates = {name: per_minute("0.05") for name in "ABC"}
+    policy = CostPolicy(least_cost=True, max_cost_per_minute=Decimal("0.03"))
+    assert plan(CN, rates, policy).failure is EndReason.NO_GATEWAY_WITHIN_COST
+    pricing = RoutePricing(policy, table(rates), None)
+    offline = plan_route("8613800000000", CN, lambda target: False, None, pricing)
+    assert offline.failure is EndReason.NO_AVAILABLE_GATEWAY  # unavailable before any price
 
 
 def test_max_cost_counts_the_dearer_of_first_and_later_minutes() -> None:
