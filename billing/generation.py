@@ -33,6 +33,7 @@ from billing.flow_numbers import GENERATED_NODE, FlowNumberGenerator
 from billing.generation_rating import CdrRating
 from billing.ingest import CDR_COLUMNS, copy_cdrs
 from billing.partitions import ensure_cdr_partitions
+from billing.reports import mark_hours
 
 T = TypeVar("T")
 
@@ -329,6 +330,7 @@ def generate_cdrs(
     """Insert `count` generated CDRs over the `days` before `end` (default now); returns count.
 
     Without a population, the default one is rated with the database's accounts and rates.
+    The hours they fall in are marked for the gateway reports (beat recomputes them).
     """
     end = end or datetime.now(UTC)
     population = population or Population(rating=CdrRating.from_database())
@@ -339,5 +341,6 @@ def generate_cdrs(
         with transaction.atomic(), connection.cursor() as cursor:
             copied = copy_cdrs(cursor.cursor, itertools.islice(rows, CHUNK_ROWS))
         if not copied:
+            mark_hours(end - timedelta(days=days), end)
             return written
         written += copied

@@ -81,6 +81,16 @@ def aggregate_range(start: datetime, end: datetime) -> int:
         return cursor.rowcount
 
 
+def mark_hours(start: datetime, end: datetime) -> None:
+    """Mark every hour of [start, end) for recomputing, as the CDR writer marks the hours it
+    inserts into: what bulk loads that bypass the writer (generated CDRs) call."""
+    hours, hour = [], floor_hour(start)
+    while hour < end:
+        hours.append(PendingReportHour(hour=hour))
+        hour += HOUR
+    PendingReportHour.objects.bulk_create(hours, ignore_conflicts=True)
+
+
 def aggregate_pending(now: datetime) -> list[datetime]:
     """Recompute every closed hour (ended by `now`) that received CDRs since it was last
     computed, oldest first, each in its own short transaction; returns those hours.

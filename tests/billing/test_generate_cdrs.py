@@ -169,3 +169,14 @@ def test_calls_go_to_a_gateway_serving_the_callee(tariffs) -> None:
 def test_without_accounts_every_call_is_unbilled(db) -> None:
     call_command("generate_cdrs", "--count", "500", "--seed", "3", stdout=io.StringIO())
     assert not Cdr.objects.exclude(fee=0, cost=0, account__isnull=True).exists()
+
+
+def test_generated_hours_are_marked_for_the_gateway_reports(generated) -> None:
+    from billing.models import GatewayHour, PendingReportHour
+    from billing.reports import aggregate_pending
+
+    hours = set(PendingReportHour.objects.values_list("hour", flat=True))
+    assert 48 <= len(hours) <= 49  # two days of hours, the open one included
+    aggregate_pending(datetime.now(UTC))
+    assert GatewayHour.objects.exists()
+    assert PendingReportHour.objects.count() == 1  # the open hour waits until it is over

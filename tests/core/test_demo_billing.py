@@ -162,3 +162,13 @@ def test_the_demo_cdrs_are_rated() -> None:
     assert answered.filter(cost__gt=0).count() > 0.8 * answered.count()
     totals = answered.aggregate(fee=Sum("fee"), cost=Sum("cost"))
     assert totals["fee"] > totals["cost"] > 0  # the demo earns a margin
+
+
+def test_the_demo_cdrs_are_in_the_gateway_report_at_once() -> None:
+    from billing.models import GatewayHour
+
+    customers = Cdr.objects.exclude(mapping_gateway="")
+    reported = GatewayHour.objects.filter(side="mapping").aggregate(Sum("calls"), Sum("fee"))
+    assert customers.exists()
+    assert reported["calls__sum"] == customers.count()
+    assert reported["fee__sum"] == customers.aggregate(Sum("fee"))["fee__sum"]

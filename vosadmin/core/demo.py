@@ -8,8 +8,10 @@ developer try calls with sipp against `make run` straight away (see README, "Try
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from billing.models import Account, RateGroup
 from blacklist.models import BlacklistGroup, BlacklistNumber, SystemWhitelistEntry
@@ -64,6 +66,7 @@ def create_demo_data() -> dict[str, int]:
     from billing.demo import create_billing_demo
     from billing.generation import Population, generate_cdrs
     from billing.generation_rating import CdrRating
+    from billing.reports import rebuild
 
     fraud = BlacklistGroup.objects.create(
         name="Known fraud", applies_to_all=True, memo="Numbers seen in IRSF fraud reports"
@@ -97,7 +100,10 @@ def create_demo_data() -> dict[str, int]:
         mapping_gateways=[(data["name"], data["ips"][0]) for data in MAPPING_GATEWAYS[:2]],
         rating=CdrRating.from_database(),
     )
-    cdrs = generate_cdrs(DEMO_CDR_COUNT, days=2, seed=7, population=population)
+    end = timezone.now()
+    cdrs = generate_cdrs(DEMO_CDR_COUNT, days=2, end=end, seed=7, population=population)
+    for _ in rebuild(end - timedelta(days=2), end):  # the gateway report shows them at once
+        pass
     return {
         "mapping gateways": len(MAPPING_GATEWAYS),
         "routing gateways": len(ROUTING_GATEWAYS),
