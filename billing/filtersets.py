@@ -13,6 +13,7 @@ CDR query parameters (the page's form submits the same ones):
 - `caller_ip`, `callee_ip` — `198.51.100.10` (any port), `198.51.100.10:5060`, or a prefix
   with a trailing `*` (`45.77.*`).
 - `hold_time_min`, `hold_time_max` — hold time in seconds, inclusive (the table keeps ms).
+- `account` — the code of the account charged; repeat it for several (`account=C1&account=C2`).
 
 A value that does not parse is a form error naming the filter: the API answers 400 with it,
 the page shows it next to the field.
@@ -43,7 +44,7 @@ from billing.choices import (
 from billing.models import Account, Cdr, GatewayHour, Payment, Rate, RateGroup
 from billing.reports import ReportRow, report_rows
 from softswitch.addresses import parse_source_address
-from softswitch.filtersets import SearchFilterSet
+from softswitch.filtersets import SearchFilterSet, TextsFilter
 
 DEFAULT_WINDOW = timedelta(days=1)
 # End reasons are SIP statuses (100–699) or internal codes (negative); anything else is a typo.
@@ -247,10 +248,10 @@ class CdrFilterSet(django_filters.FilterSet):
     )
     hold_time_min = HoldTimeFilter(lookup_expr="gte", label="Hold time from (s)")
     hold_time_max = HoldTimeFilter(lookup_expr="lte", label="Hold time to (s)")
-    account = django_filters.CharFilter(
+    account = TextsFilter(
         method="filter_account",
         label="Account",
-        help_text="The code of the account charged.",
+        help_text="The code of the account charged; repeat for several.",
         max_length=32,
     )
 
@@ -277,9 +278,9 @@ class CdrFilterSet(django_filters.FilterSet):
         data = self.form.cleaned_data
         return data.get("start_after") is not None and data.get("start_before") is not None
 
-    def filter_account(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """CDRs charged to the account with this code (a subquery: no join, no round trip)."""
-        accounts = Account.objects.filter(account=value).values("pk")
+    def filter_account(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        """CDRs charged to the accounts with these codes (a subquery: no join, no round trip)."""
+        accounts = Account.objects.filter(account__in=value).values("pk")
         return queryset.filter(account_id__in=accounts)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
@@ -304,6 +305,9 @@ class RateFilterSet(SearchFilterSet):
 
     search_fields = ("prefix", "area_name", "memo")
     prefix = django_filters.CharFilter(lookup_expr="startswith", label="Prefix starts with")
+    prefix_exact = TextsFilter(
+        field_name="prefix", label="Prefix (exact)", help_text="Exact; repeat for several."
+    )
     area_name = django_filters.CharFilter(lookup_expr="icontains", label="Area name")
     in_force_at = django_filters.IsoDateTimeFilter(
         method="filter_in_force_at", label="In force at (ISO 8601)"

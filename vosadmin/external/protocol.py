@@ -29,6 +29,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django_filters import FilterSet
 
 UNKNOWN_CALL = -1
 BAD_BODY = -2
@@ -53,6 +56,27 @@ class CallError(Exception):
 def bad_field(field: str, problem: str) -> CallError:
     """A missing or malformed field, named in the message."""
     return CallError(BAD_FIELD, f"{field}: {problem}")
+
+
+def filtered(
+    filterset_class: type[FilterSet],
+    values: dict[str, str | list[str] | None],
+    queryset: QuerySet,
+    vos_names: dict[str, str],
+) -> FilterSet:
+    """The console's FilterSet over `queryset` with `values` (a list repeats its parameter, an
+    empty value is left out); a value it refuses raises naming the VOS3000 field
+    (`vos_names`: FilterSet parameter → request field), so the Web API filters as the pages and
+    the REST API do, never in a second way."""
+    data = QueryDict(mutable=True)
+    for name, value in values.items():
+        if value:
+            data.setlist(name, value if isinstance(value, list) else [value])
+    filterset = filterset_class(data, queryset=queryset)
+    if not filterset.is_valid():
+        name, messages = next(iter(filterset.errors.items()))
+        raise bad_field(vos_names.get(name, name), " ".join(messages))
+    return filterset
 
 
 def success(**fields: Any) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.http import QueryDict
 from django.utils import timezone
 
 from softswitch.choices import CurrentCallOriginChoices
@@ -14,25 +13,37 @@ from softswitch.models import CurrentCall
 from vosadmin.core.audit import record_change
 from vosadmin.core.notify import notify_config_change
 from vosadmin.external.calls.registry import CallContext, web_call
-from vosadmin.external.protocol import NOT_FOUND, CallError, milliseconds, success, text, text_list
+from vosadmin.external.protocol import (
+    NOT_FOUND,
+    CallError,
+    filtered,
+    milliseconds,
+    success,
+    text,
+    text_list,
+)
 
 # The engine holding a call ends it when it hears this (softswitch/engine/process.py).
 DISCONNECT_KIND = "current_call"
+# The Current calls FilterSet's parameter for each VOS3000 request field.
+FILTERS = {
+    "callerE164s": "caller_exact",
+    "calleeE164s": "callee_exact",
+    "gatewayMappingName": "origin",
+    "gatewayRoutingName": "routing_gateway",
+}
 
 
 def current_calls(body: dict[str, Any]) -> Any:
     """The current calls a GetCurrentCall request selects (the Current calls page's FilterSet)."""
-    data = QueryDict(mutable=True)
-    if mapping := text(body, "gatewayMappingName", max_length=64):
-        data.update({"origin": mapping, "origin_type": CurrentCallOriginChoices.MAPPING_GATEWAY})
-    if routing := text(body, "gatewayRoutingName", max_length=64):
-        data["routing_gateway"] = routing
-    queryset = CurrentCallFilterSet(data, queryset=CurrentCall.objects.all()).qs
-    if callers := text_list(body, "callerE164s"):
-        queryset = queryset.filter(caller__in=callers)
-    if callees := text_list(body, "calleeE164s"):
-        queryset = queryset.filter(callee__in=callees)
-    return queryset
+    values: dict[str, Any] = {
+        parameter: text_list(body, field) if field.endswith("s") else text(body, field)
+        for field, parameter in FILTERS.items()
+    }
+    if values["origin"]:
+        values["origin_type"] = CurrentCallOriginChoices.MAPPING_GATEWAY
+    vos_names = {parameter: field for field, parameter in FILTERS.items()}
+    return filtered(CurrentCallFilterSet, values, CurrentCall.objects.all(), vos_names).qs
 
 
 def info_current_call(call: CurrentCall, now_ms: int) -> dict[str, Any]:

@@ -13,13 +13,20 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.http import QueryDict
 from django.utils import timezone
 
 from billing.filtersets import CdrFilterSet
-from billing.models import Account, Cdr
+from billing.models import Cdr
 from vosadmin.external.calls.registry import CallContext, web_call
-from vosadmin.external.protocol import bad_field, day, day_start, milliseconds, text, text_list
+from vosadmin.external.protocol import (
+    bad_field,
+    day,
+    day_start,
+    filtered,
+    milliseconds,
+    text,
+    text_list,
+)
 
 CHUNK_BYTES = 64 * 1024
 FETCH_ROWS = 2000
@@ -55,6 +62,7 @@ COLUMNS = (
 VOS_NAMES = {value: key for key, value in FILTERS.items()} | {
     "start_after": "beginTime",
     "start_before": "endTime",
+    "account": "accounts",
 }
 
 
@@ -64,17 +72,13 @@ def cdr_filterset(body: dict[str, Any]) -> CdrFilterSet:
     end = day(body, "endTime") or begin
     if end < begin:
         raise bad_field("endTime", "must not be before beginTime")
-    data = QueryDict(mutable=True)
-    data["start_after"] = day_start(begin).isoformat()
-    data["start_before"] = day_start(end + timedelta(days=1)).isoformat()
-    for field, parameter in FILTERS.items():
-        if value := text(body, field, max_length=64):
-            data[parameter] = value
-    filterset = CdrFilterSet(data, queryset=Cdr.objects.all())
-    if not filterset.is_valid():
-        name, messages = next(iter(filterset.errors.items()))
-        raise bad_field(VOS_NAMES.get(name, name), " ".join(messages))
-    return filterset
+    values = {parameter: text(body, field, max_length=64) for field, parameter in FILTERS.items()}
+    values |= {
+        "start_after": day_start(begin).isoformat(),
+        "start_before": day_start(end + timedelta(days=1)).isoformat(),
+        "account": text_list(body, "accounts"),
+    }
+    return filtered(CdrFilterSet, values, Cdr.objects.all(), VOS_NAMES)
 
 
 def info_cdr(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -124,9 +128,4 @@ def cdr_chunks(queryset: Any) -> Iterator[bytes]:
 @web_call("GetCdr")
 def get_cdr(context: CallContext) -> Iterator[bytes]:
     """CDRs started on the days beginTime..endTime (yyyyMMdd, console time zone)."""
-    queryset = cdr_filterset(context.body).qs
-    if accounts := text_list(context.body, "accounts"):
-        queryset = queryset.filter(
-            account_id__in=Account.objects.filter(account__in=accounts).values("pk")
-        )
-    return cdr_chunks(queryset)
+    return cdr_chunks(cdr_filterset(context.body).qs)

@@ -16,9 +16,14 @@ from django.utils import timezone
 
 from billing.models import Cdr
 from softswitch.choices import CurrentCallOriginChoices
+from softswitch.filtersets import (
+    MappingGatewayFilterSet,
+    RegistrationFilterSet,
+    RoutingGatewayFilterSet,
+)
 from softswitch.models import CurrentCall, MappingGateway, Registration, RoutingGateway
 from vosadmin.external.calls.registry import CallContext, web_call
-from vosadmin.external.protocol import milliseconds, success, text_list
+from vosadmin.external.protocol import filtered, milliseconds, success, text_list
 
 STATISTICS_WINDOW = timedelta(hours=24)
 ANSWERED = Q(connect_time__isnull=False)
@@ -65,18 +70,22 @@ def ratios(stats: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def selected(queryset: Any, names: list[str]) -> Any:
-    return queryset.filter(name__in=names) if names else queryset
+def online_gateways(filterset_class: Any, model: Any, body: dict[str, Any]) -> list[Any]:
+    """The unlocked gateways named by `names` (all when absent), through the gateway pages'
+    FilterSet."""
+    queryset = model.objects.filter(locked=False).order_by("name")
+    names = text_list(body, "names")
+    return list(filtered(filterset_class, {"name": names}, queryset, {"name": "names"}).qs)
 
 
 @web_call("GetPhoneOnline")
 def get_phone_online(context: CallContext) -> dict[str, Any]:
     """The registrations of the phones `e164s` (all online phones when absent)."""
-    e164s = text_list(context.body, "e164s")
-    registrations = Registration.objects.select_related("phone").order_by("phone__e164")
-    if e164s:
-        registrations = registrations.filter(phone__e164__in=e164s)
-    registrations = list(registrations)
+    queryset = Registration.objects.select_related("phone").order_by("phone__e164")
+    values = {"e164_exact": text_list(context.body, "e164s")}
+    registrations = list(
+        filtered(RegistrationFilterSet, values, queryset, {"e164_exact": "e164s"}).qs
+    )
     numbers = [registration.phone.e164 for registration in registrations]
     busy = calls_by("origin", numbers, origin_type=CurrentCallOriginChoices.PHONE)
     return success(
@@ -114,8 +123,7 @@ def gateway_entry(gateway: Any, busy: dict[str, int], stats: dict[str, Any]) -> 
 
 @web_call("GetGatewayMappingOnline")
 def get_gateway_mapping_online(context: CallContext) -> dict[str, Any]:
-    names = text_list(context.body, "names")
-    gateways = list(selected(MappingGateway.objects.filter(locked=False), names))
+    gateways = online_gateways(MappingGatewayFilterSet, MappingGateway, context.body)
     names = [gateway.name for gateway in gateways]
     busy = calls_by("origin", names, origin_type=CurrentCallOriginChoices.MAPPING_GATEWAY)
     stats = cdr_statistics("mapping_gateway", names)
@@ -129,8 +137,7 @@ def get_gateway_mapping_online(context: CallContext) -> dict[str, Any]:
 
 @web_call("GetGatewayRoutingOnline")
 def get_gateway_routing_online(context: CallContext) -> dict[str, Any]:
-    names = text_list(context.body, "names")
-    gateways = list(selected(RoutingGateway.objects.filter(locked=False), names))
+    gateways = online_gateways(RoutingGatewayFilterSet, RoutingGateway, context.body)
     names = [gateway.name for gateway in gateways]
     busy = calls_by("routing_gateway", names)
     stats = cdr_statistics("routing_gateway", names)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.http import QueryDict
 from django.utils import timezone
 
 from billing.choices import AccountTypeChoices
@@ -22,6 +21,7 @@ from vosadmin.external.protocol import (
     NOT_FOUND,
     CallError,
     bad_field,
+    filtered,
     success,
     text,
     text_list,
@@ -47,11 +47,12 @@ def get_fee_rate(context: CallContext) -> dict[str, Any]:
     groups = list(RateGroup.objects.filter(name__in=names))
     if missing := sorted(set(names) - {group.name for group in groups}):
         raise CallError(NOT_FOUND, f"feeRateGroup: no rate group named {missing[0]}")
-    data = QueryDict(mutable=True)
-    data["in_force_at"] = timezone.now().isoformat()
-    rates = RateFilterSet(data, queryset=Rate.objects.filter(rate_group__in=groups)).qs
-    if prefixes := text_list(context.body, "areaCodes"):
-        rates = rates.filter(prefix__in=prefixes)
+    values = {
+        "in_force_at": timezone.now().isoformat(),
+        "prefix_exact": text_list(context.body, "areaCodes"),
+    }
+    queryset = Rate.objects.filter(rate_group__in=groups)
+    rates = filtered(RateFilterSet, values, queryset, {"prefix_exact": "areaCodes"}).qs
     rates = rates.order_by("rate_group__name", "prefix", "-effective_from")
     return success(infoFeeRates=[info_fee_rate(rate) for rate in rates])
 
