@@ -126,7 +126,11 @@ class RegistrationTable(ConsoleTable):
 
 
 class CurrentCallTable(ConsoleTable):
-    """Calls in progress."""
+    """Calls in progress; operators may disconnect one."""
+
+    actions = tables.TemplateColumn(
+        template_name="softswitch/currentcall_actions.html", verbose_name="", orderable=False
+    )
 
     class Meta(ConsoleTable.Meta):
         model = CurrentCall

@@ -33,4 +33,9 @@ urlpatterns = [
         name="registration_delete",
     ),
     path("current-calls/", views.CurrentCallListView.as_view(), name="currentcall_list"),
+    path(
+        "current-calls/<int:pk>/disconnect/",
+        views.CurrentCallDisconnectView.as_view(),
+        name="currentcall_disconnect",
+    ),
 ]

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views import View
 
 from softswitch import filtersets, forms, tables
+from softswitch.current_calls import disconnect_call
 from softswitch.models import CurrentCall, MappingGateway, Phone, Registration, RoutingGateway
 from softswitch.registrations import force_unregister
 from vosadmin.core.generic import (
@@ -106,3 +107,15 @@ class CurrentCallListView(ObjectListView):
     queryset = CurrentCall.objects.all()
     table_class = tables.CurrentCallTable
     filterset_class = filtersets.CurrentCallFilterSet
+    help_text = "Calls in progress on every engine node. Disconnect sends BYE to both sides."
+
+
+class CurrentCallDisconnectView(RoleRequiredMixin, View):
+    """End a call in progress (POST only): the engine node holding it sends BYE to both sides."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        call = get_object_or_404(CurrentCall, pk=pk)
+        with transaction.atomic():
+            disconnect_call(call, request.user)
+        messages.success(request, f"Call {call.caller} → {call.callee} disconnected.")
+        return HttpResponseRedirect(reverse("softswitch:currentcall_list"))

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from softswitch.api.serializers import (
     CurrentCallSerializer,
@@ -12,6 +18,7 @@ from softswitch.api.serializers import (
     RegistrationSerializer,
     RoutingGatewaySerializer,
 )
+from softswitch.current_calls import disconnect_call
 from softswitch.filtersets import (
     CurrentCallFilterSet,
     MappingGatewayFilterSet,
@@ -72,9 +79,26 @@ class RegistrationViewSet(
 
 
 class CurrentCallViewSet(viewsets.ReadOnlyModelViewSet):
-    """Calls in progress on every engine node."""
+    """Calls in progress on every engine node. POST …/{id}/disconnect/ (operators) ends one."""
 
     queryset = CurrentCall.objects.all()
     serializer_class = CurrentCallSerializer
     filterset_class = CurrentCallFilterSet
     ordering_fields = ["started_at", "connected_at", "caller", "callee"]
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: OpenApiResponse(
+                CurrentCallSerializer,
+                description="The engine node holding the call sends BYE to both sides; the "
+                "call leaves this list within about a second, its CDR ended by the server.",
+            )
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def disconnect(self, request: Request, pk: Any = None) -> Response:
+        call = self.get_object()
+        with transaction.atomic():
+            disconnect_call(call, request.user)
+        return Response(CurrentCallSerializer(call).data, status=status.HTTP_202_ACCEPTED)

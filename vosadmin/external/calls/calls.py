@@ -8,10 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from softswitch.choices import CurrentCallOriginChoices
+from softswitch.current_calls import disconnect_call
 from softswitch.filtersets import CurrentCallFilterSet
 from softswitch.models import CurrentCall
-from vosadmin.core.audit import record_change
-from vosadmin.core.notify import notify_config_change
 from vosadmin.external.calls.registry import CallContext, web_call
 from vosadmin.external.protocol import (
     NOT_FOUND,
@@ -23,8 +22,6 @@ from vosadmin.external.protocol import (
     text_list,
 )
 
-# The engine holding a call ends it when it hears this (softswitch/engine/process.py).
-DISCONNECT_KIND = "current_call"
 # The Current calls FilterSet's parameter for each VOS3000 request field.
 FILTERS = {
     "callerE164s": "caller_exact",
@@ -64,20 +61,6 @@ def get_current_call(context: CallContext) -> dict[str, Any]:
     now_ms = milliseconds(timezone.now())
     calls = current_calls(context.body).order_by("started_at")
     return success(infoCurrentCalls=[info_current_call(call, now_ms) for call in calls])
-
-
-def disconnect_call(call: CurrentCall, actor: Any) -> None:
-    """Ask the engine node holding `call` to end it (BYE to both sides, a CDR ended by the
-    server "disconnected by operator"), and log who asked."""
-    record_change(
-        actor,
-        "disconnect",
-        "Current call",
-        call.call_id,
-        str(call),
-        {"call_id": [call.call_id, None], "node": [call.node, None]},
-    )
-    notify_config_change(DISCONNECT_KIND, "disconnect", call.call_id)
 
 
 @web_call("DisconnectCurrentCall", writes=True)
