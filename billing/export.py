@@ -6,8 +6,8 @@ leave as ~64 KB chunks. The columns and their formats are those of the API's JSO
 and the API agree for the same filters — except that caller-controlled text a spreadsheet
 would run as a formula gets a leading apostrophe (`spreadsheet_safe`).
 
-Under ASGI (daphne, `make run`) Django would read a synchronous iterator to its end before
-sending anything, so there each chunk is pulled through `sync_to_async` instead.
+Under ASGI (daphne, `make run`) the chunks are pulled one by one in the request's thread
+(vosadmin/core/streaming.py).
 """
 
 from __future__ import annotations
@@ -16,12 +16,10 @@ import csv
 import functools
 import io
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIRequest
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
@@ -30,6 +28,7 @@ from billing.choices import CdrBillingModeChoices, CdrEndDirectionChoices, end_r
 from billing.filtersets import DEFAULT_WINDOW, CdrFilterSet
 from billing.ingest import CDR_COLUMNS
 from billing.keyset import CdrOrdering
+from vosadmin.core.streaming import streaming_body
 
 CHUNK_BYTES = 64 * 1024
 FETCH_ROWS = 5000
@@ -198,23 +197,11 @@ def _drain(buffer: io.StringIO) -> bytes:
     return data
 
 
-async def _pull_in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-    """The chunks for an ASGI server, each read in the request's sync thread (its connection)."""
-    next_chunk = sync_to_async(next, thread_sensitive=True)
-    try:
-        while (chunk := await next_chunk(chunks, None)) is not None:
-            yield chunk
-    finally:
-        await sync_to_async(chunks.close, thread_sensitive=True)()
-
-
 def csv_response(
     request: HttpRequest, chunks: Iterator[bytes], filename: str
 ) -> StreamingHttpResponse:
     """A streamed CSV attachment, iterated the way the server (WSGI or ASGI) needs."""
-    body: Iterator[bytes] | AsyncIterator[bytes] = (
-        _pull_in_thread(chunks) if isinstance(request, ASGIRequest) else chunks
-    )
+    body = streaming_body(request, chunks)
     response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

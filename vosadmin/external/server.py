@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.core.handlers.asgi import ASGIRequest
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from billing.export import _pull_in_thread
 from vosadmin.core.audit import ExternalActor
 from vosadmin.core.roles import Role, has_role
+from vosadmin.core.streaming import streaming_body
 from vosadmin.external.access import admitting_rule, source_address
 from vosadmin.external.calls import CALLS, CallContext
 from vosadmin.external.protocol import (
@@ -68,13 +66,7 @@ def answer_call(request: HttpRequest, name: str) -> HttpResponseBase:
         return envelope(failure(CallError(INTERNAL_ERROR, "Internal error (see the log).")))
     if isinstance(answer, dict):
         return envelope(answer)
-    return StreamingHttpResponse(streamed(request, answer), content_type=JSON_TYPE)
-
-
-def streamed(request: HttpRequest, chunks: Iterator[bytes]) -> Any:
-    """The chunks as the server needs them: under ASGI each is read in the request's thread
-    (its database connection), as the CDR CSV export does."""
-    return _pull_in_thread(chunks) if isinstance(request, ASGIRequest) else chunks
+    return StreamingHttpResponse(streaming_body(request, answer), content_type=JSON_TYPE)
 
 
 def request_body(request: HttpRequest) -> bytes:
