@@ -326,6 +326,9 @@ class AccountFilterSet(SearchFilterSet):
     """Filter accounts by code/name/memo, type, rate group and lock state."""
 
     search_fields = ("account", "name", "memo")
+    account = TextsFilter(
+        label="Account", help_text="The code, exact; repeat for several.", max_length=32
+    )
 
     class Meta:
         model = Account

@@ -11,10 +11,11 @@ import pytest
 
 from billing.models import Account, Payment
 from billing.partitions import ensure_cdr_partitions
-from softswitch.models import CurrentCall, MappingGateway, Phone, Registration, RoutingGateway
+from softswitch.models import CurrentCall, MappingGateway, Phone, RoutingGateway
 from softswitch.redis_keys import HEARTBEATS_KEY, cdr_backlog_key
 from tests.billing.conftest import cdr, store
 from tests.external import requests
+from tests.softswitch.test_online_phones import bind
 from vosadmin.core.models import AuditLog
 from vosadmin.external.models import WebAccessRule
 
@@ -139,25 +140,16 @@ def test_disconnect_current_call_is_logged_and_unknown_ids_refused(web_api) -> N
 
 
 def test_get_phone_online_and_all(web_api, db) -> None:
-    phone = Phone.objects.create(e164="1001", password="pw")
+    registration = bind("1001")
     Phone.objects.create(e164="1002", password="pw")
-    now = datetime.now(UTC)
-    Registration.objects.create(
-        phone=phone,
-        contact="sip:1001@198.51.100.30:5060",
-        source="198.51.100.30:5060",
-        transport="udp",
-        registered_at=now,
-        expires_at=now + timedelta(hours=1),
-        node="node1",
-    )
     in_progress(origin_type="phone", origin="1001")
     [entry] = web_api("GetPhoneOnline", requests.GET_PHONE_ONLINE)["infoPhoneOnlines"]
     assert set(entry) == {
         "e164", "currentCall", "remoteIp", "localIp", "registerTime", "updateTime", "protocol",
     }  # fmt: skip
     assert (entry["e164"], entry["currentCall"]) == ("1001", 1)
-    assert entry["remoteIp"] == "198.51.100.30:5060"
+    assert entry["remoteIp"] == "192.0.2.7:5060"
+    now = registration.registered_at
     assert entry["registerTime"] == ms(now.replace(microsecond=now.microsecond // 1000 * 1000))
     assert web_api("GetAllPhoneOnline") == {"retCode": 0, "e164s": ["1001"]}
 

@@ -10,9 +10,10 @@ import pytest
 
 from billing.models import Account, Rate, RateGroup
 from billing.partitions import ensure_cdr_partitions
-from softswitch.models import MappingGateway, Phone, Registration, RoutingGateway
+from softswitch.models import MappingGateway, RoutingGateway
 from tests.billing.conftest import cdr, store
 from tests.external.test_contract import NOV_26, in_progress
+from tests.softswitch.test_online_phones import bind
 
 pytestmark = pytest.mark.django_db
 
@@ -50,17 +51,8 @@ def test_get_current_call_numbers_are_the_current_calls_filter_s(web_api, viewer
 
 
 def test_get_phone_online_numbers_are_the_online_phones_filter_s(web_api, viewer_api) -> None:
-    now = datetime.now(UTC)
     for e164 in ("1001", "1002", "10010"):
-        Registration.objects.create(
-            phone=Phone.objects.create(e164=e164, password="pw"),
-            contact=f"sip:{e164}@198.51.100.30",
-            source="198.51.100.30:5060",
-            transport="udp",
-            registered_at=now,
-            expires_at=now + timedelta(hours=1),
-            node="node1",
-        )
+        bind(e164)
     reply = web_api("GetPhoneOnline", {"e164s": ["1001", "10010"]})
     web = [entry["e164"] for entry in reply["infoPhoneOnlines"]]
     rows = rest(viewer_api, "/api/v1/registrations/", e164_exact=["1001", "10010"])
@@ -108,3 +100,14 @@ def test_the_console_page_takes_the_repeated_parameter(client, viewer_user) -> N
     html = page.content.decode()
     assert page.status_code == 200 and "1002" not in html and "1001" in html and "1003" in html
     assert html.count('type="text" name="caller_exact"') == 2  # a box per value, kept
+
+
+def test_get_customer_accounts_are_the_account_filter_s(web_api, viewer_api) -> None:
+    for code in ("C1", "C2", "C10"):
+        Account.objects.create(account=code)
+    web = [
+        entry["account"]
+        for entry in web_api("GetCustomer", {"accounts": ["C1", "C10"]})["infoCustomers"]
+    ]
+    rows = rest(viewer_api, "/api/v1/accounts/", account=["C1", "C10"])
+    assert web == sorted(row["account"] for row in rows) == ["C1", "C10"]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Aggregate
 from django.utils import timezone
 
 from billing.filtersets import CdrFilterSet
@@ -79,6 +80,21 @@ def cdr_filterset(body: dict[str, Any]) -> CdrFilterSet:
         "account": text_list(body, "accounts"),
     }
     return filtered(CdrFilterSet, values, Cdr.objects.all(), VOS_NAMES)
+
+
+def cdr_totals(
+    field: str,
+    keys: Iterable[Any],
+    since: datetime,
+    until: datetime | None = None,
+    **aggregates: Aggregate,
+) -> dict[Any, dict[str, Any]]:
+    """`aggregates` of the CDRs started in [since, until) per value of `field` among `keys`
+    (the figures of GetCustomer and the online-gateway calls)."""
+    rows = Cdr.objects.filter(**{f"{field}__in": keys}, start_time__gte=since)
+    if until is not None:
+        rows = rows.filter(start_time__lt=until)
+    return {row[field]: row for row in rows.values(field).annotate(**aggregates)}
 
 
 def info_cdr(row: tuple[Any, ...]) -> dict[str, Any]:

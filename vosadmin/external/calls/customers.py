@@ -12,14 +12,14 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
-from django.http import QueryDict
 from django.utils import timezone
 
 from billing.filtersets import AccountFilterSet
 from billing.forms import AccountForm
-from billing.models import Account, Cdr, RateGroup
+from billing.models import Account, RateGroup
 from billing.payments import PaymentRefused, make_payment
 from vosadmin.core.audit import diff, record_model_change, snapshot
+from vosadmin.external.calls.cdr import cdr_totals
 from vosadmin.external.calls.registry import CallContext, web_call
 from vosadmin.external.protocol import (
     NOT_FOUND,
@@ -27,6 +27,7 @@ from vosadmin.external.protocol import (
     CallError,
     bad_field,
     day_start,
+    filtered,
     integer,
     money,
     success,
@@ -65,24 +66,21 @@ def info_customer(account: Account, consumption: dict[int, Decimal]) -> dict[str
 def today_consumption(accounts: list[Account]) -> dict[int, Decimal]:
     """The fees charged to each account since midnight (console time zone)."""
     start = day_start(timezone.localdate())
-    rows = (
-        Cdr.objects.filter(
-            account__in=accounts, start_time__gte=start, start_time__lt=start + timedelta(days=1)
-        )
-        .values("account")
-        .annotate(total=Sum("fee"))
-    )
-    return {row["account"]: row["total"] or Decimal(0) for row in rows}
+    totals = cdr_totals("account", accounts, start, start + timedelta(days=1), total=Sum("fee"))
+    return {account: row["total"] or Decimal(0) for account, row in totals.items()}
+
+
+def listed_accounts(values: dict[str, Any], vos_names: dict[str, str]) -> list[Account]:
+    """The accounts the Accounts page's FilterSet selects with `values`, by code."""
+    queryset = Account.objects.select_related("rate_group").order_by("account")
+    return list(filtered(AccountFilterSet, values, queryset, vos_names).qs)
 
 
 @web_call("GetCustomer")
 def get_customer(context: CallContext) -> dict[str, Any]:
     """The accounts named by `accounts` (every account when absent)."""
     codes = text_list(context.body, "accounts")
-    accounts = Account.objects.select_related("rate_group").order_by("account")
-    if codes:
-        accounts = accounts.filter(account__in=codes)
-    accounts = list(accounts)
+    accounts = listed_accounts({"account": codes}, {"account": "accounts"})
     consumption = today_consumption(accounts)
     return success(infoCustomers=[info_customer(account, consumption) for account in accounts])
 
@@ -90,14 +88,8 @@ def get_customer(context: CallContext) -> dict[str, Any]:
 @web_call("GetAllCustomers")
 def get_all_customers(context: CallContext) -> dict[str, Any]:
     """Every account (of `type` when given), by code and as briefs with the money."""
-    data = QueryDict(mutable=True)
     kind = integer(context.body, "type")
-    if kind is not None:
-        data["type"] = str(kind)
-    filterset = AccountFilterSet(data, queryset=Account.objects.order_by("account"))
-    if not filterset.is_valid():
-        raise bad_field("type", "must be 0 (normal) or 2 (clearing)")
-    accounts = list(filterset.qs)
+    accounts = listed_accounts({"type": None if kind is None else str(kind)}, {})
     briefs = [
         {
             "account": account.account,

@@ -14,7 +14,6 @@ from typing import Any
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
-from billing.models import Cdr
 from softswitch.choices import CurrentCallOriginChoices
 from softswitch.filtersets import (
     MappingGatewayFilterSet,
@@ -22,6 +21,7 @@ from softswitch.filtersets import (
     RoutingGatewayFilterSet,
 )
 from softswitch.models import CurrentCall, MappingGateway, Registration, RoutingGateway
+from vosadmin.external.calls.cdr import cdr_totals
 from vosadmin.external.calls.registry import CallContext, web_call
 from vosadmin.external.protocol import filtered, milliseconds, success, text_list
 
@@ -42,18 +42,15 @@ def calls_by(field: str, names: list[str], **filters: Any) -> dict[str, int]:
 def cdr_statistics(field: str, names: list[str]) -> dict[str, dict[str, Any]]:
     """Per gateway over STATISTICS_WINDOW: attempts, answered, ASR (%), ACD (s), and the share
     of calls that got any response other than a timeout (response ratio, %)."""
-    since = timezone.now() - STATISTICS_WINDOW
-    rows = (
-        Cdr.objects.filter(**{f"{field}__in": names}, start_time__gte=since)
-        .values(field)
-        .annotate(
-            attempts=Count("flow_no"),
-            answered=Count("flow_no", filter=ANSWERED),
-            responded=Count("flow_no", filter=~Q(end_reason=-14)),  # not "gateway timeout"
-            held=Avg("hold_time_ms", filter=ANSWERED),
-        )
+    return cdr_totals(
+        field,
+        names,
+        timezone.now() - STATISTICS_WINDOW,
+        attempts=Count("flow_no"),
+        answered=Count("flow_no", filter=ANSWERED),
+        responded=Count("flow_no", filter=~Q(end_reason=-14)),  # not "gateway timeout"
+        held=Avg("hold_time_ms", filter=ANSWERED),
     )
-    return {row[field]: row for row in rows}
 
 
 def ratios(stats: dict[str, Any] | None) -> dict[str, Any]:
