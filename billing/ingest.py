@@ -80,9 +80,11 @@ def csv_row(row: Sequence[Any]) -> list[Any]:
 
 
 def completed(row: Sequence[Any]) -> Sequence[Any]:
-    """The row with `LATER_DEFAULTS` for the columns it was written without."""
-    missing = len(CDR_COLUMNS) - len(row)
-    return (*row, *LATER_DEFAULTS[-missing:]) if missing else row
+    """A CDR row of an older length with `LATER_DEFAULTS` for the columns it was written
+    without; any other row (a full CDR, or not a CDR at all: registrations) as it is."""
+    if len(row) not in ROW_LENGTHS[:-1]:
+        return row
+    return (*row, *LATER_DEFAULTS[len(row) - len(CDR_COLUMNS) :])
 
 
 def csv_writer(buffer: io.StringIO) -> Any:

@@ -94,3 +94,10 @@ def test_journal_lines_written_before_pdd_load_without_one(partitions, tmp_path)
         assert copy_csv_idempotent(cursor.cursor, io.StringIO(screened.decode())) == 2
     assert Cdr.objects.get(flow_no=7002).pdd_ms is None
     assert Cdr.objects.get(call_id="with-pdd").pdd_ms == 2300
+
+
+def test_rows_that_are_not_cdrs_are_written_as_they_are() -> None:
+    """The registrations' COPY shares the CSV format: only CDR rows of an older length are
+    completed (padding a 6-value row broke every REGISTER's database write)."""
+    line = rows_to_csv([(1, "sip:1001@127.0.0.1", None, "udp", 2, "n1")]).getvalue()
+    assert line == '1,"sip:1001@127.0.0.1","\\N","udp",2,"n1"\n'
