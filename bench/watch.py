@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 COUNTS = re.compile(r"object counts: (.*)")
+COUNT = re.compile(r"(\w+)=(\d+)")  # in a counts line (cyclic garbage may add its types)
 TRACEBACK = "Traceback (most recent call last)"
 # Every transaction ends by Timer J/H/K/M (32 s) at the latest; a call's legs are forgotten 32 s
 # after it ends. Drained means: nothing left of the traffic, waited for at most this long.
@@ -69,7 +70,7 @@ class EngineWatch:
             found = COUNTS.findall(self.read_log())
             if len(found) > self._counts_seen:
                 self._counts_seen = len(found)
-                return {k: int(v) for k, v in (p.split("=") for p in found[-1].split())}
+                return {k: int(v) for k, v in COUNT.findall(found[-1])}
             time.sleep(0.05)
         raise AssertionError(f"the engine logged no object counts within {timeout} s")
 

@@ -19,12 +19,14 @@ import os
 import signal
 import socket
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio
+from redis.maint_notifications import MaintNotificationsConfig
 
 from softswitch.engine import store
 from softswitch.engine.background import BackgroundLoops
@@ -99,6 +101,11 @@ class Engine:
             settings.redis_url,
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
             socket_timeout=REDIS_TIMEOUT_SECONDS,
+            # Neither CLIENT SETINFO nor CLIENT MAINT_NOTIFICATIONS on connect: Redis before 7.2
+            # (and 8) refuses them, and each refusal, caught inside redis-py with its
+            # traceback, left cyclic garbage behind every new connection (the soak test saw it).
+            driver_info=None,
+            maint_notifications_config=MaintNotificationsConfig(enabled=False),
         )
         self.counters = Counters(self.redis, settings.node)
         self.journal = CdrJournal(settings.spool_dir, settings.node)
@@ -311,15 +318,18 @@ class Engine:
             self.switch.calls.disconnect(str(key))
 
 
-def cyclic_garbage() -> int:
-    """Run a full collection and count the unreachable objects it found (and frees)."""
+def cyclic_garbage() -> str:
+    """Run a full collection and count the unreachable objects it found (and frees), with the
+    most common types among them when there are any (where a cycle comes from)."""
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
         gc.collect()
-        return len(gc.garbage)
+        kinds = Counter(type(thing).__qualname__ for thing in gc.garbage)
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
+    common = ", ".join(f"{kind}×{count}" for kind, count in kinds.most_common(8))
+    return f"{kinds.total()} ({common})" if kinds else "0"
 
 
 def pending_tasks() -> str:

@@ -59,8 +59,8 @@ def test_soak_short(engine_factory: Callable[..., EngineRunner], transactional_d
     # Finished calls are freed by reference counting: left to the cyclic collector, which the
     # engine's thresholds make rare, they grew the engine by 320 MB a minute at 250 calls/s.
     # Each sample above ran a full collection and logged the cyclic garbage it found.
-    found = [int(n) for n in re.findall(r"cyclic_garbage=(\d+)", runner.log())]
-    assert len(found) > 10 and set(found) == {0}
+    found = re.findall(r"cyclic_garbage=(\d+(?: \(.*\))?)", runner.log())
+    assert len(found) > 10 and set(found) == {"0"}  # else: how many, and of which types
 
 
 def test_faults_short(engine_factory: Callable[..., EngineRunner], transactional_db: Any) -> None:
