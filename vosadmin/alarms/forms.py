@@ -10,17 +10,7 @@ from vosadmin.alarms.models import AlarmRule, Webhook
 class AlarmRuleForm(forms.ModelForm):
     class Meta:
         model = AlarmRule
-        fields = [
-            "name",
-            "type",
-            "target",
-            "threshold",
-            "period_minutes",
-            "min_calls",
-            "level",
-            "enabled",
-            "memo",
-        ]
+        fields = AlarmRule.EDITABLE_FIELDS
 
 
 class WebhookForm(forms.ModelForm):

@@ -16,6 +16,11 @@ from vosadmin.alarms.choices import AlarmLevelChoices, AlarmTypeChoices, Deliver
 class AlarmRule(models.Model):
     """What to watch, on which target (blank: every one), against what threshold."""
 
+    # What an operator sets, on the page and through the API.
+    EDITABLE_FIELDS = [
+        *("name", "type", "target", "threshold", "period_minutes", "min_calls", "level"),
+        *("enabled", "memo"),
+    ]
     name = models.CharField(max_length=64, unique=True)
     type = models.CharField(max_length=32, choices=AlarmTypeChoices.choices)
     target = models.CharField(

@@ -11,18 +11,7 @@ from vosadmin.core.api.serializers import ModelCleanSerializer, StrictCharField
 class AlarmRuleSerializer(ModelCleanSerializer):
     class Meta:
         model = AlarmRule
-        fields = [
-            "id",
-            "name",
-            "type",
-            "target",
-            "threshold",
-            "period_minutes",
-            "min_calls",
-            "level",
-            "enabled",
-            "memo",
-        ]
+        fields = ["id", *AlarmRule.EDITABLE_FIELDS]
 
 
 class AlarmSerializer(serializers.ModelSerializer):
