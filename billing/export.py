@@ -26,7 +26,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 
 from billing.choices import CdrBillingModeChoices, CdrEndDirectionChoices, end_reason_name
 from billing.filtersets import DEFAULT_WINDOW, CdrFilterSet
-from billing.ingest import CDR_COLUMNS
+from billing.ingest import CDR_COLUMNS, CdrRow
 from billing.keyset import CdrOrdering
 from vosadmin.core.streaming import streaming_body
 
@@ -107,67 +107,40 @@ def spreadsheet_safe(text: str) -> str:
     return text
 
 
-def export_cells(
-    row: tuple[Any, ...], when: Callable[[datetime | None], str | None]
-) -> tuple[Any, ...]:
-    """A `values_list(*CDR_COLUMNS)` row as the EXPORT_COLUMNS cells.
+def export_cells(row: CdrRow, when: Callable[[datetime | None], str | None]) -> tuple[Any, ...]:
+    """A CDR as the EXPORT_COLUMNS cells.
 
     Only the headers a caller controls (Call-ID, From, To) can hold a formula; gateway and
     phone names come from the configuration, addresses from the engine.
     """
-    (
-        flow_no,
-        call_id,
-        caller,
-        callee,
-        caller_ip,
-        callee_ip,
-        mapping_gateway,
-        phone,
-        routing_gateway,
-        start_time,
-        connect_time,
-        stop_time,
-        hold_time_ms,
-        fee_time,
-        fee,
-        end_reason,
-        end_direction,
-        billing_mode,
-        account_id,
-        fee_prefix,
-        cost,
-        cost_prefix,
-        pdd_ms,
-    ) = row
     return (
-        flow_no,
-        spreadsheet_safe(call_id),
-        spreadsheet_safe(caller),
-        spreadsheet_safe(callee),
-        caller_ip,
-        callee_ip,
-        mapping_gateway,
-        phone,
-        routing_gateway,
-        when(start_time),
-        when(connect_time),
-        when(stop_time),
-        hold_time_ms,
-        fee_time,
-        f"{fee:f}",
-        end_reason,
-        cached_end_reason_name(end_reason),
-        end_direction,
-        END_DIRECTION_NAMES.get(end_direction, end_direction),
-        billing_mode,
-        BILLING_MODE_NAMES.get(billing_mode, billing_mode),
-        account_id,
-        fee_prefix,
-        f"{cost:f}",
-        cost_prefix,
-        pdd_ms,
-        f"{fee - cost:f}",
+        row.flow_no,
+        spreadsheet_safe(row.call_id),
+        spreadsheet_safe(row.caller),
+        spreadsheet_safe(row.callee),
+        row.caller_ip,
+        row.callee_ip,
+        row.mapping_gateway,
+        row.phone,
+        row.routing_gateway,
+        when(row.start_time),
+        when(row.connect_time),
+        when(row.stop_time),
+        row.hold_time_ms,
+        row.fee_time,
+        f"{row.fee:f}",
+        row.end_reason,
+        cached_end_reason_name(row.end_reason),
+        row.end_direction,
+        END_DIRECTION_NAMES.get(row.end_direction, row.end_direction),
+        row.billing_mode,
+        BILLING_MODE_NAMES.get(row.billing_mode, row.billing_mode),
+        row.account_id,
+        row.fee_prefix,
+        f"{row.cost:f}",
+        row.cost_prefix,
+        row.pdd_ms,
+        f"{row.fee - row.cost:f}",
     )
 
 
@@ -183,7 +156,7 @@ def csv_chunks(queryset: QuerySet, ordering: CdrOrdering, zone: tzinfo) -> Itera
             .values_list(*CDR_COLUMNS)
             .iterator(chunk_size=FETCH_ROWS)
         )
-        for row in rows:
+        for row in map(CdrRow._make, rows):
             writer.writerow(export_cells(row, when))
             if buffer.tell() >= CHUNK_BYTES:
                 yield _drain(buffer)

@@ -21,8 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from operator import itemgetter
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 from django.db import connection, transaction
 
@@ -31,7 +30,7 @@ from billing.choices import CdrEndDirectionChoices as Direction
 from billing.choices import CdrEndReasonChoices as Reason
 from billing.flow_numbers import GENERATED_NODE, FlowNumberGenerator
 from billing.generation_rating import CdrRating
-from billing.ingest import CDR_COLUMNS, copy_cdrs
+from billing.ingest import CdrRow, copy_cdrs
 from billing.partitions import ensure_cdr_partitions
 from billing.reports import mark_hours
 
@@ -127,9 +126,7 @@ class Charges(NamedTuple):
 
 
 class CdrFactory:
-    """Builds CDR rows (tuples in `billing.ingest.CDR_COLUMNS` order)."""
-
-    columns = itemgetter(*CDR_COLUMNS)
+    """Builds CDR rows."""
 
     def __init__(self, population: Population, rng: FastRandom) -> None:
         self.population = population
@@ -157,7 +154,7 @@ class CdrFactory:
         serving = [route for route in routes if self.rating.serves(route[0], callee)]
         return self.rng.pick(serving or routes)
 
-    def legitimate(self, start: datetime) -> tuple[Any, ...]:
+    def legitimate(self, start: datetime) -> CdrRow:
         """A phone or mapping-gateway call, answered (48 %) or failed."""
         origin = self.origin()
         callee = self.callee()
@@ -168,7 +165,7 @@ class CdrFactory:
 
     def _answered(
         self, start: datetime, origin: Origin, route: tuple[str, str], callee: str
-    ) -> tuple[Any, ...]:
+    ) -> CdrRow:
         rng = self.rng
         connect_ms = rng.between(1500, 15000)
         connect = start + timedelta(milliseconds=connect_ms)
@@ -199,7 +196,7 @@ class CdrFactory:
 
     def _failed(
         self, start: datetime, origin: Origin, route: tuple[str, str], callee: str
-    ) -> tuple[Any, ...]:
+    ) -> CdrRow:
         rng = self.rng
         reason, _, direction = FAILURES[self._failure_index()]
         routed = reason > 0 or reason == Reason.GATEWAY_TIMEOUT
@@ -216,7 +213,7 @@ class CdrFactory:
     def _failure_index(self) -> int:
         return bisect.bisect(self._failures, self.rng.random() * self._failures[-1])
 
-    def illegal(self, start: datetime, source_ip: str) -> tuple[Any, ...]:
+    def illegal(self, start: datetime, source_ip: str) -> CdrRow:
         """An INVITE from an unknown source, recorded and rejected."""
         rng = self.rng
         caller = rng.pick(SCANNER_CALLERS) if rng.random() < 0.8 else str(rng.between(0, 10**6))
@@ -248,29 +245,28 @@ class CdrFactory:
         callee: str,
         charges: Charges,
         pdd_ms: int | None = None,
-    ) -> tuple[Any, ...]:
+    ) -> CdrRow:
         flow_no = self.flow_numbers.next(int(start.timestamp() * 1000))
-        values = {
-            "flow_no": flow_no,
-            "call_id": f"{flow_no:x}@generated",
-            "caller": origin.caller,
-            "callee": callee,
-            "caller_ip": origin.caller_ip,
-            "callee_ip": route[1],
-            "mapping_gateway": origin.mapping_gateway,
-            "phone": origin.phone,
-            "routing_gateway": route[0],
-            "start_time": start,
-            "connect_time": connect,
-            "stop_time": stop,
-            "hold_time_ms": hold_ms,
-            "end_reason": int(reason),
-            "end_direction": int(direction),
-            "billing_mode": int(origin.mode),
-            "pdd_ms": pdd_ms,
+        return CdrRow(
+            flow_no=flow_no,
+            call_id=f"{flow_no:x}@generated",
+            caller=origin.caller,
+            callee=callee,
+            caller_ip=origin.caller_ip,
+            callee_ip=route[1],
+            mapping_gateway=origin.mapping_gateway,
+            phone=origin.phone,
+            routing_gateway=route[0],
+            start_time=start,
+            connect_time=connect,
+            stop_time=stop,
+            hold_time_ms=hold_ms,
+            end_reason=int(reason),
+            end_direction=int(direction),
+            billing_mode=int(origin.mode),
+            pdd_ms=pdd_ms,
             **charges._asdict(),
-        }
-        return self.columns(values)
+        )
 
 
 def start_offsets(rng: FastRandom, count: int) -> list[float]:
@@ -300,7 +296,7 @@ def generate_rows(
     end: datetime,
     seed: int | None = None,
     population: Population | None = None,
-) -> Iterator[tuple[Any, ...]]:
+) -> Iterator[CdrRow]:
     """Yield `count` CDR rows over the `days` before `end`, oldest first, ~8 % illegal bursts.
 
     Rows are produced one day at a time, so memory is bounded by a day's share.

@@ -1,6 +1,6 @@
 """Bulk CDR insertion through COPY (the only way CDRs are written in bulk).
 
-Rows are tuples in `CDR_COLUMNS` order, as CSV in one format (COPY_OPTIONS): `rows_to_csv`
+Rows are `CdrRow`s, as CSV in one format (COPY_OPTIONS): `rows_to_csv`
 renders the SIP engine's journal lines, `CsvStream` renders rows while COPY reads them.
 `copy_cdrs` streams rows straight into the table; `copy_csv_idempotent` (journal batches) and
 `copy_cdrs_idempotent` go through a temporary table and skip flow numbers already stored, so a
@@ -19,40 +19,50 @@ import io
 import itertools
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from vosadmin.core.notify import CONFIG_CHANNEL
 
-CDR_COLUMNS = (
-    "flow_no",
-    "call_id",
-    "caller",
-    "callee",
-    "caller_ip",
-    "callee_ip",
-    "mapping_gateway",
-    "phone",
-    "routing_gateway",
-    "start_time",
-    "connect_time",
-    "stop_time",
-    "hold_time_ms",
-    "fee_time",
-    "fee",
-    "end_reason",
-    "end_direction",
-    "billing_mode",
+
+class CdrRow(NamedTuple):
+    """One CDR as COPY loads it: the fields are the columns of billing_cdr, in COPY order.
+
+    The engine's rules build it (`softswitch.rules.cdr.cdr_row`), the journal and COPY write
+    it, the export reads it back (`billing.export`): nobody counts positions.
+    """
+
+    flow_no: int
+    call_id: str
+    caller: str
+    callee: str
+    caller_ip: str
+    callee_ip: str
+    mapping_gateway: str
+    phone: str
+    routing_gateway: str
+    start_time: datetime
+    connect_time: datetime | None
+    stop_time: datetime
+    hold_time_ms: int
+    fee_time: int
+    fee: Decimal
+    end_reason: int
+    end_direction: int
+    billing_mode: int
     # Rating (SPEC §8.2), last so that rows without them are a prefix of a row.
-    "account_id",
-    "fee_prefix",
-    "cost",
-    "cost_prefix",
+    account_id: int | None = None
+    fee_prefix: str = ""
+    cost: Decimal = Decimal(0)
+    cost_prefix: str = ""
     # Post-dial delay (SPEC §10): INVITE received → first 18x or 200 from the routing side.
-    "pdd_ms",
-)
-# What a row written before a column existed gets for it, in CDR_COLUMNS order (the last ones).
-LATER_DEFAULTS = (None, "", Decimal(0), "", None)
+    pdd_ms: int | None = None
+
+
+CDR_COLUMNS = CdrRow._fields
+# What a row written before a column existed gets for it (the defaults of the last fields).
+LATER_DEFAULTS = tuple(CdrRow._field_defaults.values())
 # The lengths of rows the journal may hold: before rating, before PDD, now.
 ROW_LENGTHS = (len(CDR_COLUMNS) - 5, len(CDR_COLUMNS) - 1, len(CDR_COLUMNS))
 COLUMN_LIST = ", ".join(f'"{column}"' for column in CDR_COLUMNS)

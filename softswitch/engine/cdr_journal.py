@@ -27,13 +27,13 @@ import csv
 import io
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from billing.ingest import CDR_COLUMNS, LATER_DEFAULTS, NULL, ROW_LENGTHS, rows_to_csv
+from billing.ingest import CDR_COLUMNS, LATER_DEFAULTS, NULL, ROW_LENGTHS, CdrRow, rows_to_csv
 from softswitch.engine.open_calls import OpenCallLog, write_all
 from softswitch.rules.cdr import CallRecord
 
@@ -98,8 +98,8 @@ class CdrJournal:
             self.quarantine_path,
         )
 
-    def append(self, row: Sequence[Any]) -> None:
-        """Append one CDR (a tuple in `billing.ingest.CDR_COLUMNS` order) as one line."""
+    def append(self, row: CdrRow) -> None:
+        """Append one CDR as one line."""
         line = rows_to_csv([row]).getvalue()
         if line.count("\n") != 1 or "\r" in line:
             line = rows_to_csv([_without_line_breaks(row)]).getvalue()
@@ -213,9 +213,11 @@ def _after_last_newline(file: BinaryIO, size: int) -> int:
     return 0
 
 
-def _without_line_breaks(row: Sequence[Any]) -> tuple[Any, ...]:
+def _without_line_breaks(row: CdrRow) -> CdrRow:
     """The row with CR and LF in its texts written as %0D and %0A (one CDR, one line)."""
-    return tuple(value.translate(LINE_BREAKS) if isinstance(value, str) else value for value in row)
+    return CdrRow._make(
+        value.translate(LINE_BREAKS) if isinstance(value, str) else value for value in row
+    )
 
 
 def _timestamp(value: str) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from billing.choices import CdrBillingModeChoices as BillingMode
 from billing.choices import CdrEndDirectionChoices as EndDirection
+from billing.ingest import CdrRow
 
 if TYPE_CHECKING:
     from softswitch.rules.charging import CallCharges
@@ -71,32 +72,32 @@ def should_record(record: CallRecord, parameters: dict[str, Any]) -> bool:
     return True
 
 
-def cdr_row(record: CallRecord, flow_no: int, charges: CallCharges) -> tuple[Any, ...]:
-    """The CDR as a row in `billing.ingest.CDR_COLUMNS` order, with its rating `charges`."""
-    return (
-        flow_no,
-        record.call_id[:255],
-        record.caller[:64],
-        record.callee[:64],
-        record.caller_ip,
-        record.callee_ip,
-        record.mapping_gateway,
-        record.phone,
-        record.routing_gateway,
-        _utc(record.start_time),
-        _utc(record.connect_time) if record.connect_time else None,
-        _utc(record.stop_time),
-        record.hold_time_ms,
-        charges.fee_time,
-        charges.fee,
-        int(record.end_reason),
-        int(record.end_direction),
-        int(record.billing_mode),
-        charges.account_id,
-        charges.fee_prefix,
-        charges.cost,
-        charges.cost_prefix,
-        record.pdd_ms,
+def cdr_row(record: CallRecord, flow_no: int, charges: CallCharges) -> CdrRow:
+    """The CDR of the call, with its rating `charges`."""
+    return CdrRow(
+        flow_no=flow_no,
+        call_id=record.call_id[:255],
+        caller=record.caller[:64],
+        callee=record.callee[:64],
+        caller_ip=record.caller_ip,
+        callee_ip=record.callee_ip,
+        mapping_gateway=record.mapping_gateway,
+        phone=record.phone,
+        routing_gateway=record.routing_gateway,
+        start_time=_utc(record.start_time),
+        connect_time=_utc(record.connect_time) if record.connect_time else None,
+        stop_time=_utc(record.stop_time),
+        hold_time_ms=record.hold_time_ms,
+        fee_time=charges.fee_time,
+        fee=charges.fee,
+        end_reason=int(record.end_reason),
+        end_direction=int(record.end_direction),
+        billing_mode=int(record.billing_mode),
+        account_id=charges.account_id,
+        fee_prefix=charges.fee_prefix,
+        cost=charges.cost,
+        cost_prefix=charges.cost_prefix,
+        pdd_ms=record.pdd_ms,
     )
 
 

@@ -16,7 +16,7 @@ from django.db import OperationalError
 from billing.choices import CdrEndDirectionChoices as Direction
 from billing.choices import CdrEndReasonChoices as Reason
 from billing.flow_numbers import FlowNumberGenerator
-from billing.ingest import rows_to_csv
+from billing.ingest import CdrRow, rows_to_csv
 from billing.models import Cdr
 from softswitch.choices import CurrentCallStateChoices
 from softswitch.engine.cdr_journal import CdrJournal
@@ -42,28 +42,28 @@ pytestmark = pytest.mark.django_db(transaction=True)
 START = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 
-def cdr_rows(count: int, start: datetime = START) -> list[tuple]:
+def cdr_rows(count: int, start: datetime = START) -> list[CdrRow]:
     flow = FlowNumberGenerator(5)
     return [
-        (
-            flow.next(int(start.timestamp() * 1000)),
-            f"call-{i}",
-            "1001",
-            "8613",
-            "127.0.0.1:5060",
-            "127.0.0.1:5090",
-            "",
-            "1001",
-            "GW",
-            start,
-            start + timedelta(seconds=2),
-            start + timedelta(seconds=12),
-            10_000,
-            10,
-            Decimal("0.01"),
-            200,
-            0,
-            0,
+        CdrRow(
+            flow_no=flow.next(int(start.timestamp() * 1000)),
+            call_id=f"call-{i}",
+            caller="1001",
+            callee="8613",
+            caller_ip="127.0.0.1:5060",
+            callee_ip="127.0.0.1:5090",
+            mapping_gateway="",
+            phone="1001",
+            routing_gateway="GW",
+            start_time=start,
+            connect_time=start + timedelta(seconds=2),
+            stop_time=start + timedelta(seconds=12),
+            hold_time_ms=10_000,
+            fee_time=10,
+            fee=Decimal("0.01"),
+            end_reason=200,
+            end_direction=0,
+            billing_mode=0,
         )
         for i in range(count)
     ]
@@ -135,7 +135,7 @@ def test_a_day_without_partition_gets_one(tmp_path) -> None:
     assert Cdr.objects.filter(start_time__year=2031).count() == 3
 
 
-def journal_lines(rows: list[tuple]) -> bytes:
+def journal_lines(rows: list[CdrRow]) -> bytes:
     return rows_to_csv(rows).getvalue().encode()
 
 
@@ -205,7 +205,7 @@ def test_a_number_with_a_line_break_stays_one_journal_line(tmp_path) -> None:
     in two (both halves quarantined, the CDR lost) nor let the second half pass as a CDR."""
     (row,) = cdr_rows(1)
     journal = CdrJournal(tmp_path, "n1")
-    journal.append((*row[:2], '10\n1,"forged",\r"x', *row[3:]))
+    journal.append(row._replace(caller='10\n1,"forged",\r"x'))
     assert journal.sync() == journal.path.stat().st_size
     assert journal.path.read_bytes().count(b"\n") == 1
     assert flush(CdrWriter(journal, ThreadPoolExecutor(1), write_cdr_batch))

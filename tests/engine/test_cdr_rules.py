@@ -8,6 +8,8 @@ import pytest
 
 from billing.choices import CdrBillingModeChoices as Mode
 from billing.choices import CdrEndDirectionChoices as Direction
+from billing.ingest import CdrRow
+from billing.models import Cdr
 from softswitch.rules.cdr import CallRecord, cdr_row, should_record
 from softswitch.rules.charging import unrated
 
@@ -61,21 +63,34 @@ def test_recording_switches(fields, parameter, value, recorded) -> None:
 def test_row_has_hold_time_fee_time_and_rounded_fee() -> None:
     answered = record(connect_time=1002.0, stop_time=1012.4, end_reason=200)
     row = cdr_row(answered, 77, unrated(answered, 2))
-    assert row[0] == 77
-    assert (row[12], row[13], row[14]) == (10_400, 11, Decimal("0.00"))
-    assert row[10] is not None and row[15:18] == (200, Direction.SERVER, Mode.MAPPING_GATEWAY)
-    assert row[18:22] == (None, "", Decimal("0.00"), "")
+    assert row.flow_no == 77 and row.connect_time is not None
+    assert (row.hold_time_ms, row.fee_time, row.fee) == (10_400, 11, Decimal("0.00"))
+    assert (row.end_reason, row.end_direction, row.billing_mode) == (
+        200,
+        Direction.SERVER,
+        Mode.MAPPING_GATEWAY,
+    )
+    assert (row.account_id, row.fee_prefix, row.cost, row.cost_prefix) == (
+        None,
+        "",
+        Decimal("0.00"),
+        "",
+    )
 
 
 def test_row_has_the_pdd_of_the_first_ringing_or_answer() -> None:
     rang = record(connect_time=1003.0, stop_time=1012.4, end_reason=200)
-    assert cdr_row(rang, 1, unrated(rang, 2))[-1] is None  # neither 18x nor 200 seen
+    assert cdr_row(rang, 1, unrated(rang, 2)).pdd_ms is None  # neither 18x nor 200 seen
     rang.progressed(rang.start_time + 0.8123)
     rang.progressed(rang.start_time + 3.0)  # the answer after the ringing: PDD stays
-    assert cdr_row(rang, 1, unrated(rang, 2))[-1] == 812
+    assert cdr_row(rang, 1, unrated(rang, 2)).pdd_ms == 812
 
 
 def test_unanswered_row_has_no_connect_time() -> None:
     unanswered = record(end_reason=487)
     row = cdr_row(unanswered, 1, unrated(unanswered, 2))
-    assert row[10] is None and row[12] == 0 and row[13] == 0
+    assert row.connect_time is None and row.hold_time_ms == 0 and row.fee_time == 0
+
+
+def test_the_row_names_every_cdr_column() -> None:
+    assert set(CdrRow._fields) == {field.column for field in Cdr._meta.concrete_fields}
