@@ -3,7 +3,7 @@ explicit time (fail2ban's maxretry / findtime / bantime)."""
 
 from __future__ import annotations
 
-from softswitch.rules.security import SourceGuard
+from softswitch.rules.security import SourceGuard, in_networks, parse_networks
 from vosadmin.core.parameters import PARAMETERS
 
 IP = "192.0.2.7"
@@ -95,3 +95,13 @@ def test_the_window_is_a_parameter_with_a_default_of_60_seconds() -> None:
     assert parameter.default == 60 and parameter.unit == "seconds"
     assert "SS_AUTHENTICATION_MAX_RETRY" in parameter.description
     assert "window" in parameter.description
+
+
+def test_trusted_networks_hold_their_addresses_and_only_theirs() -> None:
+    networks = parse_networks(["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32", "172.16.5.1/16"])
+    assert [str(network) for network in networks][-1] == "172.16.0.0/16"  # host bits dropped
+    for inside in ("10.1.2.3", "192.0.2.7", "2001:db8::5", "172.16.200.1"):
+        assert in_networks(inside, networks)
+    for outside in ("11.0.0.1", "192.0.2.8", "2001:db9::1"):
+        assert not in_networks(outside, networks)
+    assert not in_networks("10.1.2.3", parse_networks([]))  # none trusted: nobody is
