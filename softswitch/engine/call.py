@@ -9,9 +9,7 @@ re-INVITE and UPDATE are relayed. Failover follows SPEC §3.3 step 6. Whatever e
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -19,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from billing.choices import CdrEndDirectionChoices as EndDirection
 from billing.choices import CdrEndReasonChoices as EndReason
 from softswitch.choices import CurrentCallOriginChoices, CurrentCallStateChoices
+from softswitch.engine.clock import Timer
 from softswitch.engine.money import Reservation
 from softswitch.engine.sip_layer import ClientTransaction, ServerTransaction
 from softswitch.engine.store import timestamp_to_datetime
@@ -68,7 +67,7 @@ class Leg:
     cancel_pending: bool = False
     cancel_sent: bool = False
     holds_line: bool = True
-    timer: asyncio.TimerHandle | None = None
+    timer: Timer | None = None
 
     @property
     def call_id(self) -> str:
@@ -80,7 +79,7 @@ class Answer:
     """A 2xx to an INVITE we retransmit until the ACK, and what to do when the ACK comes."""
 
     retransmission: AnswerRetransmission
-    timer: asyncio.TimerHandle | None = None
+    timer: Timer | None = None
     ack_other: tuple[str, int] | None = None  # (other side, its INVITE CSeq) to ACK on ACK
 
 
@@ -110,6 +109,7 @@ class Call:
     ) -> None:
         self.manager = manager
         self.switch = manager.switch
+        self.clock = manager.clock
         self.server = server
         self.invite = server.request
         self.a_flow = server.flow
@@ -129,7 +129,7 @@ class Call:
         self.cancelled = False
         self.ended = False
         self.started_concurrency = False
-        self.max_duration_timer: asyncio.TimerHandle | None = None
+        self.max_duration_timer: Timer | None = None
         self.money = money
         self.reservation: Reservation | None = None
         self.paid_seconds: int | None = None  # what the reserved money buys, if less than allowed
@@ -271,7 +271,7 @@ class Call:
             lambda reason: self._on_leg_failure(leg, reason),
         )
         timeout = switch.parameter("SS_MAPPING_GATEWAY_TIMEOUT")
-        leg.timer = asyncio.get_running_loop().call_later(timeout, self._on_gateway_timeout, leg)
+        leg.timer = self.clock.call_later(timeout, self._on_gateway_timeout, leg)
 
     # Gateway responses ------------------------------------------------------------------
 
@@ -306,7 +306,7 @@ class Call:
     def _provisional(self, leg: Leg, response: Response) -> None:
         if response.status_code == 100:
             return
-        self.record.progressed(time.time())
+        self.record.progressed(self.clock.now())
         sdp = has_sdp(response)
         leg.sent_sdp = leg.sent_sdp or sdp
         self.server.respond(self._a_response(response.status_code, response))
@@ -317,7 +317,7 @@ class Call:
         if self.state == State.CONNECTED:
             self._resend_ack("b", response)  # a retransmitted 2xx: ACK it again
             return
-        switch, now = self.switch, time.time()
+        switch, now = self.switch, self.clock.now()
         self.state = State.CONNECTED
         self.record.connect_time = now
         self.record.progressed(now)
@@ -342,7 +342,7 @@ class Call:
         if self.watched:
             switch.counters.call_answered(self.record.callee)
         limit, reason = self._duration_limit()
-        self.max_duration_timer = asyncio.get_running_loop().call_later(limit, self.hang_up, reason)
+        self.max_duration_timer = self.clock.call_later(limit, self.hang_up, reason)
         self.manager.changed(self)
 
     def _duration_limit(self) -> tuple[float, int]:
@@ -508,21 +508,20 @@ class Call:
     # Answer retransmission ----------------------------------------------------------------
 
     def _expect_ack(self, side: str, response: Response, ack_other: tuple[str, int]) -> None:
-        loop = asyncio.get_running_loop()
-        answer = Answer(AnswerRetransmission(response, loop.time()), ack_other=ack_other)
+        retransmission = AnswerRetransmission(response, self.clock.monotonic())
+        answer = Answer(retransmission, ack_other=ack_other)
         self.answers[side] = answer
         self._schedule_answer(side, answer)
 
     def _schedule_answer(self, side: str, answer: Answer) -> None:
         deadline = answer.retransmission.next_deadline()
         if deadline is not None:
-            loop = asyncio.get_running_loop()
-            answer.timer = loop.call_at(deadline, self._answer_timer, side, answer)
+            answer.timer = self.clock.call_at(deadline, self._answer_timer, side, answer)
 
     def _answer_timer(self, side: str, answer: Answer) -> None:
         if self.answers.get(side) is not answer:
             return
-        for action in answer.retransmission.on_timer(asyncio.get_running_loop().time()):
+        for action in answer.retransmission.on_timer(self.clock.monotonic()):
             if isinstance(action, SendMessage):
                 self.switch.layer.send_stateless(action.message, self._flow(side))
             elif isinstance(action, TransactionTimeout):
@@ -552,7 +551,7 @@ class Call:
             return
         self.ended = True
         record = self.record
-        record.stop_time = time.time()
+        record.stop_time = self.clock.now()
         record.end_reason, record.end_direction = int(reason), int(direction)
         record.ended_by_switch = by_switch and record.connect_time is not None
         self._stop_timers()

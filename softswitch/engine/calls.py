@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Coroutine
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
@@ -44,6 +43,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# A finished call's legs stay known this long, so that a late 2xx of one is still ACKed and
+# BYEd (64 × T1, the life of an INVITE client transaction).
+FORGET_LEGS_SECONDS = 32.0
 REJECTION_STATUS = {  # what the caller gets for a decision of the switch
     EndReason.NOT_REGISTERED: 403,
     EndReason.ORIGIN_LOCKED: 403,
@@ -70,13 +72,14 @@ class CallManager:
         self, switch: Switch, journal: CdrJournal, node: str, node_id: int, executor: Executor
     ) -> None:
         self.switch = switch
+        self.clock = switch.clock
         self.journal = journal
         self.node = node
         self.executor = executor
         self.flow_numbers = FlowNumberGenerator(node_id)
         self.capacity = CapacityTracker(switch.counters.redis, node)
-        self.money = MoneyReserver(switch.counters.redis, node)
-        self.resolver = HostResolver()
+        self.money = MoneyReserver(switch.counters.redis, node, self.clock)
+        self.resolver = HostResolver(clock=self.clock)
         self.gateways = GatewayMonitor(switch, self.resolver)
         self.by_invite: dict[tuple[str, ...], Call] = {}
         self.by_dialog: dict[DialogId, tuple[Call, str]] = {}
@@ -149,7 +152,7 @@ class CallManager:
                 method="INVITE",
                 realm=switch.realm,
                 request_uri=credentials.uri,
-                now=time.time(),
+                now=self.clock.now(),
                 password=phone.password,
             )
         if verdict in (DigestResult.STALE, DigestResult.REPLAY, DigestResult.BAD_NONCE):
@@ -193,7 +196,7 @@ class CallManager:
         """Count, screen, check lock and capacity, plan the route, start relaying."""
         if request.max_forwards is not None and request.max_forwards <= 0:  # a loop (§16.3)
             return self._reject_before_routing(request, flow, origin, mode, caller, callee, 483)
-        switch, now = self.switch, time.time()
+        switch, now = self.switch, self.clock.now()
         watched = (
             switch.parameter("SS_BLACK_LIST_DYNAMIC_RUN_MODE") == "Global"
             or origin.dynamic_blacklist
@@ -278,7 +281,7 @@ class CallManager:
         callee: str,
         origin: Origin | None = None,
     ) -> CallRecord:
-        now = time.time()
+        now = self.clock.now()
         record = CallRecord(
             call_id=request.call_id,
             caller=caller,
@@ -363,7 +366,7 @@ class CallManager:
         self.by_invite.pop(call.server.key, None)
         for dialog_id in call.dialog_ids():
             self.by_dialog.pop(dialog_id, None)
-        asyncio.get_running_loop().call_later(32.0, self._forget_legs, call)
+        self.clock.call_later(FORGET_LEGS_SECONDS, self._forget_legs, call)
 
     def _forget_legs(self, call: Call) -> None:
         for leg in call.legs:

@@ -1,5 +1,11 @@
 """The engine's clock and timer service: always the running event loop's, never another.
 
+Every part of the engine reads the time and schedules its timers through one `Clock`, built
+by the process and handed to each part (docs/adr/0008): wall-clock time (`now`) for CDRs and
+windows shared with other processes, monotonic time for deadlines, `call_at`/`call_later`
+returning a `Timer` to cancel. Tests drive the same parts in virtual time with a subclass
+(tests/engine/virtual_time.py) instead of sleeping.
+
 A timer scheduled on a loop that does not run never fires, and nothing says so: the engine
 once took the current event loop (`asyncio.get_event_loop`) while it was being built, before
 `uvloop.run()` started the loop that really runs, and no transaction timer ever fired (no
@@ -13,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 SELF_CHECK_DELAY = 0.01
 SELF_CHECK_TIMEOUT = 2.0
@@ -21,6 +27,13 @@ SELF_CHECK_TIMEOUT = 2.0
 
 class TimerSelfCheckFailed(RuntimeError):
     """A timer scheduled through the engine's clock did not fire."""
+
+
+class Timer(Protocol):
+    """A scheduled callback (`asyncio.TimerHandle` in the engine)."""
+
+    def cancel(self) -> None:
+        """Call it off (harmless once it ran or was cancelled)."""
 
 
 class Clock:
@@ -34,13 +47,11 @@ class Clock:
         """The running loop's monotonic time (what timer deadlines are expressed in)."""
         return asyncio.get_running_loop().time()
 
-    def call_at(self, when: float, callback: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
+    def call_at(self, when: float, callback: Callable[..., object], *args: Any) -> Timer:
         """Run `callback(*args)` at monotonic time `when` on the running loop."""
         return asyncio.get_running_loop().call_at(when, callback, *args)
 
-    def call_later(
-        self, delay: float, callback: Callable[..., Any], *args: Any
-    ) -> asyncio.TimerHandle:
+    def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> Timer:
         """Run `callback(*args)` after `delay` seconds on the running loop."""
         return asyncio.get_running_loop().call_later(delay, callback, *args)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from softswitch.engine.resolver import HostResolver
@@ -48,7 +47,7 @@ class GatewayMonitor:
         """Probe the gateways that are due (called every second)."""
         if not self.running:
             return
-        now = time.monotonic()
+        now = self.switch.clock.monotonic()
         period = self.switch.parameter("SS_SIP_OPTIONS_CHECK_PERIOD")
         gateways = self.switch.config.routing_gateways
         for gateway in gateways.values():

@@ -130,7 +130,7 @@ class Heartbeat:
         node = engine.settings.node
         with contextlib.suppress(Exception):  # Redis away: the alarm sees the beat go stale
             pipe = engine.redis.pipeline(transaction=False)
-            pipe.hset(HEARTBEATS_KEY, f"engine:{node}", f"{time.time():.3f}")
+            pipe.hset(HEARTBEATS_KEY, f"engine:{node}", f"{engine.clock.now():.3f}")
             pipe.set(cdr_backlog_key(node), cdrs, ex=BACKLOG_TTL)
             await pipe.execute()
 

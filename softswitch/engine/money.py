@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from softswitch.engine.capacity import FORGET_NODE  # the same shape: a total and per-node shares
+from softswitch.engine.clock import Clock
 from softswitch.redis_keys import BILLING_RESERVED_KEY as RESERVED
 from softswitch.redis_keys import billing_reserved_node_key
 
@@ -104,8 +104,9 @@ class Reservation:
 class MoneyReserver:
     """Reserve and release the money of calls in progress, from a pool leased from Redis."""
 
-    def __init__(self, redis: Any, node: str) -> None:
+    def __init__(self, redis: Any, node: str, clock: Clock) -> None:
         self.redis = redis
+        self.clock = clock
         self.node_key = billing_reserved_node_key(node)
         self.local: Counter[int] = Counter()  # money held by this node's calls, by account
         self.pool: Counter[int] = Counter()  # leased from Redis, held by no call yet
@@ -194,7 +195,7 @@ class MoneyReserver:
             if head.isdigit() and (reservation := self.unsettled.pop(int(head), None)):
                 released.append(reservation)
         if released:
-            asyncio.get_running_loop().call_later(self.settle_delay, self.release, *released)
+            self.clock.call_later(self.settle_delay, self.release, *released)
 
     def release(self, *reservations: Reservation) -> None:
         """Give the calls' money back: to the pool, but their fees, now in the balances, to
@@ -216,15 +217,15 @@ class MoneyReserver:
 
     def _touch(self, account_id: int) -> None:
         """The pool moved: it goes back to Redis once it stays idle for `pool_idle`."""
-        self.pool_used[account_id] = time.monotonic()
+        self.pool_used[account_id] = self.clock.monotonic()
         if not self._trim_pending:
             self._trim_pending = True
-            asyncio.get_running_loop().call_later(self.pool_idle, self._trim)
+            self.clock.call_later(self.pool_idle, self._trim)
 
     def _trim(self) -> None:
         """Give the pools idle for `pool_idle` back to Redis, so other nodes can lease them."""
         self._trim_pending = False
-        idle_since = time.monotonic() - self.pool_idle
+        idle_since = self.clock.monotonic() - self.pool_idle
         returned: list[int] = []
         for account, used in list(self.pool_used.items()):
             if used > idle_since:
@@ -236,7 +237,7 @@ class MoneyReserver:
             asyncio.get_running_loop().create_task(self._release_shared(returned))
         if self.pool_used:
             self._trim_pending = True
-            asyncio.get_running_loop().call_later(self.pool_idle, self._trim)
+            self.clock.call_later(self.pool_idle, self._trim)
 
     async def _release_shared(self, pairs: list[int]) -> None:
         try:

@@ -18,7 +18,6 @@ import logging
 import os
 import signal
 import socket
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -113,11 +112,14 @@ class Engine:
         self.cache = ConfigCache(self.executor, on_change=self._config_changed)
         self.clock = Clock()
         self.layer = SipLayer(self._send, self.clock)
-        self.tcp = TcpManager(self._on_stream_message, self._on_broken_stream, self._on_tcp_opened)
+        self.tcp = TcpManager(
+            self._on_stream_message, self._on_broken_stream, self._on_tcp_opened, self.clock
+        )
         self.udp = UdpEndpoint(lambda data, remote: self.switch.on_datagram(data, remote))
         self.switch = Switch(
             cache=self.cache,
             layer=self.layer,
+            clock=self.clock,
             counters=self.counters,
             authenticator=DigestAuthenticator(digest_secret(settings.secret)),
             realm=settings.realm,
@@ -278,7 +280,7 @@ class Engine:
     # Plumbing ---------------------------------------------------------------------------
 
     def _housekeeping(self) -> None:
-        now = time.time()
+        now = self.clock.now()
         self.switch.registrar.sweep(now)
         self.switch.sweep(now)
         self._close_idle_connections()
@@ -287,7 +289,7 @@ class Engine:
     def _close_idle_connections(self) -> None:
         """Close TCP connections that carry no binding and no call and have been idle."""
         busy = self.switch.registrar.bound_connections() | self.switch.calls.connections_in_use()
-        limit = time.monotonic() - TCP_IDLE_SECONDS
+        limit = self.clock.monotonic() - TCP_IDLE_SECONDS
         for connection in list(self.tcp.by_id.values()):
             if connection.id not in busy and connection.last_activity < limit:
                 self.switch.close_connection(connection.id)
@@ -307,7 +309,7 @@ class Engine:
 
     def _on_tcp_opened(self, connection: TcpConnection) -> None:
         """A suspended source is not even allowed to keep a connection open."""
-        if self.switch.guard.is_suspended(connection.remote[0], time.time()):
+        if self.switch.guard.is_suspended(connection.remote[0], self.clock.now()):
             self.switch.close_connection(connection.id)
 
     def _config_changed(self, kind: str, key: Any) -> None:

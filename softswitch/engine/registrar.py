@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
@@ -180,7 +179,7 @@ class Registrar:
             method="REGISTER",
             realm=self.switch.realm,
             request_uri=credentials.uri,
-            now=time.time(),
+            now=self.switch.clock.now(),
             password=phone.password,
         )
 
@@ -191,7 +190,7 @@ class Registrar:
 
     def _register(self, request: Request, flow: Flow, phone: PhoneAccount) -> None:
         switch = self.switch
-        now = time.time()
+        now = switch.clock.now()
         wanted = register_request(request)
         existing = self.bindings.get(phone.id)
         outcome = decide(existing, wanted, switch.parameter("SS_ENDPOINT_REGISTER_REPLACE"), now)
@@ -238,7 +237,7 @@ class Registrar:
 
     def _kick(self, old: Binding, new: Binding) -> None:
         """SS_ENDPOINT_REGISTER_REPLACE On: the new contact replaced the old one."""
-        self.switch.counters.security("register_replaced", time.time())
+        self.switch.counters.security("register_replaced", self.switch.clock.now())
         if old.connection_id is not None and old.connection_id != new.connection_id:
             self.switch.close_connection(old.connection_id)
 

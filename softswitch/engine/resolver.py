@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from softswitch.addresses import host_error, ip_literal
+from softswitch.engine.clock import Clock
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ class HostResolver:
         ttl: float = 60.0,
         negative_ttl: float = 10.0,
         timeout: float = 3.0,
-        clock: Callable[[], float] = time.monotonic,
+        *,
+        clock: Clock,
     ) -> None:
         self.lookup = lookup
         self.ttl = ttl
@@ -71,7 +72,7 @@ class HostResolver:
 
     def _fresh(self, host: str) -> bool:
         cached = self._cache.get(host)
-        return cached is not None and cached[0] > self.clock()
+        return cached is not None and cached[0] > self.clock.monotonic()
 
     async def resolve(self, host: str) -> str | None:
         """The address to send to, or None if the host is malformed or does not resolve."""
@@ -113,10 +114,10 @@ class HostResolver:
         if len(self._cache) >= MAX_ENTRIES:
             self._prune()
         ttl = self.ttl if address is not None else self.negative_ttl
-        self._cache[host] = (self.clock() + ttl, address)
+        self._cache[host] = (self.clock.monotonic() + ttl, address)
         self._addresses = frozenset(known for _, known in self._cache.values() if known)
 
     def _prune(self) -> None:
-        now = self.clock()
+        now = self.clock.monotonic()
         for host in [host for host, (expiry, _) in self._cache.items() if expiry <= now]:
             del self._cache[host]

@@ -8,12 +8,11 @@ the transaction user (the `Switch`).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from softswitch.engine.clock import Clock
+from softswitch.engine.clock import Clock, Timer
 from softswitch.engine.transport import Flow
 from softswitch.sip.message import Malformed, Message, Request, Response, add_received_rport
 from softswitch.sip.transaction import (
@@ -57,7 +56,7 @@ class ServerTransaction:
         self.transaction: Any = kind(request, reliable=reliable)
         self.flow = flow
         self.key = key
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: Timer | None = None
 
     def respond(self, response: Response) -> None:
         """Send a response through the transaction (retransmissions included).
@@ -96,7 +95,7 @@ class ClientTransaction:
         self.transaction: Any = kind(request, reliable=reliable)
         self.flow = flow
         self.key = client_transaction_key(request)
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: Timer | None = None
         self.on_response = on_response
         self.on_failure = on_failure  # "timeout" or "transport"
 

@@ -9,10 +9,10 @@ helpers every part uses to answer and to originate requests.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
+from softswitch.engine.clock import Clock
 from softswitch.engine.config import ConfigCache
 from softswitch.engine.counters import Counters
 from softswitch.engine.sip_layer import ServerTransaction, SipLayer
@@ -48,6 +48,7 @@ class Switch:
         *,
         cache: ConfigCache,
         layer: SipLayer,
+        clock: Clock,
         counters: Counters,
         authenticator: DigestAuthenticator,
         realm: str,
@@ -58,6 +59,7 @@ class Switch:
     ) -> None:
         self.cache = cache
         self.layer = layer
+        self.clock = clock
         self.counters = counters
         self.authenticator = authenticator
         self.realm = realm
@@ -95,8 +97,9 @@ class Switch:
             self.close_connection(flow.connection_id)
 
     def _gate(self, ip: str) -> bool:
-        if self.guard.is_suspended(ip, time.time()):
-            self.counters.security("unauthorized", time.time())
+        now = self.clock.now()
+        if self.guard.is_suspended(ip, now):
+            self.counters.security("unauthorized", now)
             return False
         return True
 
@@ -177,7 +180,7 @@ class Switch:
 
         401/407 challenges are not refusals; an unknown account is refused, never challenged.
         """
-        now = time.time()
+        now = self.clock.now()
         self.counters.security("unauthorized", now)
         if authentication_failed:
             self.counters.security("register_failed", now)
@@ -198,15 +201,15 @@ class Switch:
 
     def silence(self, request: Request) -> None:
         """Stay silent to a request, and to its retransmissions for a while."""
-        self.silenced[server_transaction_key(request)] = time.monotonic() + SILENCE_SECONDS
+        self.silenced[server_transaction_key(request)] = self.clock.monotonic() + SILENCE_SECONDS
 
     def _is_silenced(self, request: Request) -> bool:
         until = self.silenced.get(server_transaction_key(request)) if self.silenced else None
-        return until is not None and time.monotonic() < until
+        return until is not None and self.clock.monotonic() < until
 
     def sweep(self, now: float) -> None:
         """Housekeeping: forget old silences, finished suspensions and stale failure counts."""
-        monotonic = time.monotonic()
+        monotonic = self.clock.monotonic()
         for key in [key for key, until in self.silenced.items() if until <= monotonic]:
             del self.silenced[key]
         self.guard.forget_expired(now, self.parameter("SS_AUTHENTICATION_FAILED_WINDOW"))
@@ -245,7 +248,7 @@ class Switch:
     def challenges(self, stale: bool = False) -> list[str]:
         """WWW-/Proxy-Authenticate values, one per algorithm in SIP_DIGEST_ALGORITHMS order
         (many clients answer the first they see, so the first is the one they will use)."""
-        now = time.time()
+        now = self.clock.now()
         nonce = self.authenticator.make_nonce(self.realm, now)
         return [
             self.authenticator.challenge(

@@ -14,11 +14,11 @@ import itertools
 import logging
 import socket
 import struct
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from softswitch.engine.clock import Clock
 from softswitch.sip.message import Malformed, Message
 from softswitch.sip.stream import FramingError, KeepAlivePing, MessageReceived, StreamFramer
 
@@ -75,7 +75,7 @@ class TcpConnection(asyncio.Protocol):
         self.framer = StreamFramer()
         self.transport: asyncio.Transport | None = None
         self.remote: Address = ("", 0)
-        self.last_activity = time.monotonic()
+        self.last_activity = manager.clock.monotonic()
         self.closed = False
 
     @property
@@ -89,7 +89,7 @@ class TcpConnection(asyncio.Protocol):
         self.manager.opened(self)
 
     def data_received(self, data: bytes) -> None:
-        self.last_activity = time.monotonic()
+        self.last_activity = self.manager.clock.monotonic()
         for event in self.framer.feed(data):
             if isinstance(event, MessageReceived):
                 self.manager.on_message(event.message, self.flow)
@@ -106,7 +106,7 @@ class TcpConnection(asyncio.Protocol):
 
     def send(self, data: bytes) -> None:
         if self.transport is not None and not self.closed:
-            self.last_activity = time.monotonic()
+            self.last_activity = self.manager.clock.monotonic()
             self.transport.write(data)
 
     def close(self, reset: bool) -> None:
@@ -131,7 +131,9 @@ class TcpManager:
         on_message: MessageHandler,
         on_broken: Callable[[TcpConnection], None],
         on_opened: Callable[[TcpConnection], None],
+        clock: Clock,
     ) -> None:
+        self.clock = clock
         self.on_message = on_message
         self.on_broken = on_broken
         self.on_opened = on_opened

@@ -17,6 +17,7 @@ from billing.choices import CdrEndReasonChoices as Reason
 from softswitch.addresses import host_error
 from softswitch.engine.calls import CallManager
 from softswitch.engine.resolver import HostResolver, preferred_address
+from tests.engine.virtual_time import FakeClock
 
 
 class FakeDns:
@@ -36,16 +37,8 @@ class FakeDns:
         return [(socket.AF_INET, socket.SOCK_DGRAM, 17, "", (answer, 0))]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def resolver(dns: FakeDns, clock: Clock | None = None, **kwargs: Any) -> HostResolver:
-    return HostResolver(lookup=dns, clock=clock or Clock(), **kwargs)
+def resolver(dns: FakeDns, clock: FakeClock | None = None, **kwargs: Any) -> HostResolver:
+    return HostResolver(lookup=dns, clock=clock or FakeClock(), **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -84,7 +77,7 @@ def test_ip_literals_are_never_looked_up() -> None:
 
 
 def test_a_name_is_cached_for_its_ttl_then_looked_up_again() -> None:
-    dns, clock = FakeDns({"gw.example": "192.0.2.8"}), Clock()
+    dns, clock = FakeDns({"gw.example": "192.0.2.8"}), FakeClock()
     names = resolver(dns, clock, ttl=60)
 
     async def twice() -> list[str | None]:
@@ -92,20 +85,20 @@ def test_a_name_is_cached_for_its_ttl_then_looked_up_again() -> None:
 
     assert asyncio.run(twice()) == ["192.0.2.8", "192.0.2.8"]
     assert dns.queries == ["gw.example"]
-    clock.now += 61
+    clock.advance(61)
     dns.answers["gw.example"] = "192.0.2.9"
     assert asyncio.run(names.resolve("gw.example")) == "192.0.2.9"
     assert dns.queries == ["gw.example", "gw.example"]
 
 
 def test_a_failed_lookup_is_cached_for_the_negative_ttl_and_logged_once(caplog) -> None:
-    dns, clock = FakeDns({}), Clock()
+    dns, clock = FakeDns({}), FakeClock()
     names = resolver(dns, clock, negative_ttl=10)
     with caplog.at_level(logging.WARNING, "softswitch.engine.resolver"):
         for _ in range(3):
             assert asyncio.run(names.resolve("gw.example.invalid")) is None
         assert len(dns.queries) == 1
-        clock.now += 11
+        clock.advance(11)
         assert asyncio.run(names.resolve("gw.example.invalid")) is None
     assert len(dns.queries) == 2
     assert len([r for r in caplog.records if "does not resolve" in r.getMessage()]) == 1
@@ -173,7 +166,7 @@ class FakeCall:
 def supervise_failing_step(call: FakeCall) -> tuple[CallManager, list[dict[str, Any]]]:
     """Run a call step that raises under the manager's supervision; return what the loop's
     exception handler saw (e.g. "Task exception was never retrieved")."""
-    switch = SimpleNamespace(counters=SimpleNamespace(redis=None))
+    switch = SimpleNamespace(counters=SimpleNamespace(redis=None), clock=FakeClock())
     manager = CallManager(switch, journal=None, node="test", node_id=1, executor=None)
     manager.calls.add(call)
     unhandled: list[dict[str, Any]] = []

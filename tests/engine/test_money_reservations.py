@@ -8,6 +8,7 @@ from decimal import Decimal
 import redis.asyncio
 from django.conf import settings
 
+from softswitch.engine.clock import Clock
 from softswitch.engine.money import RESERVED, MoneyReserver, to_units
 
 ACCOUNT = 7
@@ -20,7 +21,10 @@ def scenario(test, nodes: tuple[str, ...] = ("n1", "n2")) -> None:
         clients = [redis.asyncio.Redis.from_url(settings.REDIS_URL) for _ in nodes]
         try:
             await test(
-                *(MoneyReserver(client, node) for client, node in zip(clients, nodes, strict=True))
+                *(
+                    MoneyReserver(client, node, Clock())
+                    for client, node in zip(clients, nodes, strict=True)
+                )
             )
             await asyncio.sleep(0.05)  # background releases
         finally:
@@ -161,7 +165,7 @@ def test_free_calls_reserve_nothing(redis_client) -> None:
 def test_without_redis_a_node_reserves_against_its_own_calls() -> None:
     async def main() -> None:
         unreachable = redis.asyncio.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-        node = MoneyReserver(unreachable, "n1")
+        node = MoneyReserver(unreachable, "n1", Clock())
         first = await node.reserve(ACCOUNT, Decimal("1"), Decimal("0.1"), Decimal("0.7"))
         second = await node.reserve(ACCOUNT, Decimal("1"), Decimal("0.1"), Decimal("0.7"))
         third = await node.reserve(ACCOUNT, Decimal("1"), Decimal("0.1"), Decimal("0.7"))
