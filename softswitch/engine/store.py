@@ -7,6 +7,7 @@ listed in docs/adr/0005-engine-database-contract.md.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -38,12 +39,11 @@ from vosadmin.core.parameters.resolver import load_parameter_values
 def fresh_connection(function: Any) -> Any:
     """Drop a broken or stale connection before the call (executor threads live long)."""
 
+    @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         close_old_connections()
         return function(*args, **kwargs)
 
-    wrapper.__name__ = function.__name__
-    wrapper.__doc__ = function.__doc__
     return wrapper
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from softswitch.models import Phone
+from tests.engine.b2bua import B2bua
 from tests.engine.harness import EngineRunner
 
 
@@ -51,3 +52,18 @@ def auth_row(e164: str, password: str, expires: int = 3600) -> str:
 @pytest.fixture
 def phone(transactional_db: Any) -> Phone:
     return Phone.objects.create(e164="1001", password="pw-1001")
+
+
+@pytest.fixture
+def b2bua(db: Any, redis_client: Any, tmp_path: Any) -> Iterator[Callable[[], B2bua]]:
+    """Build the in-memory B2BUA (tests/engine/b2bua.py) once the test's data exists:
+    `b2bua()`; it is closed at teardown."""
+    built: list[B2bua] = []
+
+    def build() -> B2bua:
+        built.append(B2bua(tmp_path / f"spool-{len(built)}"))
+        return built[-1]
+
+    yield build
+    for switch in built:
+        switch.close()

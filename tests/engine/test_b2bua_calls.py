@@ -1,0 +1,444 @@
+"""The B2BUA's call logic (SPEC §3.3, §4) in memory and in virtual time: admission,
+screening, routing and failover, CANCEL races, in-dialog relay, the switch's own hang-ups,
+capacity, and the CDR each call leaves (tests/engine/b2bua.py; the wire is test_calls.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from billing.choices import CdrBillingModeChoices as Mode
+from billing.choices import CdrEndDirectionChoices as Direction
+from billing.choices import CdrEndReasonChoices as Reason
+from blacklist.models import BlacklistGroup, BlacklistNumber, DynamicBlacklistEntry
+from softswitch.engine.counters import attempts_key
+from softswitch.models import MappingGateway, RoutingGateway
+from vosadmin.core.parameters import update_parameter
+
+CUSTOMER_IP = "198.51.100.2"
+STRANGER_IP = "198.51.100.9"
+GATEWAY_IP = "203.0.113.5"
+_ports = iter(range(5070, 6000))
+
+
+@pytest.fixture
+def customer(db) -> MappingGateway:
+    return MappingGateway.objects.create(name="GW-CUSTOMER", ips=[CUSTOMER_IP])
+
+
+def routing_gateway(name: str, prefixes: list[str], **extra) -> RoutingGateway:
+    return RoutingGateway.objects.create(
+        name=name, host=GATEWAY_IP, port=next(_ports), prefixes=prefixes, **extra
+    )
+
+
+def peer(switch, gateway: RoutingGateway):
+    """The fake routing gateway listening where `gateway` points."""
+    return switch.gateway(gateway.host, gateway.port)
+
+
+def connected_call(switch, vendor, callee: str):
+    """A call from the customer answered by `vendor` and ACKed: (caller, invite, gateway's)."""
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite(callee)
+    forwarded = vendor.take("INVITE")
+    vendor.answer(forwarded, 200)
+    caller.ack(invite, caller.take(200))
+    assert vendor.take("ACK").call_id == forwarded.call_id
+    return caller, invite, forwarded
+
+
+def seconds_between(earlier: str, later: str) -> float:
+    return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
+
+
+def test_answered_call_and_its_cdr_field_by_field(b2bua, customer) -> None:
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    started = switch.clock.now()
+    switch.advance(0.3)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000001")
+    forwarded = vendor.take("INVITE")
+    assert forwarded.uri.user == "8613800000001" and forwarded.call_id != invite.call_id
+    switch.advance(0.25)
+    vendor.answer(forwarded, 180)
+    switch.advance(2)
+    vendor.answer(forwarded, 200)
+    caller.ack(invite, caller.take(200))
+    assert vendor.take("ACK").call_id == forwarded.call_id
+    switch.advance(1.5)
+    caller.bye(invite.call_id)
+    assert caller.take(200).cseq.method == "BYE"
+    assert vendor.take("BYE").call_id == forwarded.call_id
+    record = switch.cdr("8613800000001")
+    assert (record["caller"], record["billing_mode"], record["mapping_gateway"]) == (
+        "2125550100",
+        str(Mode.MAPPING_GATEWAY),
+        "GW-CUSTOMER",
+    )
+    assert record["phone"] == "" and record["routing_gateway"] == "VENDOR"
+    assert record["callee_ip"] == f"{GATEWAY_IP}:{gateway.port}"
+    assert record["caller_ip"] == f"{CUSTOMER_IP}:5060" and record["call_id"] == invite.call_id
+    assert (record["end_reason"], record["end_direction"]) == ("200", str(Direction.CALLER))
+    assert (record["hold_time_ms"], record["fee_time"]) == ("1500", "2")
+    assert record["pdd_ms"] == "250"  # INVITE → the first 180
+    assert seconds_between(record["connect_time"], record["stop_time"]) == 1.5
+    assert datetime.fromisoformat(record["start_time"]).timestamp() == pytest.approx(started + 0.3)
+    assert int(record["flow_no"]) > 0
+
+
+def test_busy_stops_failover(b2bua, customer) -> None:
+    first = routing_gateway("FIRST", ["86"], priority=1)
+    second = routing_gateway("SECOND", ["86"], priority=2)
+    switch = b2bua()
+    busy, spare = peer(switch, first), peer(switch, second)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000002")
+    busy.answer(busy.take("INVITE"), 486)
+    caller.ack(invite, caller.take(486))
+    assert spare.inbox == []  # the second gateway never got an INVITE
+    record = switch.cdr("8613800000002")
+    assert (record["end_reason"], record["end_direction"], record["routing_gateway"]) == (
+        "486",
+        str(Direction.CALLEE),
+        "FIRST",
+    )
+    assert record["pdd_ms"] == r"\N"  # neither 18x nor 200 came
+
+
+def test_silent_gateway_fails_over_after_the_mapping_gateway_timeout(b2bua, customer) -> None:
+    update_parameter("SS_MAPPING_GATEWAY_TIMEOUT", 2)
+    dead = routing_gateway("DEAD", ["86"], priority=1)
+    alive = routing_gateway("ALIVE", ["86"], priority=2)
+    switch = b2bua()
+    silent, answering = peer(switch, dead), peer(switch, alive)
+    caller = switch.caller(CUSTOMER_IP)
+    caller.invite("8613800000003")
+    assert silent.take("INVITE") and answering.inbox == []
+    switch.advance(1.9)
+    assert answering.inbox == []
+    switch.advance(0.1)
+    answering.answer(answering.take("INVITE"), 200)
+    assert caller.take(200)
+    assert silent.received("CANCEL") == []  # no CANCEL before a provisional response (§9.1)
+
+
+@pytest.mark.parametrize(("stop_after_sdp", "outcome"), [(True, 503), (False, 200)])
+def test_failure_after_early_media(b2bua, customer, stop_after_sdp, outcome) -> None:
+    update_parameter("SS_SIP_STOP_SWITCH_AFTER_SDP", stop_after_sdp)
+    early = routing_gateway("EARLY", ["86"], priority=1)
+    other = routing_gateway("OTHER", ["86"], priority=2)
+    switch = b2bua()
+    ringing, fallback = peer(switch, early), peer(switch, other)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000004")
+    forwarded = ringing.take("INVITE")
+    ringing.answer(forwarded, 183, sdp_body=True)
+    assert caller.take(183).body  # the early media's SDP is relayed
+    ringing.answer(forwarded, 503)
+    if stop_after_sdp:
+        caller.ack(invite, caller.take(503))
+        assert fallback.inbox == []
+        record = switch.cdr("8613800000004")
+        assert (record["end_reason"], record["routing_gateway"]) == ("503", "EARLY")
+    else:
+        fallback.answer(fallback.take("INVITE"), 200)
+        caller.ack(invite, caller.take(200))
+        caller.bye(invite.call_id)
+        record = switch.cdr("8613800000004")
+        assert (record["end_reason"], record["routing_gateway"]) == ("200", "OTHER")
+
+
+def test_switch_limit_caps_the_gateways_tried(b2bua, customer) -> None:
+    update_parameter("SS_GATEWAY_SWITCH_LIMIT", 2)
+    gateways = [routing_gateway(f"G{i}", ["86"], priority=i) for i in range(3)]
+    switch = b2bua()
+    peers = [peer(switch, gateway) for gateway in gateways]
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000005")
+    peers[0].answer(peers[0].take("INVITE"), 500)
+    peers[1].answer(peers[1].take("INVITE"), 502)
+    caller.ack(invite, caller.take(502))  # the last failure
+    assert peers[2].inbox == []
+    record = switch.cdr("8613800000005")
+    assert (record["end_reason"], record["routing_gateway"]) == ("502", "G1")
+
+
+def test_longest_prefix_then_priority_with_strip_and_add(b2bua, customer) -> None:
+    broad = routing_gateway("BROAD", ["86"], priority=1, strip_digits=2, add_prefix="0086")
+    narrow = routing_gateway("NARROW", ["8613"], priority=9)
+    switch = b2bua()
+    first, second = peer(switch, narrow), peer(switch, broad)
+    caller = switch.caller(CUSTOMER_IP)
+    caller.invite("8613800000006")
+    first_invite = first.take("INVITE")
+    assert first_invite.uri.user == "8613800000006"
+    first.answer(first_invite, 503)
+    second_invite = second.take("INVITE")
+    assert second_invite.uri.user == "008613800000006"
+    second.answer(second_invite, 200)
+    assert caller.take(200)
+
+
+def test_no_route_is_503_with_its_end_reason(b2bua, customer) -> None:
+    routing_gateway("CN", ["86"])
+    switch = b2bua()
+    caller = switch.caller(CUSTOMER_IP)
+    caller.invite("4420000000")
+    assert caller.take(503)
+    assert switch.cdr("4420000000")["end_reason"] == str(Reason.NO_ROUTE)
+
+
+def test_cancel_while_ringing(b2bua, customer) -> None:
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000007")
+    forwarded = vendor.take("INVITE")
+    vendor.answer(forwarded, 180)
+    assert caller.take(180)
+    caller.cancel(invite)
+    assert caller.take(200).cseq.method == "CANCEL"
+    caller.ack(invite, caller.take(487))
+    cancel = vendor.take("CANCEL")
+    assert cancel.call_id == forwarded.call_id and cancel.via.branch == forwarded.via.branch
+    record = switch.cdr("8613800000007")
+    assert (record["end_reason"], record["end_direction"], record["connect_time"]) == (
+        "487",
+        str(Direction.CALLER),
+        r"\N",
+    )
+
+
+def test_cancel_before_the_gateway_said_anything_is_sent_once_it_does(b2bua, customer) -> None:
+    """RFC 3261 §9.1: no CANCEL before a provisional response; it follows the first one."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000021")
+    forwarded = vendor.take("INVITE")
+    caller.cancel(invite)
+    caller.ack(invite, caller.take(487))
+    assert vendor.received("CANCEL") == []
+    vendor.answer(forwarded, 180)
+    assert vendor.take("CANCEL").call_id == forwarded.call_id
+
+
+def test_a_2xx_that_crosses_the_cancel_is_acked_and_hung_up(b2bua, customer) -> None:
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000022")
+    forwarded = vendor.take("INVITE")
+    vendor.answer(forwarded, 180)
+    caller.cancel(invite)
+    assert caller.take(200).cseq.method == "CANCEL"
+    caller.ack(invite, caller.take(487))
+    vendor.answer(forwarded, 200)  # the gateway answered before the CANCEL reached it
+    assert vendor.take("ACK").call_id == forwarded.call_id
+    assert vendor.take("BYE").call_id == forwarded.call_id
+    assert caller.received("BYE") == [] and caller.received(200) == []  # never connected
+    assert switch.cdr("8613800000022")["end_reason"] == "487"
+
+
+def test_callee_hangs_up(b2bua, customer) -> None:
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller, invite, forwarded = connected_call(switch, vendor, "8613800000008")
+    switch.advance(0.8)
+    vendor.bye(forwarded.call_id)
+    assert vendor.take(200).cseq.method == "BYE"
+    assert caller.take("BYE").call_id == invite.call_id
+    record = switch.cdr("8613800000008")
+    assert (record["end_reason"], record["end_direction"]) == ("200", str(Direction.CALLEE))
+    assert record["hold_time_ms"] == "800"
+
+
+@pytest.mark.parametrize(
+    ("record_illegal", "reply", "answered", "recorded"),
+    [
+        (1, True, True, True),
+        (1, False, False, True),
+        (0, True, True, False),
+        (0, False, False, False),
+    ],
+)
+def test_illegal_invite(b2bua, customer, record_illegal, reply, answered, recorded) -> None:
+    update_parameter("SERVER_BILLING_RECORD_ILLEGAL_CALL", record_illegal)
+    update_parameter("SS_REPLY_UNAUTHORIZED", reply)
+    routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    stranger = switch.caller(STRANGER_IP)
+    stranger.invite("008613800000009")
+    assert stranger.summary() == (["403 (INVITE)"] if answered else [])
+    records = switch.cdrs()
+    assert len(records) == int(recorded)
+    if recorded:
+        assert (records[0]["billing_mode"], records[0]["end_reason"]) == (
+            str(Mode.ILLEGAL_CALL),
+            str(Reason.ILLEGAL_SOURCE),
+        )
+        assert records[0]["caller_ip"] == f"{STRANGER_IP}:5060"
+        assert records[0]["hold_time_ms"] == "0"
+
+
+@pytest.mark.parametrize("zero_hold", [0, 1])
+def test_zero_hold_time_records(b2bua, customer, zero_hold) -> None:
+    update_parameter("SERVER_BILLING_RECORD_ZERO_HOLD_TIME", zero_hold)
+    busy = routing_gateway("BUSY", ["861"])
+    fine = routing_gateway("FINE", ["862"])
+    switch = b2bua()
+    refusing, answering = peer(switch, busy), peer(switch, fine)
+    caller = switch.caller(CUSTOMER_IP)
+    failed = caller.invite("8610000000")
+    refusing.answer(refusing.take("INVITE"), 486)
+    caller.ack(failed, caller.take(486))
+    _, answered, _ = connected_call(switch, answering, "8620000000")
+    caller.bye(answered.call_id)
+    callees = [record["callee"] for record in switch.cdrs()]
+    assert "8620000000" in callees  # answered calls always get one
+    assert ("8610000000" in callees) == bool(zero_hold)
+
+
+def test_static_blacklists_name_the_list(b2bua, customer) -> None:
+    own = BlacklistGroup.objects.create(name="customer callers")
+    BlacklistNumber.objects.create(group=own, number="2125550199", match="exact")
+    customer.caller_blacklist_groups.add(own)
+    everyone = BlacklistGroup.objects.create(name="premium", applies_to_all=True)
+    BlacklistNumber.objects.create(group=everyone, number="8690", match="prefix")
+    routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    caller = switch.caller(CUSTOMER_IP)
+    caller.invite("8613800000010", caller="2125550199")
+    caller.invite("8690123", caller="2125550100")
+    assert len(caller.received(403)) == 2
+    assert switch.cdr("8613800000010")["end_reason"] == str(Reason.CALLER_STATIC_BLACKLIST)
+    assert switch.cdr("8690123")["end_reason"] == str(Reason.CALLEE_STATIC_BLACKLIST)
+
+
+def test_dynamic_entry_blocks_until_its_expiry_to_the_second(b2bua, customer) -> None:
+    gateway = routing_gateway("VENDOR", ["86"])
+    now = timezone.now()
+    DynamicBlacklistEntry.objects.create(
+        number="2125550177",
+        type="malicious_caller",
+        effective_at=now,
+        expires_at=now + timedelta(seconds=4),
+        observed=50,
+        limit=30,
+        window_seconds=600,
+    )
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    caller.invite("8613800000011", caller="2125550177")
+    assert caller.take(403)
+    reason = switch.cdr("8613800000011")["end_reason"]
+    assert reason == str(Reason.CALLER_DYNAMIC_BLACKLIST_MALICIOUS)
+    expiry = (now + timedelta(seconds=4)).timestamp()
+    switch.advance(expiry - switch.clock.now() - 0.1)
+    caller.invite("8613800000012", caller="2125550177")
+    assert caller.take(403) and vendor.inbox == []
+    switch.advance(0.2)
+    caller.invite("8613800000013", caller="2125550177")  # no beat ran: the expiry alone
+    assert vendor.take("INVITE")
+
+
+def test_full_mapping_gateway_gets_503(b2bua, customer) -> None:
+    customer.capacity = 1
+    customer.save()
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller, invite, _ = connected_call(switch, vendor, "8613800000013")
+    second = caller.invite("8613800000014")
+    caller.ack(second, caller.take(503))
+    assert vendor.inbox == []
+    assert switch.cdr("8613800000014")["end_reason"] == str(Reason.ORIGIN_CAPACITY)
+    caller.bye(invite.call_id)
+    third = caller.invite("8613800000015")  # the line is free again
+    assert vendor.take("INVITE") and third
+
+
+def test_counters_in_redis_match_the_calls(b2bua, customer, redis_client) -> None:
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    for _ in range(3):
+        invite = caller.invite("8613800000015", caller="2125550155")
+        vendor.answer(vendor.take("INVITE"), 480)
+        caller.ack(invite, caller.take(480))
+        assert switch.run(switch.switch.counters.flush())  # as every 0.1 s in the engine
+    now = switch.clock.now()
+    assert redis_client.zscore(attempts_key("caller", 600, now), "2125550155") == 3
+    assert redis_client.zscore(attempts_key("callee", 600, now), "8613800000015") == 3
+    assert redis_client.zscore("vosadmin:bl:no_answer_run", "8613800000015") == 3
+    assert redis_client.zscore("vosadmin:bl:concurrent:peak", "2125550155") == 1
+    assert redis_client.zscore("vosadmin:bl:concurrent:now", "2125550155") is None
+
+
+def test_hold_with_a_reinvite_is_relayed_with_sdp_unchanged(b2bua, customer) -> None:
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller, invite, forwarded = connected_call(switch, vendor, "8613800000016")
+    hold = caller.reinvite(invite.call_id, "sendonly")
+    relayed = vendor.take("INVITE")
+    assert relayed.call_id == forwarded.call_id and relayed.body == hold.body
+    vendor.answer(relayed, 200)
+    answer = caller.take(200)
+    assert answer.cseq.method == "INVITE" and b"a=sendrecv" in answer.body
+    caller.ack(hold, answer)
+    assert vendor.take("ACK").cseq.number == relayed.cseq.number
+    caller.bye(invite.call_id)
+    assert switch.cdr("8613800000016")["end_reason"] == "200"
+
+
+def test_max_duration_is_ended_by_the_switch(b2bua, customer) -> None:
+    update_parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL", 60)  # the smallest allowed
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller, invite, forwarded = connected_call(switch, vendor, "8613800000018")
+    switch.advance(59.9)
+    assert caller.received("BYE") == [] and vendor.received("BYE") == []
+    switch.advance(0.1)
+    assert caller.take("BYE").call_id == invite.call_id  # both sides get the switch's BYE
+    assert vendor.take("BYE").call_id == forwarded.call_id
+    record = switch.cdr("8613800000018")
+    assert (record["end_reason"], record["end_direction"]) == (
+        str(Reason.MAX_DURATION),
+        str(Direction.SERVER),
+    )
+    assert record["hold_time_ms"] == "60000"
+
+
+def test_a_caller_that_never_acks_the_answer_is_hung_up(b2bua, customer) -> None:
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    caller.invite("8613800000023")
+    forwarded = vendor.take("INVITE")
+    vendor.answer(forwarded, 200)
+    switch.advance(32)  # 64 × T1 of retransmitted 200s (RFC 3261 §13.3.1.4)
+    assert len(caller.received(200)) > 5
+    assert vendor.take("BYE").call_id == forwarded.call_id
+    assert switch.cdr("8613800000023")["end_reason"] == str(Reason.NO_ACK)
+
+
+def test_max_forwards_zero_is_a_loop(b2bua, customer) -> None:
+    switch = b2bua()
+    caller = switch.caller(CUSTOMER_IP)
+    caller.invite("8613800000019", max_forwards=0)
+    assert caller.take(483)
+    assert switch.cdr("8613800000019")["end_reason"] == "483"
