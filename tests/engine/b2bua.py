@@ -41,7 +41,12 @@ from softswitch.engine.sip_layer import SipLayer
 from softswitch.engine.switch import Switch
 from softswitch.engine.transport import Flow
 from softswitch.sip.dialog import Dialog, build_cancel
-from softswitch.sip.digest import DigestAlgorithm, DigestAuthenticator
+from softswitch.sip.digest import (
+    DigestAlgorithm,
+    DigestAuthenticator,
+    build_authorization,
+    parse_challenge,
+)
 from softswitch.sip.fields import Via
 from softswitch.sip.ids import IdGenerator
 from softswitch.sip.message import Message, Request, Response, build_response, try_parse_message
@@ -165,6 +170,63 @@ class Caller(Endpoint):
         return request
 
 
+class Phone(Endpoint):
+    """A phone that registers with digest authentication (SPEC §3.2)."""
+
+    def register(self, e164: str, password: str, expires: int = 3600) -> int | None:
+        """REGISTER, answer the challenge; the final status (None: the switch kept silent)."""
+        request = self._register(e164, expires, cseq=1)
+        challenge = self._final(request)
+        if challenge is None or challenge.status_code != 401:
+            return None if challenge is None else challenge.status_code
+        parsed = parse_challenge(challenge.headers.get_all("www-authenticate")[0])
+        assert parsed is not None
+        authorization = build_authorization(
+            parsed,
+            method="REGISTER",
+            uri=str(request.uri),
+            username=e164,
+            password=password,
+            cnonce=self.ids.tag(),
+        )
+        final = self._final(self._register(e164, expires, 2, request.call_id, authorization))
+        return None if final is None else final.status_code
+
+    def _register(
+        self,
+        e164: str,
+        expires: int,
+        cseq: int,
+        call_id: str | None = None,
+        authorization: str | None = None,
+    ) -> Request:
+        account = SipUri(host=SWITCH[0], user=e164)
+        request = new_request(
+            "REGISTER",
+            SipUri(host=SWITCH[0], port=SWITCH[1]),
+            via=self.via,
+            from_=NameAddr(account),
+            to=NameAddr(account),
+            ids=self.ids,
+            call_id=call_id,
+            cseq=cseq,
+            contact=self.contact(e164),
+        )
+        request.headers.add("Expires", str(expires))
+        if authorization is not None:
+            request.headers.add("Authorization", authorization)
+        self.send(request)
+        return request
+
+    def _final(self, request: Request) -> Response | None:
+        """The response to `request` (taken from the inbox), if the switch sent one."""
+        for index, message in enumerate(self.inbox):
+            if isinstance(message, Response) and message.cseq.number == request.cseq.number:
+                del self.inbox[index]
+                return message
+        return None
+
+
 class Gateway(Endpoint):
     """A routing gateway the switch sends calls to."""
 
@@ -218,6 +280,9 @@ class B2bua:
         """The caller at ip:port (the same one each time)."""
         known = self.endpoints.get((ip, port))
         return known if isinstance(known, Caller) else self._add(Caller(self, (ip, port)))
+
+    def phone(self, ip: str, port: int = 5060) -> Phone:
+        return self._add(Phone(self, (ip, port)))
 
     def gateway(self, ip: str, port: int) -> Gateway:
         return self._add(Gateway(self, (ip, port)))

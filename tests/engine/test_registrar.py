@@ -1,4 +1,6 @@
-"""The registrar and every SIP security parameter, against the real engine with sipp (SPEC §3.2)."""
+"""The registrar and every SIP security parameter, against the real engine with sipp (SPEC §3.2).
+Suspension after repeated failures, which takes minutes of real time, is tested in virtual
+time: test_b2bua_registrar.py."""
 
 from __future__ import annotations
 
@@ -133,30 +135,6 @@ def test_lightweight_registration_removes_a_contact_that_stops_answering(engine,
     finally:
         responder.kill()
         responder.wait()
-
-
-def test_source_is_suspended_after_max_retry_then_accepted_again(engine, phone) -> None:
-    update_parameter("SS_AUTHENTICATION_MAX_RETRY", 3)
-    update_parameter("SS_AUTHENTICATION_FAILED_SUSPEND", 60)
-    runner = engine()
-    assert [register(runner, password="wrong") for _ in range(3)] == [
-        "REFUSED",
-        "REFUSED",
-        "SILENT",
-    ]
-    assert register(runner) == "SILENT"  # even the right password: the source is ignored
-    time.sleep(58)
-    assert register(runner) == "GRANTED 3600 (expires=3600)"
-
-
-def test_failures_older_than_the_window_do_not_count_toward_suspension(engine, phone) -> None:
-    update_parameter("SS_AUTHENTICATION_MAX_RETRY", 3)
-    update_parameter("SS_AUTHENTICATION_FAILED_WINDOW", 1)
-    runner = engine()
-    assert [register(runner, password="wrong") for _ in range(2)] == ["REFUSED", "REFUSED"]
-    time.sleep(1.5)
-    assert [register(runner, password="wrong") for _ in range(2)] == ["REFUSED", "REFUSED"]
-    assert register(runner) == "GRANTED 3600 (expires=3600)"
 
 
 @pytest.mark.parametrize(("reset", "expected"), [(True, "rst"), (False, "fin")])
