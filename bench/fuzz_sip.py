@@ -97,7 +97,8 @@ class SinkGateway:
         self.thread.start()
 
     def _serve(self) -> None:
-        from softswitch.sip.message import Request, build_response, try_parse_message
+        from softswitch.sip.message import Request, build_response
+        from softswitch.sip.parser import try_parse_message
 
         while self.running:
             try:

@@ -48,8 +48,8 @@ from softswitch.sip.message import (  # noqa: E402
     Request,
     add_received_rport,
     build_response,
-    try_parse_message,
 )
+from softswitch.sip.parser import try_parse_message  # noqa: E402
 from softswitch.sip.transaction import (  # noqa: E402
     ServerNonInviteTransaction,
     client_transaction_key,

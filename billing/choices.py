@@ -7,7 +7,7 @@ itself. The console and the API show every code with its name; this module is th
 
 from django.db import models
 
-from softswitch.sip.message import REASON_PHRASES
+from softswitch.sip.reasons import REASON_PHRASES
 
 
 class CdrBillingModeChoices(models.IntegerChoices):

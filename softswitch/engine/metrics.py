@@ -29,7 +29,8 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from softswitch.redis_keys import HEARTBEATS_KEY, SECURITY_EVENTS, cdr_backlog_key
-from softswitch.sip.message import Malformed, Request
+from softswitch.sip.message import Request
+from softswitch.sip.parser import Malformed
 
 if TYPE_CHECKING:
     from softswitch.engine.process import Engine

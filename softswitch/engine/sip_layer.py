@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 from softswitch.engine.clock import Clock, Timer
 from softswitch.engine.transport import Flow
-from softswitch.sip.message import Malformed, Message, Request, Response, add_received_rport
+from softswitch.sip.message import Message, Request, Response, add_received_rport
+from softswitch.sip.parser import Malformed
 from softswitch.sip.transaction import (
     Action,
     ClientInviteTransaction,

@@ -21,14 +21,8 @@ from softswitch.rules.security import SourceGuard, in_networks, parse_networks
 from softswitch.sip.digest import DigestAlgorithm, DigestAuthenticator
 from softswitch.sip.fields import Via
 from softswitch.sip.ids import IdGenerator
-from softswitch.sip.message import (
-    Malformed,
-    Message,
-    Request,
-    Response,
-    build_response,
-    try_parse_message,
-)
+from softswitch.sip.message import Message, Request, Response, build_response
+from softswitch.sip.parser import Malformed, try_parse_message
 from softswitch.sip.requests import new_request
 from softswitch.sip.transaction import server_transaction_key
 from softswitch.sip.uri import NameAddr, SipUri, parse_uri

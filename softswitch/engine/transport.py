@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from softswitch.engine.clock import Clock
-from softswitch.sip.message import Malformed, Message
+from softswitch.sip.message import Message
+from softswitch.sip.parser import Malformed
 from softswitch.sip.stream import FramingError, KeepAlivePing, MessageReceived, StreamFramer
 
 logger = logging.getLogger(__name__)

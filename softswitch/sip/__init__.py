@@ -2,8 +2,10 @@
 
 Modules, in the order a received datagram meets them:
 
-- message: try_parse_message() -> Request | Response | Malformed; accessors; validate();
+- parser: try_parse_message() -> Request | Response | Malformed (parse_message raises)
+- message: Request and Response, their accessors, validate(), to_bytes();
   build_response(); add_received_rport()
+- reasons: the reason phrase of each status code
 - stream: StreamFramer turns TCP chunks into messages and CRLF keep-alives
 - transaction: the RFC 3261 §17 state machines and their matching keys
 - dialog: dialog state of a B2BUA leg, in-dialog requests, CANCEL, 2xx retransmission

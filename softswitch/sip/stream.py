@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from softswitch.sip.message import Malformed, Message, try_parse_message
+from softswitch.sip.message import Message
+from softswitch.sip.parser import Malformed, try_parse_message
 
 DEFAULT_MAX_HEADER_SIZE = 64 * 1024
 DEFAULT_MAX_BODY_SIZE = 64 * 1024

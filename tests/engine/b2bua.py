@@ -49,7 +49,8 @@ from softswitch.sip.digest import (
 )
 from softswitch.sip.fields import Via
 from softswitch.sip.ids import IdGenerator
-from softswitch.sip.message import Message, Request, Response, build_response, try_parse_message
+from softswitch.sip.message import Message, Request, Response, build_response
+from softswitch.sip.parser import try_parse_message
 from softswitch.sip.requests import new_request
 from softswitch.sip.transaction import build_ack_for_failure
 from softswitch.sip.uri import NameAddr, SipUri

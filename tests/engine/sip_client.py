@@ -7,7 +7,8 @@ import socket
 import uuid
 
 from softswitch.sip.digest import build_authorization, parse_challenge
-from softswitch.sip.message import Message, Request, Response, try_parse_message
+from softswitch.sip.message import Message, Request, Response
+from softswitch.sip.parser import try_parse_message
 from softswitch.sip.stream import MessageReceived, StreamFramer
 
 

@@ -9,7 +9,8 @@ import socket
 import pytest
 
 from softswitch.models import MappingGateway, RoutingGateway
-from softswitch.sip.message import Request, build_response, try_parse_message
+from softswitch.sip.message import Request, build_response
+from softswitch.sip.parser import try_parse_message
 from tests.engine.harness import free_port, requires_sipp, run_sipp, sipp_finished
 
 pytestmark = [requires_sipp, pytest.mark.sipp, pytest.mark.django_db(transaction=True)]

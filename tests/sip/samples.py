@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from softswitch.sip.message import Message, Request, Response, parse_message
+from softswitch.sip.message import Message, Request, Response
+from softswitch.sip.parser import parse_message
 
 SDP = (
     b"v=0\r\n"

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from softswitch.sip.fields import Via
 from softswitch.sip.headers import Headers
-from softswitch.sip.message import (
-    Request,
-    Response,
-    add_received_rport,
-    build_response,
-    parse_message,
-)
+from softswitch.sip.message import Request, Response, add_received_rport, build_response
+from softswitch.sip.parser import parse_message
 from softswitch.sip.uri import SipUri
 from tests.sip.samples import INVITE, REGISTER, parse_request, reparse
 

@@ -6,7 +6,8 @@ import random
 
 from softswitch.sip.fields import Via
 from softswitch.sip.ids import IdGenerator
-from softswitch.sip.message import Request, parse_message
+from softswitch.sip.message import Request
+from softswitch.sip.parser import parse_message
 from softswitch.sip.requests import new_request
 from softswitch.sip.uri import parse_name_addr, parse_uri
 

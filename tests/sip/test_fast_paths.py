@@ -21,7 +21,8 @@ from softswitch.sip import digest, fields, syntax, uri
 from softswitch.sip.errors import SipParseError
 from softswitch.sip.frozen import quick_init
 from softswitch.sip.headers import list_values, split_values
-from softswitch.sip.message import Message, try_parse_message
+from softswitch.sip.message import Message
+from softswitch.sip.parser import try_parse_message
 from tests.sip.samples import INVITE, REGISTER, RESPONSE_180
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rfc4475"

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from softswitch.sip.digest import parse_challenge, parse_credentials
 from softswitch.sip.errors import SipParseError
-from softswitch.sip.message import Malformed, Message, Request, try_parse_message
+from softswitch.sip.message import Message, Request
+from softswitch.sip.parser import Malformed, try_parse_message
 from softswitch.sip.sdp import has_sdp, parse_sdp, sdp_body
 from tests.sip.mutations import SEEDS, T, mutate
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from softswitch.sip.errors import SipParseError
-from softswitch.sip.message import Malformed, Request, Response, parse_message, try_parse_message
+from softswitch.sip.message import Request, Response
+from softswitch.sip.parser import Malformed, parse_message, try_parse_message
 from tests.sip.samples import INVITE, RESPONSE_180, SDP, parse_request, parse_response
 
 HEAD = (

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from softswitch.sip.message import Malformed, Message, Request, Response, try_parse_message
+from softswitch.sip.message import Message, Request, Response
+from softswitch.sip.parser import Malformed, try_parse_message
 from softswitch.sip.uri import AbsoluteUri, SipUri
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rfc4475"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from softswitch.sip.message import Message, parse_message
+from softswitch.sip.message import Message
+from softswitch.sip.parser import parse_message
 from softswitch.sip.sdp import MediaDescription, has_sdp, parse_sdp, sdp_body
 from tests.sip.samples import INVITE, REGISTER, SDP
 

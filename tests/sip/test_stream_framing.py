@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from softswitch.sip.message import Malformed, Message
+from softswitch.sip.message import Message
+from softswitch.sip.parser import Malformed
 from softswitch.sip.stream import (
     FramingError,
     KeepAlivePing,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from softswitch.sip.message import Request, parse_message
+from softswitch.sip.message import Request
+from softswitch.sip.parser import parse_message
 from softswitch.sip.transaction import (
     cancel_target_key,
     client_transaction_key,
