@@ -14,8 +14,11 @@ class CoreConfig(AppConfig):
 
         from . import checks  # noqa: F401 - registers the system checks
         from .first_admin import forget_password_after_login
+        from .parameters import parameter_changed
+        from .schedules import resync_schedules_of
 
         post_migrate.connect(sync_schedules_after_migrate, sender=self)
+        parameter_changed.connect(resync_schedules_of, dispatch_uid="resync-schedules")
         user_logged_in.connect(forget_password_after_login, dispatch_uid="forget-admin-password")
 
 

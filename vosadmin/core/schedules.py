@@ -76,8 +76,8 @@ def sync_periodic_tasks(schedules: list[Schedule] | None = None) -> None:
             task.save()
 
 
-def parameter_changed(name: str) -> None:
-    """Re-sync the schedules whose interval is the parameter `name`."""
+def resync_schedules_of(sender: object, name: str, **kwargs: object) -> None:
+    """Receiver of `parameter_changed`: re-sync the schedules whose interval is `name`."""
     affected = [schedule for schedule in SCHEDULES if schedule.every == name]
     if affected:
         sync_periodic_tasks(affected)

@@ -13,11 +13,15 @@ import time
 from typing import Any
 
 from django.db import transaction
+from django.dispatch import Signal
 
 from .definitions import PARAMETERS
 from .types import ParameterValueError
 
 CACHE_SECONDS = 2.0
+# Sent by `update_parameter` when a value really changed, with `name`, `old` and `new`; whoever
+# acts on a parameter (beat's schedules) subscribes here, the registry imports none of them.
+parameter_changed = Signal()
 
 
 class ParameterResolver:
@@ -73,7 +77,8 @@ def parameter_values() -> dict[str, Any]:
 
 
 def update_parameter(name: str, raw_value: Any, user: Any = None) -> tuple[Any, Any]:
-    """Validate and store a new value; audit-log it and notify the engine. Returns (old, new).
+    """Validate and store a new value; audit-log it, notify the engine and announce the change
+    (`parameter_changed`). Returns (old, new).
 
     Raises KeyError for an unknown name and ParameterValueError for a value out of range;
     nothing is saved in either case.
@@ -81,7 +86,6 @@ def update_parameter(name: str, raw_value: Any, user: Any = None) -> tuple[Any, 
     from vosadmin.core.audit import record_change
     from vosadmin.core.models import ParameterValue
     from vosadmin.core.notify import notify_config_change
-    from vosadmin.core.schedules import parameter_changed
 
     parameter = PARAMETERS[name]
     value = parameter.clean(raw_value)
@@ -96,9 +100,8 @@ def update_parameter(name: str, raw_value: Any, user: Any = None) -> tuple[Any, 
         if old != value:
             record_change(user, "update", "System parameter", name, name, {"value": [old, value]})
             notify_config_change("parameter", "update", name)
-            resolver.invalidate()
-            parameter_changed(name)
-    resolver.invalidate()
+            resolver.invalidate()  # before the receivers, which may read the new value
+            parameter_changed.send(sender=update_parameter, name=name, old=old, new=value)
     return old, value
 
 
