@@ -130,7 +130,16 @@ class Endpoint:
 class Caller(Endpoint):
     """A phone or a customer's gateway placing calls to the switch."""
 
-    def invite(self, callee: str, caller: str = "2125550100", max_forwards: int = 70) -> Request:
+    def invite(
+        self,
+        callee: str,
+        caller: str = "2125550100",
+        max_forwards: int = 70,
+        *,
+        after: Request | None = None,
+        authorization: str | None = None,
+    ) -> Request:
+        """Call `callee`; `after` a challenged INVITE, again with its Call-ID and the next CSeq."""
         switch = SipUri(host=SWITCH[0], user=callee, port=SWITCH[1])
         request = new_request(
             "INVITE",
@@ -139,11 +148,15 @@ class Caller(Endpoint):
             from_=NameAddr(SipUri(host=self.address[0], user=caller)),
             to=NameAddr(switch),
             ids=self.ids,
+            call_id=after.call_id if after else None,
+            cseq=after.cseq.number + 1 if after else 1,
             contact=self.contact(caller),
             body=sdp(self.address[0]),
             content_type="application/sdp",
         )
         request.headers.set("Max-Forwards", str(max_forwards))
+        if authorization is not None:
+            request.headers.add("Proxy-Authorization", authorization)
         self.send(request)
         return request
 
@@ -171,8 +184,25 @@ class Caller(Endpoint):
         return request
 
 
-class Phone(Endpoint):
-    """A phone that registers with digest authentication (SPEC §3.2)."""
+class Phone(Caller):
+    """A phone: registers and calls with digest authentication (SPEC §3.2, §3.3 step 1)."""
+
+    def call(self, callee: str, e164: str, password: str) -> Request:
+        """INVITE, answer the 407 challenge; the INVITE that carries the credentials."""
+        first = self.invite(callee, e164)
+        challenge = self.take(407)
+        self.ack(first, challenge)
+        parsed = parse_challenge(challenge.headers.get_all("proxy-authenticate")[0])
+        assert parsed is not None
+        authorization = build_authorization(
+            parsed,
+            method="INVITE",
+            uri=str(first.uri),
+            username=e164,
+            password=password,
+            cnonce=self.ids.tag(),
+        )
+        return self.invite(callee, e164, after=first, authorization=authorization)
 
     def register(self, e164: str, password: str, expires: int = 3600) -> int | None:
         """REGISTER, answer the challenge; the final status (None: the switch kept silent)."""

@@ -1,13 +1,16 @@
 """The registrar's security policy (SPEC §2.1, §3.2) in memory and in virtual time: a source
 that fails authentication too often is ignored for SS_AUTHENTICATION_FAILED_SUSPEND seconds,
-counting only the failures of the last SS_AUTHENTICATION_FAILED_WINDOW (tests/engine/b2bua.py;
-the wire is test_registrar.py)."""
+counting only the failures of the last SS_AUTHENTICATION_FAILED_WINDOW; a phone's calls are
+digest-challenged and need its registration (tests/engine/b2bua.py; the wire is
+test_registrar.py and test_calls.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from softswitch.models import Phone
+from billing.choices import CdrBillingModeChoices as Mode
+from billing.choices import CdrEndReasonChoices as Reason
+from softswitch.models import Phone, RoutingGateway
 from vosadmin.core.parameters import update_parameter
 
 PHONE_IP = "198.51.100.30"
@@ -40,3 +43,30 @@ def test_failures_older_than_the_window_do_not_count_toward_suspension(b2bua, ph
     switch.advance(1.5)
     assert [handset.register("1001", "wrong") for _ in range(2)] == [403, 403]
     assert handset.register("1001", "pw-1001") == 200
+
+
+def test_a_registered_phone_is_challenged_then_billed_as_the_phone(b2bua, phone) -> None:
+    gateway = RoutingGateway.objects.create(
+        name="VENDOR", host="203.0.113.5", port=5090, prefixes=["44"]
+    )
+    switch = b2bua()
+    vendor = switch.gateway(gateway.host, gateway.port)
+    handset = switch.phone(PHONE_IP)
+    assert handset.register("1001", "pw-1001") == 200
+    invite = handset.call("4420790000", "1001", "pw-1001")
+    vendor.answer(vendor.take("INVITE"), 486)
+    handset.ack(invite, handset.take(486))
+    record = switch.cdr("4420790000")
+    assert (record["billing_mode"], record["phone"], record["mapping_gateway"]) == (
+        str(Mode.PHONE),
+        "1001",
+        "",
+    )
+
+
+def test_an_unregistered_phone_is_refused_after_authenticating(b2bua, phone) -> None:
+    switch = b2bua()
+    handset = switch.phone(PHONE_IP)
+    invite = handset.call("4420790000", "1001", "pw-1001")
+    handset.ack(invite, handset.take(403))
+    assert switch.cdr("4420790000")["end_reason"] == str(Reason.NOT_REGISTERED)

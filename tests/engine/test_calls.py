@@ -14,7 +14,6 @@ import pytest
 
 from billing.choices import CdrBillingModeChoices as Mode
 from billing.choices import CdrEndDirectionChoices as Direction
-from billing.choices import CdrEndReasonChoices as Reason
 from billing.models import Cdr, PendingReportHour
 from softswitch.models import MappingGateway, Phone, RoutingGateway
 from tests.engine.fixtures import auth_row
@@ -114,15 +113,6 @@ def test_phone_call_is_challenged_and_billed_to_the_phone(engine) -> None:
     sipp_finished(uas)
     record = cdr(callee="4420790000")
     assert (record.billing_mode, record.phone, record.mapping_gateway) == (Mode.PHONE, "1001", "")
-
-
-def test_unregistered_phone_is_refused(engine) -> None:
-    Phone.objects.create(e164="1001", password="pw-1001")
-    routing_gateway("VENDOR", ["44"])
-    runner = engine()
-    row = "1001;4420790000;;[authentication username=1001 password=pw-1001]"
-    assert run_sipp("uac_phone_call.xml", runner.address, rows=[row]).outcome() == "FAILED 403"
-    assert cdr(callee="4420790000").end_reason == Reason.NOT_REGISTERED
 
 
 def test_cancel_while_ringing(engine, customer) -> None:
