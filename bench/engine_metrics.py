@@ -38,7 +38,7 @@ from softswitch.engine.metrics import (
     Tallies,
     _counting,
 )
-from softswitch.sip.message import parse_message
+from softswitch.sip.parser import parse_message
 
 HEADERS = (
     b"Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-bench\r\n"
