@@ -223,6 +223,15 @@ class Phone(Caller):
         final = self._final(self._register(e164, expires, 2, request.call_id, authorization))
         return None if final is None else final.status_code
 
+    def answer_probes(self) -> int:
+        """Answer every OPTIONS received with 200 (a phone that is alive); how many."""
+        probes = self.received("OPTIONS")
+        for probe in probes:
+            self.inbox.remove(probe)
+            assert isinstance(probe, Request)
+            self.send(build_response(probe, 200, to_tag=self.ids.tag()))
+        return len(probes)
+
     def _register(
         self,
         e164: str,
@@ -349,6 +358,12 @@ class B2bua:
         """Let `seconds` of virtual time pass: each timer fires at its deadline, and what it
         set going runs before the next one."""
         self.loop.run_until_complete(self._advance(seconds))
+
+    def housekeeping(self) -> None:
+        """What the engine's housekeeping loop does every second for the registrar and the
+        switch (`Engine._housekeeping`): expire, probe, forget."""
+        now = self.clock.now()
+        self.step(lambda: (self.switch.registrar.sweep(now), self.switch.sweep(now)))
 
     async def _advance(self, seconds: float) -> None:
         end = self.clock.time + seconds

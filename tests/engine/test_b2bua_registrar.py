@@ -70,3 +70,26 @@ def test_an_unregistered_phone_is_refused_after_authenticating(b2bua, phone) -> 
     invite = handset.call("4420790000", "1001", "pw-1001")
     handset.ack(invite, handset.take(403))
     assert switch.cdr("4420790000")["end_reason"] == str(Reason.NOT_REGISTERED)
+
+
+def test_lightweight_registration_removes_a_contact_that_stops_answering(b2bua, phone) -> None:
+    """SS_ENDPOINTTIMETOLIVE: an OPTIONS every period; two in a row unanswered remove it."""
+    update_parameter("SS_ENDPOINTTIMETOLIVE", 10)
+    Phone.objects.create(e164="1002", password="pw-1002")
+    switch = b2bua()
+    answering, silent = switch.phone(PHONE_IP), switch.phone("198.51.100.31")
+    assert answering.register("1001", "pw-1001") == 200
+    assert silent.register("1002", "pw-1002") == 200
+    registrar = switch.switch.registrar
+    ids = {e164: phone.id for e164, phone in switch.switch.config.phones_by_number.items()}
+    removed_after = None
+    for second in range(1, 41):
+        switch.advance(1)
+        switch.housekeeping()
+        answering.answer_probes()
+        if removed_after is None and registrar.contact_flow(ids["1002"]) is None:
+            removed_after = second
+    assert removed_after == 30  # probes at 10 and 20 s unanswered: gone when the third is due
+    probes = {probe.via.branch for probe in silent.received("OPTIONS")}  # retransmitted
+    assert len(probes) == 2
+    assert registrar.contact_flow(ids["1001"]) is not None
