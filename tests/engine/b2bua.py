@@ -120,6 +120,15 @@ class Endpoint:
     def summary(self) -> list[str]:
         return [_describe(message) for message in self.inbox]
 
+    def answer_probes(self) -> int:
+        """Answer every OPTIONS received with 200 (a peer that is alive); how many."""
+        probes = self.received("OPTIONS")
+        for probe in probes:
+            self.inbox.remove(probe)
+            assert isinstance(probe, Request)
+            self.send(build_response(probe, 200, to_tag=self.ids.tag()))
+        return len(probes)
+
     def bye(self, call_id: str) -> Request:
         """Hang up the dialog of `call_id` (established by `ack` or `answer`)."""
         request = self.dialogs[call_id].create_request("BYE", self.ids)
@@ -222,15 +231,6 @@ class Phone(Caller):
         )
         final = self._final(self._register(e164, expires, 2, request.call_id, authorization))
         return None if final is None else final.status_code
-
-    def answer_probes(self) -> int:
-        """Answer every OPTIONS received with 200 (a phone that is alive); how many."""
-        probes = self.received("OPTIONS")
-        for probe in probes:
-            self.inbox.remove(probe)
-            assert isinstance(probe, Request)
-            self.send(build_response(probe, 200, to_tag=self.ids.tag()))
-        return len(probes)
 
     def _register(
         self,
@@ -360,10 +360,13 @@ class B2bua:
         self.loop.run_until_complete(self._advance(seconds))
 
     def housekeeping(self) -> None:
-        """What the engine's housekeeping loop does every second for the registrar and the
-        switch (`Engine._housekeeping`): expire, probe, forget."""
+        """What the engine's loops do every second for the call logic (`Engine._housekeeping`
+        and the gateway probes): expire and probe bindings, forget silences, probe gateways."""
         now = self.clock.now()
-        self.step(lambda: (self.switch.registrar.sweep(now), self.switch.sweep(now)))
+        switch = self.switch
+        self.step(
+            lambda: (switch.registrar.sweep(now), switch.sweep(now), switch.calls.gateways.tick())
+        )
 
     async def _advance(self, seconds: float) -> None:
         end = self.clock.time + seconds

@@ -15,6 +15,12 @@ from billing.choices import CdrEndReasonChoices as Reason
 from blacklist.models import BlacklistGroup, BlacklistNumber, DynamicBlacklistEntry
 from softswitch.engine.counters import attempts_key
 from softswitch.models import MappingGateway, RoutingGateway
+from softswitch.redis_keys import (
+    CONCURRENT_NOW_KEY,
+    CONCURRENT_PEAK_KEY,
+    GATEWAY_STATUS_KEY,
+    NO_ANSWER_RUN_KEY,
+)
 from vosadmin.core.parameters import update_parameter
 
 CUSTOMER_IP = "198.51.100.2"
@@ -381,9 +387,9 @@ def test_counters_in_redis_match_the_calls(b2bua, customer, redis_client) -> Non
     now = switch.clock.now()
     assert redis_client.zscore(attempts_key("caller", 600, now), "2125550155") == 3
     assert redis_client.zscore(attempts_key("callee", 600, now), "8613800000015") == 3
-    assert redis_client.zscore("vosadmin:bl:no_answer_run", "8613800000015") == 3
-    assert redis_client.zscore("vosadmin:bl:concurrent:peak", "2125550155") == 1
-    assert redis_client.zscore("vosadmin:bl:concurrent:now", "2125550155") is None
+    assert redis_client.zscore(NO_ANSWER_RUN_KEY, "8613800000015") == 3
+    assert redis_client.zscore(CONCURRENT_PEAK_KEY, "2125550155") == 1
+    assert redis_client.zscore(CONCURRENT_NOW_KEY, "2125550155") is None
 
 
 def test_hold_with_a_reinvite_is_relayed_with_sdp_unchanged(b2bua, customer) -> None:
@@ -442,3 +448,26 @@ def test_max_forwards_zero_is_a_loop(b2bua, customer) -> None:
     caller.invite("8613800000019", max_forwards=0)
     assert caller.take(483)
     assert switch.cdr("8613800000019")["end_reason"] == "483"
+
+
+def test_gateway_silent_to_options_is_skipped_until_it_answers(
+    b2bua, customer, redis_client
+) -> None:
+    update_parameter("SS_SIP_OPTIONS_CHECK_PERIOD", 10)
+    dead = routing_gateway("PROBED-DEAD", ["86"], priority=1, options_check=True)
+    alive = routing_gateway("PROBED-ALIVE", ["86"], priority=2, options_check=True)
+    switch = b2bua()
+    silent, answering = peer(switch, dead), peer(switch, alive)
+    for _ in range(11):  # a probe each, and the next one 10 s later finds the first unanswered
+        switch.housekeeping()
+        answering.answer_probes()
+        switch.advance(1)
+    assert silent.received("OPTIONS") and not answering.received("OPTIONS")
+    assert redis_client.hget(GATEWAY_STATUS_KEY, str(dead.pk)) == "offline"
+    assert redis_client.hget(GATEWAY_STATUS_KEY, str(alive.pk)) != "offline"
+    silent.inbox.clear()
+    caller = switch.caller(CUSTOMER_IP)
+    caller.invite("8613800000020")
+    assert silent.received("INVITE") == []  # straight to the live gateway
+    answering.answer(answering.take("INVITE"), 200)
+    assert caller.take(200)

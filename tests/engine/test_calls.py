@@ -1,7 +1,7 @@
 """Calls through the running engine over the wire (SPEC §3.3, §4), with sipp as the caller and
 sipp instances as routing gateways: a call and its CDR in PostgreSQL, digest-challenged phones,
-CANCEL, the current-calls view, OPTIONS probing, and outages of PostgreSQL and Redis. The call
-logic itself (failover, screening, relay, the switch's hang-ups, capacity, CDR fields) is
+CANCEL, the current-calls view, and outages of PostgreSQL and Redis. The call logic itself
+(failover, screening, relay, the switch's hang-ups, capacity, OPTIONS probing, CDR fields) is
 tested in memory and in virtual time: test_b2bua_calls.py."""
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from billing.models import Cdr, PendingReportHour
 from softswitch.models import MappingGateway, Phone, RoutingGateway
 from tests.engine.fixtures import auth_row
 from tests.engine.harness import free_port, requires_sipp, run_sipp, sipp_finished, wait_for
-from vosadmin.core.parameters import update_parameter
 
 pytestmark = [requires_sipp, pytest.mark.sipp, pytest.mark.django_db(transaction=True)]
 
@@ -250,37 +249,3 @@ def test_a_redis_that_stops_answering_does_not_stop_the_service(engine_factory, 
         assert runner.stop() == 0
     assert "enforcing mapping_gateway" in runner.log()
     assert cdr(callee="8613800000016").end_reason == 200
-
-
-def test_gateway_silent_to_options_is_skipped_until_it_answers(
-    engine, customer, redis_client
-) -> None:
-    from softswitch.redis_keys import GATEWAY_STATUS_KEY
-
-    update_parameter("SS_SIP_OPTIONS_CHECK_PERIOD", 10)
-    update_parameter("SS_MAPPING_GATEWAY_TIMEOUT", 20)  # were it tried, the call would wait 20 s
-    dead = routing_gateway("PROBED-DEAD", ["86"], priority=1, options_check=True)
-    alive = routing_gateway("PROBED-ALIVE", ["86"], priority=2, options_check=True)
-    responder = run_sipp(
-        "options_responder.xml",
-        "127.0.0.1:1",
-        local_port=alive.port,
-        calls=3,
-        background=True,
-        timeout=60,
-    )
-    runner = engine()
-    wait_for(
-        lambda: redis_client.hget(GATEWAY_STATUS_KEY, str(dead.pk)) == "offline",
-        timeout=25,
-        interval=0.5,
-    )
-    assert redis_client.hget(GATEWAY_STATUS_KEY, str(alive.pk)) != "offline"
-    responder.kill()
-    responder.wait()
-    uas = gateway_uas(alive)
-    started = time.monotonic()
-    assert call(runner, "8613800000020").outcome() == "ANSWERED"
-    assert time.monotonic() - started < 10  # straight to the live gateway
-    sipp_finished(uas)
-    assert cdr(callee="8613800000020").routing_gateway == "PROBED-ALIVE"
