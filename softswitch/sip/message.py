@@ -88,8 +88,8 @@ class Message:
         # accessor -> (its header's values it was parsed from, the parsed value); every entry
         # is current for _cache_headers at _cache_version.
         self._cache: dict[str, tuple[Sequence[str], Any]] = {}
-        self._cache_headers: Headers | None = None
-        self._cache_version = -1
+        self._cache_headers = self.headers
+        self._cache_version = self.headers.version
 
     @property
     def start_line(self) -> str:
@@ -121,6 +121,13 @@ class Message:
             if headers.field_values(_ACCESSOR_HEADERS[name]) is entry[0]
         }
         self._cache_headers, self._cache_version = headers, headers.version
+
+    def replace_top_via(self, via: Via) -> None:
+        """Make via the top Via value, keeping it parsed: the next read of via needs no parse."""
+        headers = self.headers
+        headers.replace_first_value("via", str(via))
+        self._drop_changed(headers)
+        self._cache["via"] = (headers.field_values("via"), via)
 
     def _single(self, name: str) -> str:
         values = self.headers.field_values(name)
@@ -409,4 +416,4 @@ def add_received_rport(request: Request, source_host: str, source_port: int) -> 
         updated = via.with_param("received", host)
     else:
         return
-    request.headers.replace_first_value("Via", str(updated))
+    request.replace_top_via(updated)

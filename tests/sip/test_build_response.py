@@ -69,6 +69,7 @@ def test_ipv6_source_is_stamped_without_brackets() -> None:
     )
     add_received_rport(request, "[2001:DB8::7]", 5060)
     assert request.via.received == "2001:DB8::7"
+    assert reparse(request).via == request.via  # the Via kept parsed is what the wire says
     other = parse_request(
         INVITE.replace(b";rport", b"").replace(b"198.51.100.7:5060;branch", b"[2001:db8::7];branch")
     )
