@@ -17,7 +17,7 @@ run: $(INSTALLED)
 test: $(INSTALLED) system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy softswitch/sip
+	$(VENV)/bin/mypy softswitch/sip softswitch/engine softswitch/rules
 	$(PY) -m vosadmin.stack exec -- sh -c '\
 		$(PY) manage.py check --fail-level WARNING && \
 		$(PY) manage.py makemigrations --check --dry-run && \

@@ -29,7 +29,7 @@ from softswitch.sip.uri import SipUri, Uri
 if TYPE_CHECKING:
     from softswitch.engine.switch import Switch
 
-REJECTION_STATUS = {  # what the caller gets for a decision of the switch
+REJECTION_STATUS: dict[int, int] = {  # what the caller gets for a decision of the switch
     EndReason.NOT_REGISTERED: 403,
     EndReason.ORIGIN_LOCKED: 403,
     EndReason.ORIGIN_CAPACITY: 503,

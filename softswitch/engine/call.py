@@ -111,7 +111,8 @@ class Call:
         self.switch = manager.switch
         self.clock = manager.clock
         self.server = server
-        self.invite = server.request
+        assert server.request is not None  # an INVITE transaction keeps its request
+        self.invite: Request = server.request
         self.a_flow = server.flow
         self.record = record
         self.origin = origin

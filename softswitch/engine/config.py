@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from billing.rating import RateTable
 from softswitch.engine import store
@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 ACCOUNT_RELOAD_DELAY = 0.1  # seconds during which account notifications share one reload
 NO_LOCK = contextlib.nullcontext()
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -107,7 +109,10 @@ class ConfigCache:
     async def load_all(self) -> None:
         """Load everything (at start, and as the periodic safety net)."""
         loop = asyncio.get_running_loop()
-        run = lambda function, *args: loop.run_in_executor(self.executor, function, *args)  # noqa: E731
+
+        def run(function: Callable[[], _T]) -> asyncio.Future[_T]:
+            return loop.run_in_executor(self.executor, function)
+
         parameters, phones, mapping, routing, lists, dynamic = await asyncio.gather(
             run(store.load_parameters),
             run(store.load_phones),

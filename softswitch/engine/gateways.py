@@ -63,7 +63,7 @@ class GatewayMonitor:
         self.pending.add(gateway.id)
         self.next_probe[gateway.id] = now + period
         task = asyncio.get_running_loop().create_task(self._send_probe(gateway))
-        task.add_done_callback(lambda done, g=gateway: self._probe_done(g, done))
+        task.add_done_callback(lambda done: self._probe_done(gateway, done))
 
     async def _send_probe(self, gateway: RoutingGatewayTarget) -> None:
         """Resolve the gateway's host (a name that does not resolve is offline), send OPTIONS."""
@@ -76,8 +76,8 @@ class GatewayMonitor:
         self.switch.send_options(
             f"sip:{gateway.host}:{gateway.port}",
             Flow(gateway.transport, (address, gateway.port)),
-            on_response=lambda response, g=gateway: self._answered(g),
-            on_failure=lambda reason, g=gateway: self._failed(g, reason),
+            on_response=lambda response: self._answered(gateway),
+            on_failure=lambda reason: self._failed(gateway, reason),
         )
 
     def _probe_done(self, gateway: RoutingGatewayTarget, task: asyncio.Task[None]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import psycopg2
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 FIRST_PAUSE = 0.5  # before reconnecting after a failure; doubles up to `max_backoff`
 
-Notify = Callable[[str, str, Any], Awaitable[None]]
+Notify = Callable[[str, str, Any], Coroutine[Any, Any, None]]
 
 
 class NotificationListener:
@@ -77,7 +77,7 @@ class NotificationListener:
             cursor.execute(f'LISTEN "{CONFIG_CHANNEL}"')
         return connection
 
-    def _drain(self, connection: Any, broken: asyncio.Future) -> None:
+    def _drain(self, connection: Any, broken: asyncio.Future[None]) -> None:
         try:
             connection.poll()
         except (psycopg2.Error, OSError) as error:

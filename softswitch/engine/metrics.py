@@ -19,7 +19,7 @@ import functools
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -209,7 +209,7 @@ class EngineCollector(Collector):
         )
 
 
-def _counter(name: str, documentation: str, label: str, counts: Counter[str]) -> Any:
+def _counter(name: str, documentation: str, label: str, counts: Mapping[str, int]) -> Any:
     family = CounterMetricFamily(name, documentation, labels=[label])
     for value, count in dict(counts).items():
         family.add_metric([value], count)
@@ -238,14 +238,15 @@ class EngineMetrics:
         self.server: Any = None
 
     def install(self) -> None:
-        """Wrap the engine's entry points with the counting ones."""
+        """Wrap the engine's entry points with the counting ones (replacing bound methods on
+        the instances is the point, hence the method-assign ignores)."""
         engine, tallies = self.engine, self.tallies
         layer, calls = engine.layer, engine.switch.calls
-        layer.receive = _counting(layer.receive, tallies.received)
-        layer._send = _counting(layer._send, tallies.sent, position=1)
-        layer.send_stateless = _counting(layer.send_stateless, tallies.sent)
+        layer.receive = _counting(layer.receive, tallies.received)  # type: ignore[method-assign]
+        layer._send = _counting(layer._send, tallies.sent, position=1)  # type: ignore[method-assign]
+        layer.send_stateless = _counting(layer.send_stateless, tallies.sent)  # type: ignore[method-assign]
         calls.write_cdr = _ending(calls.write_cdr, tallies)
-        engine.counters.security = _security(engine.counters.security, tallies.security)
+        engine.counters.security = _security(engine.counters.security, tallies.security)  # type: ignore[method-assign]
         engine.listener.on_notify = _timed(engine.listener.on_notify, self.reloads)
 
     def serve(self, listen: tuple[str, int]) -> None:

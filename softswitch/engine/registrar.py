@@ -218,19 +218,19 @@ class Registrar:
             wanted.requested_expires, self.switch.parameter("SS_ENDPOINT_EXPIRE")
         )
         existing = self.bindings.get(phone.id)
-        keep_probe = existing is not None and existing.contact == wanted.contact
+        kept = existing if existing is not None and existing.contact == wanted.contact else None
         binding = Binding(
             phone_id=phone.id,
             e164=phone.e164,
             contact=wanted.contact or "",
             source=flow.remote,
             transport=flow.transport,
-            registered_at=existing.registered_at if keep_probe else now,
+            registered_at=kept.registered_at if kept else now,
             expires_at=now + granted,
             user_agent=request.user_agent or "",
             call_id=request.call_id,
             connection_id=flow.connection_id,
-            next_probe_at=existing.next_probe_at if keep_probe else now + self._probe_interval(),
+            next_probe_at=kept.next_probe_at if kept else now + self._probe_interval(),
         )
         self.bindings.put(binding)
         return binding
@@ -269,7 +269,8 @@ class Registrar:
                 self._probe(binding, now, interval)
 
     def _probe_interval(self) -> int:
-        return self.switch.parameter("SS_ENDPOINTTIMETOLIVE")
+        interval: int = self.switch.parameter("SS_ENDPOINTTIMETOLIVE")
+        return interval
 
     def _probe(self, binding: Binding, now: float, interval: int) -> None:
         """Two checks in a row without any response remove the binding."""
@@ -282,7 +283,7 @@ class Registrar:
         binding.probe_pending = True
         binding.next_probe_at = now + interval
         self.switch.send_options(
-            binding.contact, self._flow_of(binding), lambda response, b=binding: self._alive(b)
+            binding.contact, self._flow_of(binding), lambda response: self._alive(binding)
         )
 
     def _alive(self, binding: Binding) -> None:

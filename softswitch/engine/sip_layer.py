@@ -128,7 +128,7 @@ class SipLayer:
             self.user.on_malformed(message, flow, 400)
         elif isinstance(message, Request):
             self._receive_request(message, flow)
-        else:
+        elif isinstance(message, Response):
             self._receive_response(message, flow)
 
     def _receive_request(self, request: Request, flow: Flow) -> None:

@@ -261,7 +261,7 @@ def load_registrations(node: str) -> list[dict[str, Any]]:
     """This node's bindings that have not expired, for a restarted engine."""
     now = datetime.now(UTC)
     Registration.objects.filter(node=node, expires_at__lte=now).delete()
-    return list(Registration.objects.filter(node=node).values())
+    return [dict(row) for row in Registration.objects.filter(node=node).values()]
 
 
 CURRENT_CALL_COLUMNS = (

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from softswitch.engine.clock import Clock
-from softswitch.engine.config import ConfigCache
+from softswitch.engine.config import Config, ConfigCache
 from softswitch.engine.counters import Counters
 from softswitch.engine.sip_layer import ServerTransaction, SipLayer
 from softswitch.engine.transport import Flow
@@ -70,7 +70,7 @@ class Switch:
         layer.user = self
 
     @property
-    def config(self) -> Any:
+    def config(self) -> Config:
         return self.cache.config
 
     def parameter(self, name: str) -> Any:

@@ -64,11 +64,11 @@ def should_record(record: CallRecord, parameters: dict[str, Any]) -> bool:
     SERVER_BILLING_RECORD_SERVER_HANG_UP; zero hold time by SERVER_BILLING_RECORD_ZERO_HOLD_TIME
     (answered calls always get one)."""
     if record.billing_mode == BillingMode.ILLEGAL_CALL:
-        return parameters["SERVER_BILLING_RECORD_ILLEGAL_CALL"] == 1
+        return bool(parameters["SERVER_BILLING_RECORD_ILLEGAL_CALL"] == 1)
     if record.ended_by_switch:
-        return parameters["SERVER_BILLING_RECORD_SERVER_HANG_UP"] == 1
+        return bool(parameters["SERVER_BILLING_RECORD_SERVER_HANG_UP"] == 1)
     if record.connect_time is None and record.hold_time_ms == 0:
-        return parameters["SERVER_BILLING_RECORD_ZERO_HOLD_TIME"] == 1
+        return bool(parameters["SERVER_BILLING_RECORD_ZERO_HOLD_TIME"] == 1)
     return True
 
 
