@@ -34,6 +34,8 @@ from softswitch.sip.parser import Malformed
 
 if TYPE_CHECKING:
     from softswitch.engine.process import Engine
+    from softswitch.rules.cdr import CallRecord
+    from softswitch.rules.charging import CallCharges
 
 logger = logging.getLogger(__name__)
 
@@ -245,7 +247,7 @@ class EngineMetrics:
         layer.receive = _counting(layer.receive, tallies.received)  # type: ignore[method-assign]
         layer._send = _counting(layer._send, tallies.sent, position=1)  # type: ignore[method-assign]
         layer.send_stateless = _counting(layer.send_stateless, tallies.sent)  # type: ignore[method-assign]
-        calls.write_cdr = _ending(calls.write_cdr, tallies)
+        calls.write_cdr = _ending(calls.write_cdr, tallies)  # type: ignore[method-assign,assignment]
         engine.counters.security = _security(engine.counters.security, tallies.security)  # type: ignore[method-assign]
         engine.listener.on_notify = _timed(engine.listener.on_notify, self.reloads)
 
@@ -273,9 +275,11 @@ def _counting(
     return wrapper
 
 
-def _ending(function: Callable[[Any], Any], tallies: Tallies) -> Callable[[Any], Any]:
+def _ending(
+    function: Callable[[CallRecord], CallCharges | None], tallies: Tallies
+) -> Callable[[CallRecord], CallCharges | None]:
     @functools.wraps(function)
-    def wrapper(record: Any) -> Any:
+    def wrapper(record: CallRecord) -> CallCharges | None:
         tallies.calls["answered" if record.connect_time else "failed"] += 1
         tallies.end_reasons[str(record.end_reason)] += 1
         return function(record)

@@ -116,6 +116,7 @@ class Engine:
             self._on_stream_message, self._on_broken_stream, self._on_tcp_opened, self.clock
         )
         self.udp = UdpEndpoint(lambda data, remote: self.switch.on_datagram(data, remote))
+        self.bindings = BindingStore(settings.node, self.executor)
         self.switch = Switch(
             cache=self.cache,
             layer=self.layer,
@@ -127,11 +128,10 @@ class Engine:
             digest_algorithms=settings.digest_algorithms,
             close_tcp=self.tcp.close,
             close_tcp_from=self.tcp.close_from,
-        )
-        self.bindings = BindingStore(settings.node, self.executor)
-        self.switch.registrar = Registrar(self.switch, self.bindings)
-        self.switch.calls = CallManager(
-            self.switch, self.journal, settings.node, settings.node_id, self.executor
+            registrar=lambda switch: Registrar(switch, self.bindings),
+            calls=lambda switch: CallManager(
+                switch, self.journal, settings.node, settings.node_id, self.executor
+            ),
         )
         self.cdr_writer.on_committed = self.switch.calls.money.committed
         self.listener = NotificationListener(

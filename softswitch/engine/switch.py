@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from softswitch.engine.clock import Clock
 from softswitch.engine.config import Config, ConfigCache
@@ -27,6 +27,10 @@ from softswitch.sip.requests import new_request
 from softswitch.sip.transaction import server_transaction_key
 from softswitch.sip.uri import NameAddr, SipUri, parse_uri
 
+if TYPE_CHECKING:
+    from softswitch.engine.calls import CallManager
+    from softswitch.engine.registrar import Registrar
+
 logger = logging.getLogger(__name__)
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"
@@ -35,7 +39,12 @@ IN_DIALOG = frozenset({"BYE", "UPDATE", "INFO", "PRACK", "NOTIFY", "REFER", "MES
 
 
 class Switch:
-    """Receives every message of the engine and decides who handles it."""
+    """Receives every message of the engine and decides who handles it.
+
+    The registrar and the call manager answer and originate through the switch's helpers, so
+    the switch builds them (`registrar(self)`, `calls(self)`) as the last step of its own
+    construction, from the factories the process hands it; nothing is set on it afterwards.
+    """
 
     def __init__(
         self,
@@ -50,6 +59,8 @@ class Switch:
         digest_algorithms: tuple[DigestAlgorithm, ...],
         close_tcp: Callable[[int | None, bool], None],
         close_tcp_from: Callable[[str, bool], None],
+        registrar: Callable[[Switch], Registrar],
+        calls: Callable[[Switch], CallManager],
     ) -> None:
         self.cache = cache
         self.layer = layer
@@ -65,8 +76,8 @@ class Switch:
         self.ids = IdGenerator()
         self.silenced: dict[tuple[str, ...], float] = {}
         self._trusted_source: tuple[Any, tuple[Any, ...]] = (None, ())
-        self.registrar: Any = None  # softswitch.engine.registrar.Registrar, set by the process
-        self.calls: Any = None  # softswitch.engine.calls.CallManager, set by the process
+        self.registrar = registrar(self)
+        self.calls = calls(self)
         layer.user = self
 
     @property

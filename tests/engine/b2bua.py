@@ -312,9 +312,9 @@ class B2bua:
             digest_algorithms=(DigestAlgorithm.MD5,),
             close_tcp=lambda connection, reset: None,
             close_tcp_from=lambda ip, reset: None,
+            registrar=lambda switch: Registrar(switch, BindingStore(NODE, self.executor)),
+            calls=lambda switch: CallManager(switch, self.journal, NODE, 1, self.executor),
         )
-        self.switch.registrar = Registrar(self.switch, BindingStore(NODE, self.executor))
-        self.switch.calls = CallManager(self.switch, self.journal, NODE, 1, self.executor)
 
     def caller(self, ip: str, port: int = 5060) -> Caller:
         """The caller at ip:port (the same one each time)."""
