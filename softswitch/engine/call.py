@@ -10,23 +10,27 @@ re-INVITE and UPDATE are relayed. Failover follows SPEC §3.3 step 6. Whatever e
 from __future__ import annotations
 
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from billing.choices import CdrEndDirectionChoices as EndDirection
 from billing.choices import CdrEndReasonChoices as EndReason
 from softswitch.choices import CurrentCallOriginChoices, CurrentCallStateChoices
-from softswitch.engine.clock import Timer
-from softswitch.engine.money import Reservation
+from softswitch.engine.capacity import CapacityTracker
+from softswitch.engine.clock import Clock, Timer
+from softswitch.engine.gateways import GatewayMonitor
+from softswitch.engine.money import MoneyReserver, Reservation
+from softswitch.engine.resolver import HostResolver
 from softswitch.engine.sip_layer import ClientTransaction, ServerTransaction
 from softswitch.engine.store import timestamp_to_datetime
 from softswitch.engine.transport import Flow
 from softswitch.rules.cdr import CallRecord
-from softswitch.rules.charging import MoneyCheck, longest_call
+from softswitch.rules.charging import CallCharges, MoneyCheck, longest_call
 from softswitch.rules.domain import Origin, PhoneAccount
 from softswitch.rules.routing import RouteChoice, RoutePlan
-from softswitch.sip.dialog import AnswerRetransmission, Dialog, build_cancel
+from softswitch.sip.dialog import AnswerRetransmission, Dialog, DialogId, build_cancel
 from softswitch.sip.message import Request, Response, build_response
 from softswitch.sip.requests import new_request
 from softswitch.sip.sdp import has_sdp
@@ -34,7 +38,7 @@ from softswitch.sip.transaction import SendMessage, TransactionTimeout
 from softswitch.sip.uri import NameAddr, SipUri
 
 if TYPE_CHECKING:
-    from softswitch.engine.calls import CallManager
+    from softswitch.engine.switch import Switch
 
 logger = logging.getLogger(__name__)
 State = CurrentCallStateChoices
@@ -49,6 +53,33 @@ CONTENT_HEADERS = ("Content-Type", "Content-Disposition", "Content-Encoding")
 # The switch hangs up a call whose money runs out this much before the last second it paid
 # for, so that the hold time, rounded up to whole seconds, is never one second too many.
 BALANCE_CUT_MARGIN = 0.25
+
+
+class CallHost(Protocol):
+    """What a call needs from the calls in progress (`calls.CallManager`): the switch, the
+    clock and the resources calls share (lines, money, gateway status, name resolution), and
+    the bookkeeping a call reports to."""
+
+    switch: Switch
+    clock: Clock
+    capacity: CapacityTracker
+    money: MoneyReserver
+    gateways: GatewayMonitor
+    resolver: HostResolver
+
+    def register_dialog(self, dialog_id: DialogId, call: Call, side: str) -> None: ...
+
+    def register_leg(self, leg: Leg) -> None: ...
+
+    def supervise(self, call: Call, step: Coroutine[Any, Any, None]) -> None: ...
+
+    def changed(self, call: Call) -> None: ...
+
+    def answered(self, record: CallRecord) -> None: ...
+
+    def write_cdr(self, record: CallRecord) -> CallCharges | None: ...
+
+    def finished(self, call: Call) -> None: ...
 
 
 @dataclass(eq=False)
@@ -99,7 +130,7 @@ class Call:
 
     def __init__(
         self,
-        manager: CallManager,
+        manager: CallHost,
         server: ServerTransaction,
         record: CallRecord,
         origin: Origin,
@@ -260,7 +291,7 @@ class Call:
         )
         self.legs.append(leg)
         self.leg = leg
-        self.manager.legs_by_call_id[leg.call_id] = leg
+        self.manager.register_leg(leg)
         self.record.routing_gateway = gateway.name
         self.record.callee_ip = f"{address}:{gateway.port}"
         self.record.clearing_account_id = gateway.clearing_account_id

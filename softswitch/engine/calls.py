@@ -179,6 +179,10 @@ class CallManager:
     def register_dialog(self, dialog_id: DialogId, call: Call, side: str) -> None:
         self.by_dialog[dialog_id] = (call, side)
 
+    def register_leg(self, leg: Leg) -> None:
+        """A gateway leg whose late 2xx must still find its call."""
+        self.legs_by_call_id[leg.call_id] = leg
+
     def changed(self, call: Call) -> None:
         """The call's state changed: mirror it to CurrentCall at the next sync."""
         self._changed.add(call)
