@@ -11,23 +11,48 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
+from softswitch.engine.clock import Clock
+from softswitch.engine.counters import Counters
 from softswitch.engine.resolver import HostResolver
 from softswitch.engine.transport import Flow
 from softswitch.redis_keys import GATEWAY_STATUS_KEY
 from softswitch.rules.domain import RoutingGatewayTarget
+from softswitch.sip.message import Response
 
 if TYPE_CHECKING:
-    from softswitch.engine.switch import Switch
+    from softswitch.engine.config import Config
 
 logger = logging.getLogger(__name__)
+
+
+class Prober(Protocol):
+    """What the gateway monitor needs from the switch: its clock, counters (their Redis), the
+    configuration, and a way to send OPTIONS."""
+
+    clock: Clock
+    counters: Counters
+
+    @property
+    def config(self) -> Config: ...
+
+    def parameter(self, name: str) -> Any: ...
+
+    def send_options(
+        self,
+        target: str,
+        flow: Flow,
+        on_response: Callable[[Response], None],
+        on_failure: Callable[[str], None] | None = None,
+    ) -> None: ...
 
 
 class GatewayMonitor:
     """Keeps routing gateways' online status from OPTIONS probes."""
 
-    def __init__(self, switch: Switch, resolver: HostResolver) -> None:
+    def __init__(self, switch: Prober, resolver: HostResolver) -> None:
         self.switch = switch
         self.resolver = resolver
         self.offline: set[int] = set()

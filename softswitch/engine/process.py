@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ from softswitch.engine.sip_layer import SipLayer
 from softswitch.engine.switch import Switch
 from softswitch.engine.transport import Flow, TcpConnection, TcpManager, UdpEndpoint
 from softswitch.sip.digest import DigestAlgorithm, DigestAuthenticator
+from softswitch.sip.message import Message
+from softswitch.sip.parser import Malformed
 
 logger = logging.getLogger(__name__)
 
@@ -294,13 +297,13 @@ class Engine:
             if connection.id not in busy and connection.last_activity < limit:
                 self.switch.close_connection(connection.id)
 
-    def _send(self, flow: Flow, data: bytes, on_error: Any) -> None:
+    def _send(self, flow: Flow, data: bytes, on_error: Callable[[], None]) -> None:
         if flow.transport == "tcp":
             self.tcp.send(flow, data, on_error)
         else:
             self.udp.send(data, flow.remote)
 
-    def _on_stream_message(self, message: Any, flow: Flow) -> None:
+    def _on_stream_message(self, message: Message | Malformed, flow: Flow) -> None:
         self.switch.on_stream_message(message, flow)
 
     def _on_broken_stream(self, connection: TcpConnection) -> None:
