@@ -26,6 +26,7 @@ from softswitch.rules.cdr import CallRecord
 logger = logging.getLogger(__name__)
 
 COMPACT_BYTES = 4 * 1024 * 1024
+_RECORD_FIELDS = tuple(field.name for field in dataclasses.fields(CallRecord))
 
 
 class OpenCallLog:
@@ -44,7 +45,7 @@ class OpenCallLog:
     def opened(self, record: CallRecord) -> None:
         """A call was answered (its record carries its flow number)."""
         assert record.flow_no is not None
-        line = _line({"open": dataclasses.asdict(record)})
+        line = _line({"open": _fields_of(record)})
         self._live[record.flow_no] = line
         self._live_bytes += len(line)
         write_all(self._file, line)
@@ -114,6 +115,15 @@ class OpenCallLog:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _fields_of(record: CallRecord) -> dict[str, object]:
+    """The record's fields by name, as dataclasses.asdict gives them without its deep copy.
+
+    Every field is a plain value, so nothing needs copying: asdict took 23 µs per answered
+    call (2 % of the engine's busy samples at 300 calls/s, docs/adr/0009), this takes 1.3 µs.
+    """
+    return {name: getattr(record, name) for name in _RECORD_FIELDS}
 
 
 def _line(entry: dict[str, object]) -> bytes:
