@@ -310,6 +310,10 @@ SIP_SPOOL_DIR = Path(env.str("SIP_SPOOL_DIR", default=str(VAR_DIR / "spool")))
 # Diagnostics: `kill -USR2` also runs a full collection and counts the cyclic garbage it found
 # (0 expected: a finished call must be freed by reference counting alone). Costs a pause.
 SIP_COUNT_CYCLIC_GARBAGE = env.bool("SIP_COUNT_CYCLIC_GARBAGE", default=False)
+# Overload control (docs/adr/0010): while more than this many KB of datagrams wait unread in
+# the engine's UDP socket, new INVITEs and REGISTERs get 503 with this Retry-After (seconds).
+SIP_OVERLOAD_QUEUE_KB = env.int("SIP_OVERLOAD_QUEUE_KB", default=1024)  # 0: never shed
+SIP_OVERLOAD_RETRY_AFTER = env.int("SIP_OVERLOAD_RETRY_AFTER", default=2)
 
 # Prometheus (SPEC §10). An engine node serves its metrics on SIP_METRICS_LISTEN (HOST:PORT;
 # empty: off). The console's /metrics is open to administrators' API tokens and to the scraper

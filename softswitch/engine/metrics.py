@@ -28,6 +28,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from softswitch.engine.overload import SHED_METHODS
 from softswitch.redis_keys import HEARTBEATS_KEY, SECURITY_EVENTS, cdr_backlog_key
 from softswitch.sip.message import Request
 from softswitch.sip.parser import Malformed
@@ -184,6 +185,14 @@ class EngineCollector(Collector):
             "event",
             security,
         )
+        shed = Counter(dict.fromkeys(SHED_METHODS, 0))
+        shed.update(dict(self.engine.overload.shed))
+        yield _counter(
+            "vosadmin_sip_requests_shed",
+            "New INVITEs and REGISTERs answered 503 because the engine was behind (overload).",
+            "method",
+            shed,
+        )
 
     def _state(self) -> Iterator[Any]:
         engine = self.engine
@@ -199,6 +208,11 @@ class EngineCollector(Collector):
         registered = len(engine.bindings.bindings)
         yield _gauge("vosadmin_sip_registrations", "Phones registered on this node.", registered)
         yield _gauge("vosadmin_sip_tcp_connections", "Open SIP TCP connections.", len(engine.tcp))
+        yield _gauge(
+            "vosadmin_sip_receive_queue_bytes",
+            "Bytes of datagrams waiting unread in the UDP socket (what overload control reads).",
+            engine.overload.backlog.pending_bytes(),
+        )
         yield _gauge(
             "vosadmin_cdr_journal_backlog",
             "CDRs journaled on this node and not yet in the database (at the last heartbeat).",

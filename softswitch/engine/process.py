@@ -21,7 +21,7 @@ import socket
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from softswitch.engine.config import ConfigCache
 from softswitch.engine.counters import Counters
 from softswitch.engine.listener import NotificationListener
 from softswitch.engine.metrics import HEARTBEAT_SECONDS, EngineMetrics, Heartbeat
+from softswitch.engine.overload import OverloadGuard, OverloadSettings
 from softswitch.engine.registrar import BindingStore, Registrar
 from softswitch.engine.sip_layer import SipLayer
 from softswitch.engine.switch import Switch
@@ -76,6 +77,7 @@ class EngineSettings:
     count_cyclic_garbage: bool = False  # on SIGUSR2 (SIP_COUNT_CYCLIC_GARBAGE)
     metrics_listen: tuple[str, int] | None = None  # /metrics (SIP_METRICS_LISTEN); None: off
     digest_algorithms: tuple[DigestAlgorithm, ...] = (DigestAlgorithm.MD5, DigestAlgorithm.SHA_256)
+    overload: OverloadSettings = field(default_factory=OverloadSettings)  # SIP_OVERLOAD_*
 
 
 def digest_secret(secret_key: str) -> bytes:
@@ -114,6 +116,7 @@ class Engine:
         self.cdr_writer = CdrWriter(self.journal, self.executor, store.write_cdr_batch)
         self.cache = ConfigCache(self.executor, on_change=self._config_changed)
         self.clock = Clock()
+        self.overload = OverloadGuard(self.clock, settings.overload)
         self.layer = SipLayer(self._send, self.clock)
         self.tcp = TcpManager(
             self._on_stream_message, self._on_broken_stream, self._on_tcp_opened, self.clock
@@ -135,6 +138,7 @@ class Engine:
             calls=lambda switch: CallManager(
                 switch, self.journal, settings.node, settings.node_id, self.executor
             ),
+            overload=self.overload,
         )
         self.cdr_writer.on_committed = self.switch.calls.money.committed
         self.listener = NotificationListener(
@@ -209,6 +213,7 @@ class Engine:
             sock = transport.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER_BYTES)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UDP_BUFFER_BYTES)
+        self.overload.watch(transport.get_extra_info("socket"))
         server = await loop.create_server(
             lambda: TcpConnection(self.tcp), host, port, reuse_address=True, backlog=1024
         )
@@ -286,6 +291,7 @@ class Engine:
         now = self.clock.now()
         self.switch.registrar.sweep(now)
         self.switch.sweep(now)
+        self.overload.check()
         self._close_idle_connections()
         self.counters.gauge("tcp_connections", len(self.tcp), now)
 

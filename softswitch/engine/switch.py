@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from softswitch.engine.clock import Clock
 from softswitch.engine.config import Config, ConfigCache
 from softswitch.engine.counters import Counters
+from softswitch.engine.overload import OverloadGuard
+from softswitch.engine.registrar import account_of
 from softswitch.engine.sip_layer import ServerTransaction, SipLayer
 from softswitch.engine.transport import Flow
 from softswitch.rules.security import SourceGuard, in_networks, parse_networks
@@ -61,6 +63,7 @@ class Switch:
         close_tcp_from: Callable[[str, bool], None],
         registrar: Callable[[Switch], Registrar],
         calls: Callable[[Switch], CallManager],
+        overload: OverloadGuard | None = None,
     ) -> None:
         self.cache = cache
         self.layer = layer
@@ -72,6 +75,7 @@ class Switch:
         self.advertised = advertised
         self._close_tcp = close_tcp
         self._close_tcp_from = close_tcp_from
+        self.overload = overload or OverloadGuard(clock)  # none given: nothing watched
         self.guard = SourceGuard()
         self.ids = IdGenerator()
         self.silenced: dict[tuple[str, ...], float] = {}
@@ -115,7 +119,9 @@ class Switch:
         method = request.method
         if self._is_silenced(request):
             return
-        if method == "REGISTER":
+        if self.overload.sheds(request):
+            self._shed(request, flow)
+        elif method == "REGISTER":
             self.registrar.handle(request, flow)
         elif method == "INVITE" or method in IN_DIALOG or method == "CANCEL":
             self.calls.on_request(request, flow)
@@ -146,6 +152,17 @@ class Switch:
                 self.layer.send_stateless(message.build_400(to_tag=self.ids.tag()), flow)
         else:
             self.layer.send_stateless(build_response(message, status, to_tag=self.ids.tag()), flow)
+
+    def _shed(self, request: Request, flow: Flow) -> None:
+        """The engine is behind: 503 with Retry-After, in a transaction that absorbs the
+        request's retransmissions and its ACK, to whoever would get an answer otherwise (a
+        source we answer, a REGISTER for an existing account); silence, as ever, to others."""
+        account = account_of(request) if request.method == "REGISTER" else None
+        if account in self.config.phones_by_number or self.may_answer(flow.ip):
+            server = self.layer.server_transaction(request, flow)
+            self.respond(server, 503, [self.overload.retry_after])
+        else:
+            self.silence(request)
 
     # Policy helpers ---------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from softswitch.engine.overload import OverloadSettings
 from softswitch.engine.process import Engine, EngineSettings
 from softswitch.sip.digest import DigestAlgorithm
 
@@ -34,6 +35,16 @@ def database_params() -> dict[str, Any]:
     params.pop("cursor_factory", None)
     params.pop("context", None)
     return params
+
+
+def overload_settings() -> OverloadSettings:
+    """SIP_OVERLOAD_QUEUE_KB (≥ 0; 0: never shed) and SIP_OVERLOAD_RETRY_AFTER (≥ 1 s)."""
+    queue_kb, retry_after = settings.SIP_OVERLOAD_QUEUE_KB, settings.SIP_OVERLOAD_RETRY_AFTER
+    if queue_kb < 0:
+        raise CommandError(f"SIP_OVERLOAD_QUEUE_KB must be 0 or more, not {queue_kb}")
+    if retry_after < 1:
+        raise CommandError(f"SIP_OVERLOAD_RETRY_AFTER must be 1 or more, not {retry_after}")
+    return OverloadSettings(queue_bytes=queue_kb * 1024, retry_after=retry_after)
 
 
 class Command(BaseCommand):
@@ -70,6 +81,7 @@ class Command(BaseCommand):
             digest_algorithms=tuple(
                 DigestAlgorithm(name) for name in settings.SIP_DIGEST_ALGORITHMS
             ),
+            overload=overload_settings(),
         )
         try:
             import uvloop

@@ -1,0 +1,247 @@
+"""Overload control (docs/adr/0010): while the engine is behind, new INVITEs and REGISTERs get
+503 with Retry-After and everything already in progress goes on. The decision on a real
+socket's receive queue, then the switch in memory with a backlog the test sets
+(tests/engine/b2bua.py), then the real engine driven past its capacity by sipp."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+
+import pytest
+
+from billing.models import Cdr
+from softswitch.engine.overload import OverloadGuard, OverloadSettings, SocketBacklog
+from softswitch.models import CurrentCall, MappingGateway, Phone
+from softswitch.sip.fields import Via
+from softswitch.sip.ids import IdGenerator
+from softswitch.sip.message import Request
+from softswitch.sip.requests import new_request
+from softswitch.sip.uri import NameAddr, parse_uri
+from tests.engine.harness import free_port, requires_sipp, run_sipp, sipp_finished, wait_for
+from tests.engine.test_b2bua_calls import STRANGER_IP, connected_call, peer, routing_gateway
+from tests.engine.test_b2bua_calls import customer as customer
+from tests.engine.test_calls import CUSTOMER_IP as WIRE_CUSTOMER_IP
+from tests.engine.test_calls import gateway_uas
+from tests.engine.test_calls import routing_gateway as wire_gateway
+from tests.engine.virtual_time import FakeClock
+from tests.monitoring.test_engine_metrics import scrape
+from vosadmin.core.parameters import update_parameter
+
+LIMIT = 64 * 1024
+
+
+class Backlog:
+    """A receive queue whose size the test sets."""
+
+    pending = 0
+
+    def pending_bytes(self) -> int:
+        return self.pending
+
+
+def request(method: str, to_tag: str | None = None) -> Request:
+    """A request as the SIP layer passes it up (`to_tag`: one in a dialog)."""
+    uri = parse_uri("sip:8613800000001@192.0.2.1")
+    built = new_request(
+        method,
+        uri,
+        via=Via("UDP", "198.51.100.2", 5060),
+        from_=NameAddr(uri),
+        to=NameAddr(uri),
+        ids=IdGenerator(),
+    )
+    if to_tag:
+        built.headers.set("To", f"<{uri}>;tag={to_tag}")
+    return built
+
+
+# The decision, on a real socket ------------------------------------------------------------
+
+
+@pytest.fixture
+def udp():
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    yield (
+        receiver,
+        lambda count: [sender.sendto(b"x" * 900, receiver.getsockname()) for _ in range(count)],
+    )
+    receiver.close()
+    sender.close()
+
+
+def test_only_new_invites_and_registers_are_shed_once_the_queue_passes_the_threshold(
+    udp, caplog
+) -> None:
+    receiver, send = udp
+    guard = OverloadGuard(FakeClock(), OverloadSettings(queue_bytes=8 * 1024))
+    guard.watch(receiver)
+    assert isinstance(guard.backlog, SocketBacklog) and guard.backlog.pending_bytes() == 0
+    send(3)
+    assert 0 < guard.backlog.pending_bytes() <= 8 * 1024
+    assert not guard.sheds(request("INVITE"))
+    send(10)
+    with caplog.at_level(logging.WARNING, "softswitch.engine.overload"):
+        assert guard.sheds(request("INVITE")) and guard.sheds(request("REGISTER"))
+        for in_progress in (request("INVITE", to_tag="t"), request("BYE", to_tag="t")):
+            assert not guard.sheds(in_progress)
+        assert not guard.sheds(request("CANCEL")) and not guard.sheds(request("OPTIONS"))
+        while receiver.recv(2048) and guard.backlog.pending_bytes():
+            pass  # the engine catches up
+        guard.check()  # the housekeeping says so
+        assert not guard.sheds(request("INVITE"))
+    assert guard.shed == {"INVITE": 1, "REGISTER": 1}
+    warnings = [r.message for r in caplog.records if r.levelno == logging.WARNING]
+    assert [message.split(":")[0] for message in warnings] == ["overload", "overload over"]
+    assert warnings[1] == "overload over: 2 requests shed in 0.0 s"
+    assert guard.retry_after == ("Retry-After", "2")
+
+
+def test_the_threshold_stays_below_half_the_receive_buffer_and_zero_turns_it_off(udp) -> None:
+    receiver, send = udp
+    receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    buffer = receiver.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    guard = OverloadGuard(FakeClock(), OverloadSettings(queue_bytes=100 * 1024 * 1024))
+    guard.watch(receiver)
+    assert guard.queue_bytes == buffer // 2
+    off = OverloadGuard(FakeClock(), OverloadSettings(queue_bytes=0))
+    off.watch(receiver)
+    send(40)
+    assert guard.sheds(request("INVITE")) and not off.sheds(request("INVITE"))
+
+
+def test_settings_out_of_range_stop_the_engine_naming_the_variable(settings) -> None:
+    from django.core.management import CommandError, call_command
+
+    settings.SIP_OVERLOAD_RETRY_AFTER = 0
+    with pytest.raises(CommandError, match="SIP_OVERLOAD_RETRY_AFTER must be 1 or more"):
+        call_command("runsipengine", "--listen", "127.0.0.1:5999")
+
+
+# The switch in memory ----------------------------------------------------------------------
+
+
+def overloadable(b2bua) -> tuple[object, Backlog]:
+    """The in-memory switch with a receive queue the test fills and drains."""
+    switch, backlog = b2bua(), Backlog()
+    switch.switch.overload = OverloadGuard(
+        switch.clock, OverloadSettings(queue_bytes=LIMIT), backlog
+    )
+    return switch, backlog
+
+
+def test_behind_new_calls_get_503_and_calls_in_progress_end_normally(b2bua, customer) -> None:
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch, backlog = overloadable(b2bua)
+    vendor = peer(switch, gateway)
+    caller, answered, _ = connected_call(switch, vendor, "8613800000001")
+    ringing = caller.invite("8613800000002")
+    vendor.answer(vendor.take("INVITE"), 180)
+    assert caller.take(180)
+    backlog.pending = LIMIT + 1
+
+    shed = caller.invite("8613800000003")
+    refusal = caller.take(503)
+    assert refusal.headers.get("Retry-After") == "2" and vendor.inbox == []
+    caller.send(shed)  # a retransmission: its transaction answers, nothing is counted again
+    caller.ack(shed, caller.take(503))
+    assert switch.switch.overload.shed == {"INVITE": 1} and switch.lost == []
+
+    hold = caller.reinvite(answered.call_id, "sendonly")  # in the dialog: relayed
+    relayed = vendor.take("INVITE")
+    vendor.answer(relayed, 200)
+    caller.ack(hold, caller.take(200))
+    caller.cancel(ringing)
+    assert caller.take(200).cseq.method == "CANCEL"
+    caller.ack(ringing, caller.take(487))
+    assert vendor.take("CANCEL")
+    caller.bye(answered.call_id)
+    assert caller.take(200).cseq.method == "BYE" and vendor.take("BYE")
+    assert switch.cdr("8613800000001")["end_reason"] == "200"
+    assert switch.cdr("8613800000002")["end_reason"] == "487"
+    assert [row["callee"] for row in switch.cdrs()].count("8613800000003") == 0
+
+    backlog.pending = LIMIT  # caught up
+    caller.invite("8613800000004")
+    assert vendor.take("INVITE").uri.user == "8613800000004"
+
+
+def test_behind_registers_get_503_and_unknown_sources_silence(b2bua) -> None:
+    Phone.objects.create(e164="1001", password="pw-1001")
+    update_parameter("SS_REPLY_UNAUTHORIZED", False)
+    switch, backlog = overloadable(b2bua)
+    handset = switch.phone("198.51.100.30")
+    backlog.pending = LIMIT + 1
+    assert handset.register("1001", "pw-1001") == 503
+    assert handset.register("1002", "no such account") is None  # silence, as ever
+    stranger = switch.caller(STRANGER_IP)
+    stranger.invite("8613800000005")
+    assert stranger.inbox == []  # a source we do not answer is not told we are busy either
+    assert switch.switch.overload.shed == {"REGISTER": 2, "INVITE": 1}
+    backlog.pending = 0
+    assert handset.register("1001", "pw-1001") == 200
+
+
+# The real engine, past its capacity --------------------------------------------------------
+
+ESTABLISHED = 10
+BURST = 300
+
+
+def responses(trace: Path, status: int) -> list[str]:
+    """The responses of one status in a sipp message trace (-trace_msg)."""
+    blocks = trace.read_text().split("message received")
+    return [block for block in blocks if f"SIP/2.0 {status} " in block.split("\n", 3)[2]]
+
+
+@requires_sipp
+@pytest.mark.sipp
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_past_capacity_is_shed_and_established_calls_end_normally(
+    engine_factory, tmp_path
+) -> None:
+    MappingGateway.objects.create(name="GW-CUSTOMER", ips=[WIRE_CUSTOMER_IP])
+    held = gateway_uas(wire_gateway("HELD", ["86"]), calls=ESTABLISHED)
+    burst_vendor = gateway_uas(wire_gateway("BURST", ["44"]), calls=BURST)
+    metrics = f"127.0.0.1:{free_port()}"
+    runner = engine_factory(env={"SIP_OVERLOAD_QUEUE_KB": "16", "SIP_METRICS_LISTEN": metrics})
+    established = run_sipp(
+        "uac_gateway_call.xml",
+        runner.address,
+        rows=[f"2125550100;86138000{n:04};" for n in range(ESTABLISHED)],
+        local_ip=WIRE_CUSTOMER_IP,
+        calls=ESTABLISHED,
+        rate=20,
+        extra=["-d", "3000"],
+        background=True,
+    )
+    answered = CurrentCall.objects.filter(connected_at__isnull=False)
+    wait_for(lambda: answered.count() == ESTABLISHED)
+    trace = tmp_path / "burst.msg"
+    burst = run_sipp(
+        "uac_gateway_call.xml",
+        runner.address,
+        rows=[f"2125550100;44207{n:05};" for n in range(BURST)],
+        local_ip=WIRE_CUSTOMER_IP,
+        calls=BURST,
+        rate=3000,
+        extra=["-d", "100", "-trace_msg", "-message_file", str(trace)],
+    )
+    shed = burst.logged.count("FAILED 503")
+    assert shed and burst.logged.count("ANSWERED") == BURST - shed, burst.logged
+    refusals = responses(trace, 503)
+    assert len(refusals) >= shed and all("Retry-After: 2" in block for block in refusals)
+    samples = scrape(metrics)
+    assert samples[("vosadmin_sip_requests_shed_total", (("method", "INVITE"),))] == shed
+    assert sipp_finished(established).logged == ["ANSWERED"] * ESTABLISHED  # BYE → 200
+    assert sipp_finished(held).logged.count("BYE") == ESTABLISHED
+    burst_vendor.terminate()
+    sipp_finished(burst_vendor)
+    held_calls = Cdr.objects.filter(callee__startswith="86")
+    wait_for(lambda: held_calls.count() == ESTABLISHED)
+    assert {record.end_reason for record in held_calls} == {200}
+    assert "overload: " in runner.log()
+    wait_for(lambda: "overload over: " in runner.log())  # said by the housekeeping at the latest
