@@ -65,11 +65,8 @@ class SocketBacklog:
         self.sock = sock
 
     def pending_bytes(self) -> int:
-        return int(struct.unpack_from("I", self.read())[0])
-
-    def read(self) -> bytes:
-        raw: bytes = self.sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, MEMINFO_SIZE)
-        return raw
+        meminfo = self.sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, MEMINFO_SIZE)
+        return int(struct.unpack_from("I", meminfo)[0])
 
 
 class OverloadGuard:
@@ -99,7 +96,7 @@ class OverloadGuard:
         the socket's receive buffer: past the buffer the kernel drops datagrams of any kind."""
         backlog = SocketBacklog(sock)
         try:
-            backlog.read()
+            backlog.pending_bytes()
         except OSError as error:
             logger.warning("overload control off: the receive queue cannot be read (%s)", error)
             return
