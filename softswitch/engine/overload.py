@@ -31,8 +31,9 @@ logger = logging.getLogger(__name__)
 SHED_METHODS = ("INVITE", "REGISTER")
 SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)  # Linux ≥ 4.6; Python does not name it
 MEMINFO_SIZE = 9 * 4  # SK_MEMINFO_VARS u32 values, RMEM_ALLOC first
-DEFAULT_QUEUE_BYTES = 1024 * 1024  # ≈ 450 datagrams of a SIP call (≈ 2.3 KB each, counted
-# by the kernel with its buffer overhead): ≈ 120 ms of work for one core at its capacity
+# ≈ 450 datagrams (≈ 2.3 KB each as the kernel counts them, with their buffers): the messages
+# of some 65 calls, read in about 110 ms at 600 calls/s; far below T1 (docs/adr/0010)
+DEFAULT_QUEUE_BYTES = 1024 * 1024
 DEFAULT_RETRY_AFTER = 2  # seconds
 
 
