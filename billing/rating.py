@@ -19,6 +19,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 MAX_PRECISION = 4  # SERVER_BILLING_FEE_PRECISTION ranges over 0–4 decimal places
+QUANTUM = {places: Decimal(1).scaleb(-places) for places in range(MAX_PRECISION + 1)}  # 1, 0.1…
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,8 @@ class Charge:
 
 def whole_seconds(seconds: Decimal | float | int) -> int:
     """The hold time in whole seconds, rounded up (61.001 s → 62 s); never negative."""
+    if type(seconds) is int:  # not bool; the engine's common case needs no Decimal
+        return max(0, seconds)
     if isinstance(seconds, float):
         seconds = Decimal(repr(seconds))
     if not isinstance(seconds, int | Decimal) or not Decimal(seconds).is_finite():
@@ -79,7 +82,7 @@ def rate_call(seconds: Decimal | float | int, rate: RateTerms, precision: int) -
 
 def round_fee(amount: Decimal, precision: int) -> Decimal:
     """`amount` rounded half-up to `precision` decimal places."""
-    return amount.quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_UP)
+    return amount.quantize(QUANTUM[precision], rounding=ROUND_HALF_UP)
 
 
 class RateTable:

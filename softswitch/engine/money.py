@@ -200,7 +200,7 @@ class MoneyReserver:
     def release(self, *reservations: Reservation) -> None:
         """Give the calls' money back: to the pool, but their fees, now in the balances, to
         Redis (in the background, one round trip for all)."""
-        spent: list[int] = []
+        spent: Counter[int] = Counter()  # account → fee units, one pair per account
         for reservation in reservations:
             account = reservation.account_id
             self.local[account] -= reservation.units
@@ -210,10 +210,9 @@ class MoneyReserver:
                 continue
             self.pool[account] += reservation.units - reservation.fee_units
             self._touch(account)
-            if reservation.fee_units:
-                spent += [account, reservation.fee_units]
-        if spent:
-            asyncio.get_running_loop().create_task(self._release_shared(spent))
+            spent[account] += reservation.fee_units
+        if pairs := [value for item in (+spent).items() for value in item]:  # +: no zeros
+            asyncio.get_running_loop().create_task(self._release_shared(pairs))
 
     def _touch(self, account_id: int) -> None:
         """The pool moved: it goes back to Redis once it stays idle for `pool_idle`."""

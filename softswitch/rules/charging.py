@@ -41,7 +41,7 @@ def rate_record(record: CallRecord, tables: RateTables, precision: int) -> CallC
     """The fee (the origin's account, on the callee as the caller sent it) and the cost (the
     routing gateway's clearing account, on the number as sent to the vendor) of a call, with
     the rates in force at its start. Without an account or a rate, that side is 0."""
-    seconds = Decimal(record.hold_time_ms) / 1000
+    seconds = -(-record.hold_time_ms // 1000)  # whole seconds, rounded up as rating does
     start = datetime.fromtimestamp(record.start_time, tz=UTC)
     base = unrated(record, precision)
     fee_rate = _lookup(tables, record.account_id, record.callee, start)

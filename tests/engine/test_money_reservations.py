@@ -88,8 +88,10 @@ def test_a_charged_call_holds_its_fee_until_its_cdr_is_committed(redis_client) -
         await asyncio.sleep(0.1)  # the fee is in the balance: it leaves Redis; the rest is pooled
         assert reserved(redis_client) == to_units(Decimal("0.45"))
         assert node.pool[ACCOUNT] == to_units(Decimal("0.45"))
-        await asyncio.sleep(0.5)  # the idle pool goes back
+        await asyncio.sleep(0.9)  # idle for pool_idle, seen by the next trim (≤ 2 × pool_idle)
         assert reserved(redis_client) == 0 and not node.pool
+
+    scenario(test, ("n1",))
 
 
 def test_calls_take_money_from_the_pool_without_a_round_trip(redis_client) -> None:
