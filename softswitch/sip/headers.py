@@ -176,24 +176,26 @@ def list_values(lines: Sequence[str]) -> list[str]:
 class Headers:
     """Header fields in wire order; names compare case-insensitively, compact forms expanded.
 
-    Besides the fields in wire order, the values are kept per lookup key, in lists that are
-    replaced on every change of their header and never changed in place. So a value parsed from
-    such a list stays current exactly as long as field_values() returns that same list, which is
-    how Message caches its accessors: a new Via leaves the parsed From, CSeq… in place.
+    Besides the fields in wire order, the values are kept per lookup key, in tuples that are
+    replaced on every change of their header. So a value parsed from such a tuple stays current
+    exactly as long as field_values() returns that same tuple, which is how Message caches its
+    accessors: a new Via leaves the parsed From, CSeq… in place. Tuples, not lists: a tuple of
+    strings leaves the cyclic collector's lists at its first collection, and an engine keeps
+    tens of thousands of messages alive in its transactions (docs/adr/0009).
     """
 
     __slots__ = ("_fields", "_index", "version")
 
     def __init__(self, fields: Iterable[tuple[str, str]] = ()) -> None:
         self._fields: list[tuple[str, str, str]] = []
-        self._index: dict[str, list[str]] = {}
+        self._index: dict[str, tuple[str, ...]] = {}
         self.version = 0  # bumped by every change
         for name, value in fields:
             self.add(name, value)
 
     @classmethod
     def from_parsed(
-        cls, fields: list[tuple[str, str, str]], index: dict[str, list[str]] | None = None
+        cls, fields: list[tuple[str, str, str]], index: dict[str, tuple[str, ...]] | None = None
     ) -> Headers:
         """Adopt (key, name, value) triples produced by the parser, without copying.
 
@@ -247,14 +249,14 @@ class Headers:
         key, display = canonical_name(name)
         value = check_value(value)
         self._fields.append((key, display, value))
-        self._changed(key, [*self._index.get(key, ()), value])
+        self._changed(key, (*self._index.get(key, ()), value))
 
     def prepend(self, name: str, value: str) -> None:
         """Insert a field before every other one (new top Via, §16.6 / §18.1.1)."""
         key, display = canonical_name(name)
         value = check_value(value)
         self._fields.insert(0, (key, display, value))
-        self._changed(key, [value, *self._index.get(key, ())])
+        self._changed(key, (value, *self._index.get(key, ())))
 
     def set(self, name: str, value: str) -> None:
         """Replace every field of this name by one field, kept at the first one's position."""
@@ -263,7 +265,7 @@ class Headers:
         position = next((i for i, old in enumerate(self._fields) if old[0] == key), None)
         self.remove(name)
         self._fields.insert(len(self._fields) if position is None else position, field)
-        self._changed(key, [field[2]])
+        self._changed(key, (field[2],))
 
     def remove(self, name: str) -> None:
         """Remove every field of this name."""
@@ -280,12 +282,12 @@ class Headers:
                 rest = split_values(line)[1:] if "," in line else []
                 new_line = ", ".join([check_value(value), *rest])
                 self._fields[index] = (key, display, new_line)
-                self._changed(key, [new_line, *self._index[key][1:]])
+                self._changed(key, (new_line, *self._index[key][1:]))
                 return
         raise KeyError(name)
 
-    def _changed(self, key: str, values: list[str]) -> None:
-        self._index[key] = values  # a new list: see the class docstring
+    def _changed(self, key: str, values: tuple[str, ...]) -> None:
+        self._index[key] = values  # a new tuple: see the class docstring
         self.version += 1
 
     def wire_lines(self, content_length: int) -> list[str]:
@@ -303,10 +305,10 @@ class Headers:
         return lines
 
 
-def _index_of(fields: list[tuple[str, str, str]]) -> dict[str, list[str]]:
-    index: dict[str, list[str]] = {}
+def _index_of(fields: list[tuple[str, str, str]]) -> dict[str, tuple[str, ...]]:
+    index: dict[str, tuple[str, ...]] = {}
     for key, _, value in fields:
-        index.setdefault(key, []).append(value)
+        index[key] = (*index.get(key, ()), value)
     return index
 
 

@@ -103,10 +103,10 @@ def _split_head(data: bytes) -> tuple[str, bytes]:
 
 def _parse_header_lines(
     block: str,
-) -> tuple[list[tuple[str, str, str]], dict[str, list[str]], str | None]:
+) -> tuple[list[tuple[str, str, str]], dict[str, tuple[str, ...]], str | None]:
     """The fields (key, name, value), their values per key, and the first problem met."""
     fields: list[tuple[str, str, str]] = []
-    index: dict[str, list[str]] = {}
+    index: dict[str, tuple[str, ...]] = {}
     problem = None
     for line in block.split("\r\n") if block else ():
         name, colon, value = line.partition(":")
@@ -124,21 +124,20 @@ def _parse_header_lines(
         key, value = names[0], value.strip(WHITESPACE)
         fields.append((key, names[1], value))
         values = index.get(key)
-        if values is None:
-            index[key] = [value]
-        else:
-            values.append(value)
+        index[key] = (value,) if values is None else (*values, value)
     return fields, index, problem
 
 
-def _fold(line: str, fields: list[tuple[str, str, str]], index: dict[str, list[str]]) -> str | None:
+def _fold(
+    line: str, fields: list[tuple[str, str, str]], index: dict[str, tuple[str, ...]]
+) -> str | None:
     """Append a continuation line to the last field; the problem if there is none."""
     if not fields:
         return "continuation line before the first header"
     key, name, value = fields[-1]
     value = f"{value} {line.lstrip(WHITESPACE)}".strip(WHITESPACE)
     fields[-1] = (key, name, value)
-    index[key][-1] = value  # the last field is the last value of its key
+    index[key] = (*index[key][:-1], value)  # the last field is the last value of its key
     return None
 
 
