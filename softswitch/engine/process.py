@@ -30,7 +30,7 @@ from redis.maint_notifications import MaintNotificationsConfig
 
 from softswitch.engine import store
 from softswitch.engine.background import BackgroundLoops
-from softswitch.engine.calls import CallManager
+from softswitch.engine.call_manager import CallManager
 from softswitch.engine.cdr_journal import CdrJournal
 from softswitch.engine.cdr_writer import CdrWriter
 from softswitch.engine.clock import Clock

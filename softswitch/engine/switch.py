@@ -30,7 +30,7 @@ from softswitch.sip.transaction import server_transaction_key
 from softswitch.sip.uri import NameAddr, SipUri, parse_uri
 
 if TYPE_CHECKING:
-    from softswitch.engine.calls import CallManager
+    from softswitch.engine.call_manager import CallManager
     from softswitch.engine.registrar import Registrar
 
 logger = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ from django.conf import settings
 
 from billing.ingest import CDR_COLUMNS
 from softswitch.engine import store
-from softswitch.engine.calls import CallManager
+from softswitch.engine.call_manager import CallManager
 from softswitch.engine.cdr_journal import CdrJournal
 from softswitch.engine.config import Config, ConfigCache
 from softswitch.engine.counters import Counters
