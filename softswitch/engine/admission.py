@@ -2,9 +2,10 @@
 
 Identify the source (a phone by digest, a mapping gateway by address, else an illegal call),
 count the attempt for the dynamic blacklist, screen the numbers, enforce the lock and the
-account's money, plan the route — then hand the call to the call registry (`calls.py`), which
-starts its `Call` (routing, failover and in-dialog relay, `call.py`). A refused call is answered
-here and gets its CDR.
+account's money, plan the route — then hand the call to the call registry (`call_manager.py`),
+which starts its `Call` (`call.py`: routing and failover across gateway legs in
+`call_routing.py`, in-dialog relay in `call_relay.py`). A refused call is answered here and gets
+its CDR.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def dialled_number(request: Request) -> str:
 
 
 class CallRegistry(Protocol):
-    """What admission needs from the calls in progress (`calls.CallManager`)."""
+    """What admission needs from the calls in progress (`call_manager.CallManager`)."""
 
     def start_call(
         self,

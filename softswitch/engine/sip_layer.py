@@ -183,6 +183,10 @@ class SipLayer:
         self.run(client, client.transaction.start(self.now()))
         return client
 
+    def send_unanswered(self, request: Request, flow: Flow) -> None:
+        """Send a request whose answer nobody waits for (BYE, CANCEL) in a client transaction."""
+        self.send_request(request, flow, _ignore, _ignore)
+
     def send_stateless(self, message: Message, flow: Flow) -> None:
         """Send outside any transaction (ACK for 2xx, a 2xx retransmission, a stateless reply)."""
         self.send_bytes(flow, message.to_bytes(), lambda: None)
@@ -238,3 +242,7 @@ class SipLayer:
         )
         if table.get(holder.key) is holder:
             del table[holder.key]
+
+
+def _ignore(outcome: object) -> None:
+    """The callback of a request whose answer or failure does not matter."""
