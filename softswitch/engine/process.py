@@ -117,7 +117,6 @@ class Engine:
         self.cache = ConfigCache(self.executor, on_change=self._config_changed)
         self.clock = Clock()
         self.overload = OverloadGuard(self.clock, settings.overload)
-        self.layer = SipLayer(self._send, self.clock)
         self.tcp = TcpManager(
             self._on_stream_message, self._on_broken_stream, self._on_tcp_opened, self.clock
         )
@@ -125,7 +124,7 @@ class Engine:
         self.bindings = BindingStore(settings.node, self.executor)
         self.switch = Switch(
             cache=self.cache,
-            layer=self.layer,
+            layer=lambda user: SipLayer(self._send, self.clock, user),
             clock=self.clock,
             counters=self.counters,
             authenticator=DigestAuthenticator(digest_secret(settings.secret)),
@@ -140,6 +139,7 @@ class Engine:
             ),
             overload=self.overload,
         )
+        self.layer = self.switch.layer
         self.cdr_writer.on_committed = self.switch.calls.money.committed
         self.listener = NotificationListener(
             settings.database_params, self.cache.apply_notification, self.cache.refresh

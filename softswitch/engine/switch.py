@@ -17,7 +17,7 @@ from softswitch.engine.config import Config, ConfigCache
 from softswitch.engine.counters import Counters
 from softswitch.engine.overload import OverloadGuard
 from softswitch.engine.registrar import account_of
-from softswitch.engine.sip_layer import ServerTransaction, SipLayer
+from softswitch.engine.sip_layer import ServerTransaction, SipLayer, TransactionUser
 from softswitch.engine.transport import Flow
 from softswitch.rules.security import SourceGuard, in_networks, parse_networks
 from softswitch.sip.digest import DigestAlgorithm, DigestAuthenticator
@@ -43,16 +43,17 @@ IN_DIALOG = frozenset({"BYE", "UPDATE", "INFO", "PRACK", "NOTIFY", "REFER", "MES
 class Switch:
     """Receives every message of the engine and decides who handles it.
 
-    The registrar and the call manager answer and originate through the switch's helpers, so
-    the switch builds them (`registrar(self)`, `calls(self)`) as the last step of its own
-    construction, from the factories the process hands it; nothing is set on it afterwards.
+    The SIP layer hands messages up to the switch, and the registrar and the call manager
+    answer and originate through the switch's helpers, so the switch builds all three
+    (`layer(self)` first, `registrar(self)`, `calls(self)` last) from the factories the
+    process hands it; nothing is set on it or on them afterwards.
     """
 
     def __init__(
         self,
         *,
         cache: ConfigCache,
-        layer: SipLayer,
+        layer: Callable[[TransactionUser], SipLayer],
         clock: Clock,
         counters: Counters,
         authenticator: DigestAuthenticator,
@@ -66,7 +67,7 @@ class Switch:
         overload: OverloadGuard | None = None,
     ) -> None:
         self.cache = cache
-        self.layer = layer
+        self.layer = layer(self)
         self.clock = clock
         self.counters = counters
         self.authenticator = authenticator
@@ -82,7 +83,6 @@ class Switch:
         self._trusted_source: tuple[Any, tuple[Any, ...]] = (None, ())
         self.registrar = registrar(self)
         self.calls = calls(self)
-        layer.user = self
 
     @property
     def config(self) -> Config:

@@ -303,7 +303,7 @@ class B2bua:
         cache.config = load_config()
         self.switch = Switch(
             cache=cache,
-            layer=SipLayer(self._deliver, self.clock),
+            layer=lambda user: SipLayer(self._deliver, self.clock, user),
             clock=self.clock,
             counters=Counters(self.redis, NODE),
             authenticator=DigestAuthenticator(b"in-memory digest secret"),
