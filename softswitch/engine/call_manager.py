@@ -62,7 +62,7 @@ class CallManager:
         self.money = MoneyReserver(switch.counters.redis, node, self.clock)
         self.resolver = HostResolver(clock=self.clock)
         self.gateways = GatewayMonitor(switch, self.resolver)
-        self.admission = CallAdmission(switch, self.clock, self)
+        self.admission = CallAdmission(switch, self.clock, self, switch.registrar)
         self.by_invite: dict[tuple[str, ...], Call] = {}
         self.by_dialog: dict[DialogId, tuple[Call, str]] = {}
         self.legs_by_call_id: dict[str, Leg] = {}

@@ -19,8 +19,14 @@ from softswitch.engine.overload import OverloadGuard
 from softswitch.engine.registrar import account_of
 from softswitch.engine.sip_layer import ServerTransaction, SipLayer, TransactionUser
 from softswitch.engine.transport import Flow
+from softswitch.rules.domain import PhoneAccount
 from softswitch.rules.security import SourceGuard, in_networks, parse_networks
-from softswitch.sip.digest import DigestAlgorithm, DigestAuthenticator
+from softswitch.sip.digest import (
+    DigestAlgorithm,
+    DigestAuthenticator,
+    DigestResult,
+    parse_credentials,
+)
 from softswitch.sip.fields import Via
 from softswitch.sip.ids import IdGenerator
 from softswitch.sip.message import Message, Request, Response, build_response
@@ -266,6 +272,29 @@ class Switch:
             200,
             [("Allow", ALLOW), ("Accept", "application/sdp")],
         )
+
+    def authenticate(
+        self, header: str | None, method: str, phone: PhoneAccount, ip: str
+    ) -> DigestResult | None:
+        """Check a phone's digest credentials (an Authorization or Proxy-Authorization
+        value): None without any. A source whose credentials pass stops counting towards its
+        suspension."""
+        if header is None:
+            return None
+        credentials = parse_credentials(header)
+        if credentials is None or credentials.username != phone.e164:
+            return DigestResult.MALFORMED
+        verdict = self.authenticator.verify(
+            credentials,
+            method=method,
+            realm=self.realm,
+            request_uri=credentials.uri,
+            now=self.clock.now(),
+            password=phone.password,
+        )
+        if verdict is DigestResult.OK:
+            self.guard.record_success(ip)
+        return verdict
 
     def challenges(self, stale: bool = False) -> list[str]:
         """WWW-/Proxy-Authenticate values, one per algorithm in SIP_DIGEST_ALGORITHMS order

@@ -166,7 +166,9 @@ class FakeCall:
 def supervise_failing_step(call: FakeCall) -> tuple[CallManager, list[dict[str, Any]]]:
     """Run a call step that raises under the manager's supervision; return what the loop's
     exception handler saw (e.g. "Task exception was never retrieved")."""
-    switch = SimpleNamespace(counters=SimpleNamespace(redis=None), clock=FakeClock())
+    switch = SimpleNamespace(
+        counters=SimpleNamespace(redis=None), clock=FakeClock(), registrar=None
+    )
     manager = CallManager(switch, journal=None, node="test", node_id=1, executor=None)
     manager.calls.add(call)
     unhandled: list[dict[str, Any]] = []
