@@ -61,7 +61,7 @@ class CallManager:
         self.capacity = CapacityTracker(switch.counters.redis, node)
         self.money = MoneyReserver(switch.counters.redis, node, self.clock)
         self.resolver = HostResolver(clock=self.clock)
-        self.gateways = GatewayMonitor(switch, self.resolver)
+        self.gateways = GatewayMonitor(switch, self.resolver, switch.counters.redis)
         self.admission = CallAdmission(switch, self.clock, self, switch.registrar)
         self.by_invite: dict[tuple[str, ...], Call] = {}
         self.by_dialog: dict[DialogId, tuple[Call, str]] = {}
