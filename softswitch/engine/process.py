@@ -113,7 +113,6 @@ class Engine:
         )
         self.counters = Counters(self.redis, settings.node)
         self.journal = CdrJournal(settings.spool_dir, settings.node)
-        self.cdr_writer = CdrWriter(self.journal, self.executor, store.write_cdr_batch)
         self.cache = ConfigCache(self.executor, on_change=self._config_changed)
         self.clock = Clock()
         self.overload = OverloadGuard(self.clock, settings.overload)
@@ -140,7 +139,12 @@ class Engine:
             overload=self.overload,
         )
         self.layer = self.switch.layer
-        self.cdr_writer.on_committed = self.switch.calls.money.committed
+        self.cdr_writer = CdrWriter(
+            self.journal,
+            self.executor,
+            store.write_cdr_batch,
+            on_committed=self.switch.calls.money.committed,
+        )
         self.listener = NotificationListener(
             settings.database_params, self.cache.apply_notification, self.cache.refresh
         )
