@@ -2,32 +2,32 @@
 
 Identify the source (a phone by digest, a mapping gateway by address, else an illegal call),
 count the attempt for the dynamic blacklist, screen the numbers, enforce the lock and the
-account's money, plan the route — then hand the call to the call registry (`calls.py`), which
-starts its `Call` (routing, failover and in-dialog relay, `call.py`). A refused call is answered
-here and gets its CDR.
+account's money, plan the route — then hand the call to the call registry (`call_manager.py`),
+which starts its `Call` (`call.py`: routing and failover across gateway legs in
+`call_routing.py`, in-dialog relay in `call_relay.py`). A refused call is answered here and gets
+its CDR.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from billing.choices import CdrBillingModeChoices as BillingMode
 from billing.choices import CdrEndReasonChoices as EndReason
 from softswitch.engine import store
+from softswitch.engine.answering import Answering
 from softswitch.engine.clock import Clock
 from softswitch.engine.sip_layer import ServerTransaction
 from softswitch.engine.transport import Flow
 from softswitch.rules.cdr import CallRecord
 from softswitch.rules.charging import CallCharges, MoneyCheck, check_money
 from softswitch.rules.domain import Origin, PhoneAccount, RoutingGatewayTarget
+from softswitch.rules.registrar import Binding
 from softswitch.rules.routing import RoutePlan, plan_route, route_pricing
 from softswitch.rules.screening import screen_call
-from softswitch.sip.digest import DigestResult, parse_credentials
+from softswitch.sip.digest import DigestResult
 from softswitch.sip.message import Request
 from softswitch.sip.uri import SipUri, Uri
-
-if TYPE_CHECKING:
-    from softswitch.engine.switch import Switch
 
 REJECTION_STATUS: dict[int, int] = {  # what the caller gets for a decision of the switch
     EndReason.NOT_REGISTERED: 403,
@@ -49,7 +49,7 @@ def dialled_number(request: Request) -> str:
 
 
 class CallRegistry(Protocol):
-    """What admission needs from the calls in progress (`calls.CallManager`)."""
+    """What admission needs from the calls in progress (`call_manager.CallManager`)."""
 
     def start_call(
         self,
@@ -66,13 +66,27 @@ class CallRegistry(Protocol):
     def write_cdr(self, record: CallRecord) -> CallCharges | None: ...
 
 
+class Registrations(Protocol):
+    """What admission needs from the registrar (`registrar.Registrar`): where a phone is
+    registered from, if it is."""
+
+    def contact_flow(self, phone_id: int) -> tuple[Binding, Flow] | None: ...
+
+
 class CallAdmission:
     """Admits or refuses each new INVITE."""
 
-    def __init__(self, switch: Switch, clock: Clock, calls: CallRegistry) -> None:
+    def __init__(
+        self,
+        switch: Answering,
+        clock: Clock,
+        calls: CallRegistry,
+        registrations: Registrations,
+    ) -> None:
         self.switch = switch
         self.clock = clock
         self.calls = calls
+        self.registrations = registrations
 
     def admit(self, request: Request, flow: Flow) -> None:
         """Decide on a new INVITE: a phone's, a mapping gateway's, or an illegal call."""
@@ -88,35 +102,23 @@ class CallAdmission:
             self._illegal(request, flow, caller, callee, EndReason.ILLEGAL_SOURCE)
 
     def _registered_from(self, phone: PhoneAccount, flow: Flow) -> bool:
-        found = self.switch.registrar.contact_flow(phone.id)
+        found = self.registrations.contact_flow(phone.id)
         return found is not None and found[0].source[0] == flow.remote[0]
 
     def _phone_invite(
         self, request: Request, flow: Flow, phone: PhoneAccount, caller: str, callee: str
     ) -> None:
         """Phones are digest-challenged (407) and must be registered."""
-        switch = self.switch
         header = request.headers.get("proxy-authorization")
-        if header is None:
+        verdict = self.switch.authenticate(header, "INVITE", phone, flow.ip)
+        if verdict is None:
             return self._challenge(request, flow, stale=False)
-        credentials = parse_credentials(header)
-        verdict = DigestResult.MALFORMED
-        if credentials is not None and credentials.username == phone.e164:
-            verdict = switch.authenticator.verify(
-                credentials,
-                method="INVITE",
-                realm=switch.realm,
-                request_uri=credentials.uri,
-                now=self.clock.now(),
-                password=phone.password,
-            )
         if verdict in (DigestResult.STALE, DigestResult.REPLAY, DigestResult.BAD_NONCE):
             return self._challenge(request, flow, stale=verdict is DigestResult.STALE)
         if verdict is not DigestResult.OK:
             self._illegal(request, flow, caller, callee, EndReason.AUTHENTICATION_FAILED)
             return
-        switch.guard.record_success(flow.ip)
-        if switch.registrar.contact_flow(phone.id) is None:
+        if self.registrations.contact_flow(phone.id) is None:
             self._reject_before_routing(
                 request, flow, phone, BillingMode.PHONE, caller, callee, EndReason.NOT_REGISTERED
             )

@@ -14,8 +14,9 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from redis.asyncio import Redis
+
 from softswitch.engine.clock import Clock
-from softswitch.engine.counters import Counters
 from softswitch.engine.resolver import HostResolver
 from softswitch.engine.transport import Flow
 from softswitch.redis_keys import GATEWAY_STATUS_KEY
@@ -29,11 +30,10 @@ logger = logging.getLogger(__name__)
 
 
 class Prober(Protocol):
-    """What the gateway monitor needs from the switch: its clock, counters (their Redis), the
-    configuration, and a way to send OPTIONS."""
+    """What the gateway monitor needs from the switch: its clock, the configuration, and a
+    way to send OPTIONS."""
 
     clock: Clock
-    counters: Counters
 
     @property
     def config(self) -> Config: ...
@@ -52,9 +52,10 @@ class Prober(Protocol):
 class GatewayMonitor:
     """Keeps routing gateways' online status from OPTIONS probes."""
 
-    def __init__(self, switch: Prober, resolver: HostResolver) -> None:
+    def __init__(self, switch: Prober, resolver: HostResolver, redis: Redis) -> None:
         self.switch = switch
         self.resolver = resolver
+        self.redis = redis  # where the status is published
         self.offline: set[int] = set()
         self.broken: set[int] = set()  # gateways whose last probe raised (logged once)
         self.pending: set[int] = set()
@@ -138,10 +139,9 @@ class GatewayMonitor:
         self._publish(gateway.id, "online" if online else "offline")
 
     def _publish(self, gateway_id: int, status: str) -> None:
-        redis: Any = self.switch.counters.redis
-        task = asyncio.get_running_loop().create_task(
-            redis.hset(GATEWAY_STATUS_KEY, str(gateway_id), status)
-        )
+        # redis-py types its commands as awaitables, not coroutines: ensure_future takes those
+        # (and makes the same task on the running loop).
+        task = asyncio.ensure_future(self.redis.hset(GATEWAY_STATUS_KEY, str(gateway_id), status))
         task.add_done_callback(lambda done: done.exception())  # a lost update is re-sent on change
 
     def _forget(self, gateway_id: int) -> None:

@@ -30,7 +30,7 @@ from redis.maint_notifications import MaintNotificationsConfig
 
 from softswitch.engine import store
 from softswitch.engine.background import BackgroundLoops
-from softswitch.engine.calls import CallManager
+from softswitch.engine.call_manager import CallManager
 from softswitch.engine.cdr_journal import CdrJournal
 from softswitch.engine.cdr_writer import CdrWriter
 from softswitch.engine.clock import Clock
@@ -113,11 +113,9 @@ class Engine:
         )
         self.counters = Counters(self.redis, settings.node)
         self.journal = CdrJournal(settings.spool_dir, settings.node)
-        self.cdr_writer = CdrWriter(self.journal, self.executor, store.write_cdr_batch)
         self.cache = ConfigCache(self.executor, on_change=self._config_changed)
         self.clock = Clock()
         self.overload = OverloadGuard(self.clock, settings.overload)
-        self.layer = SipLayer(self._send, self.clock)
         self.tcp = TcpManager(
             self._on_stream_message, self._on_broken_stream, self._on_tcp_opened, self.clock
         )
@@ -125,7 +123,7 @@ class Engine:
         self.bindings = BindingStore(settings.node, self.executor)
         self.switch = Switch(
             cache=self.cache,
-            layer=self.layer,
+            layer=lambda user: SipLayer(self._send, self.clock, user),
             clock=self.clock,
             counters=self.counters,
             authenticator=DigestAuthenticator(digest_secret(settings.secret)),
@@ -140,7 +138,13 @@ class Engine:
             ),
             overload=self.overload,
         )
-        self.cdr_writer.on_committed = self.switch.calls.money.committed
+        self.layer = self.switch.layer
+        self.cdr_writer = CdrWriter(
+            self.journal,
+            self.executor,
+            store.write_cdr_batch,
+            on_committed=self.switch.calls.money.committed,
+        )
         self.listener = NotificationListener(
             settings.database_params, self.cache.apply_notification, self.cache.refresh
         )

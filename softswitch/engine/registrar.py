@@ -7,18 +7,17 @@ import asyncio
 import logging
 from collections import Counter
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from softswitch.engine import store
+from softswitch.engine.answering import Answering
+from softswitch.engine.gateways import Prober
 from softswitch.engine.transport import Flow
 from softswitch.rules.domain import PhoneAccount
 from softswitch.rules.registrar import Binding, Outcome, RegisterRequest, decide, granted_expiry
-from softswitch.sip.digest import DigestResult, parse_credentials
+from softswitch.sip.digest import DigestResult
 from softswitch.sip.message import Request
 from softswitch.sip.uri import SipUri
-
-if TYPE_CHECKING:
-    from softswitch.engine.switch import Switch
 
 logger = logging.getLogger(__name__)
 
@@ -139,10 +138,18 @@ def binding_from_row(row: dict[str, Any], phone: PhoneAccount) -> Binding:
     )
 
 
+class RegistrarSwitch(Answering, Prober, Protocol):
+    """What the registrar needs from the switch (`switch.Switch`): what answering a request
+    takes, OPTIONS to probe a contact (as the gateway monitor does), and closing a phone's TCP
+    connection."""
+
+    def close_connection(self, connection_id: int | None) -> None: ...
+
+
 class Registrar:
     """Handles REGISTER for the switch and keeps the bindings alive or removes them."""
 
-    def __init__(self, switch: Switch, bindings: BindingStore) -> None:
+    def __init__(self, switch: RegistrarSwitch, bindings: BindingStore) -> None:
         self.switch = switch
         self.bindings = bindings
 
@@ -156,7 +163,8 @@ class Registrar:
         if phone is None:
             switch.refuse(request, flow, authentication_failed=False)
             return
-        verdict = self._authenticate(request, phone)
+        header = request.headers.get("authorization")
+        verdict = switch.authenticate(header, "REGISTER", phone, flow.ip)
         if verdict is None:
             return self._challenge(request, flow, stale=False)
         if verdict in RETRY_CHALLENGE:
@@ -164,24 +172,7 @@ class Registrar:
         if verdict is not DigestResult.OK:
             switch.refuse(request, flow, authentication_failed=True)
             return
-        switch.guard.record_success(flow.ip)
         self._register(request, flow, phone)
-
-    def _authenticate(self, request: Request, phone: PhoneAccount) -> DigestResult | None:
-        header = request.headers.get("authorization")
-        if header is None:
-            return None
-        credentials = parse_credentials(header)
-        if credentials is None or credentials.username != phone.e164:
-            return DigestResult.MALFORMED
-        return self.switch.authenticator.verify(
-            credentials,
-            method="REGISTER",
-            realm=self.switch.realm,
-            request_uri=credentials.uri,
-            now=self.switch.clock.now(),
-            password=phone.password,
-        )
 
     def _challenge(self, request: Request, flow: Flow, stale: bool) -> None:
         server = self.switch.layer.server_transaction(request, flow)

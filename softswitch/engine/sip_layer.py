@@ -3,7 +3,7 @@
 `softswitch.sip.transaction` holds the state machines; this module keeps them in two tables,
 turns their actions into sends and callbacks, and schedules each one's next deadline on the
 event loop. Requests that start something new, ACKs for 2xx, CANCELs and stray responses go to
-the transaction user (the `Switch`).
+the transaction user (the `Switch`, which builds its layer: `Switch(layer=…)`).
 """
 
 from __future__ import annotations
@@ -108,11 +108,14 @@ class SipLayer:
     """Transaction tables, timers and sending for one engine."""
 
     def __init__(
-        self, send: Callable[[Flow, bytes, Callable[[], None]], None], clock: Clock
+        self,
+        send: Callable[[Flow, bytes, Callable[[], None]], None],
+        clock: Clock,
+        user: TransactionUser,
     ) -> None:
         self.send_bytes = send
         self.clock = clock
-        self.user: TransactionUser | None = None
+        self.user = user
         self.servers: dict[tuple[str, ...], ServerTransaction] = {}
         self.clients: dict[tuple[str, ...], ClientTransaction] = {}
 
@@ -123,7 +126,6 @@ class SipLayer:
 
     def receive(self, message: Message | Malformed, flow: Flow) -> None:
         """Route one received message (from the transports)."""
-        assert self.user is not None
         if isinstance(message, Malformed):
             self.user.on_malformed(message, flow, 400)
         elif isinstance(message, Request):
@@ -132,7 +134,6 @@ class SipLayer:
             self._receive_response(message, flow)
 
     def _receive_request(self, request: Request, flow: Flow) -> None:
-        assert self.user is not None
         add_received_rport(request, flow.remote[0], flow.remote[1])
         rejection = request.validate()
         if rejection is not None:
@@ -147,7 +148,6 @@ class SipLayer:
             self.user.on_request(request, flow)
 
     def _receive_response(self, response: Response, flow: Flow) -> None:
-        assert self.user is not None
         if response.validate() is not None:
             return  # a broken response is dropped (§18.1.2)
         client = self.clients.get(client_transaction_key(response))
@@ -182,6 +182,10 @@ class SipLayer:
         self.clients[client.key] = client
         self.run(client, client.transaction.start(self.now()))
         return client
+
+    def send_unanswered(self, request: Request, flow: Flow) -> None:
+        """Send a request whose answer nobody waits for (BYE, CANCEL) in a client transaction."""
+        self.send_request(request, flow, _ignore, _ignore)
 
     def send_stateless(self, message: Message, flow: Flow) -> None:
         """Send outside any transaction (ACK for 2xx, a 2xx retransmission, a stateless reply)."""
@@ -238,3 +242,7 @@ class SipLayer:
         )
         if table.get(holder.key) is holder:
             del table[holder.key]
+
+
+def _ignore(outcome: object) -> None:
+    """The callback of a request whose answer or failure does not matter."""

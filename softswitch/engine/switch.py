@@ -17,10 +17,16 @@ from softswitch.engine.config import Config, ConfigCache
 from softswitch.engine.counters import Counters
 from softswitch.engine.overload import OverloadGuard
 from softswitch.engine.registrar import account_of
-from softswitch.engine.sip_layer import ServerTransaction, SipLayer
+from softswitch.engine.sip_layer import ServerTransaction, SipLayer, TransactionUser
 from softswitch.engine.transport import Flow
+from softswitch.rules.domain import PhoneAccount
 from softswitch.rules.security import SourceGuard, in_networks, parse_networks
-from softswitch.sip.digest import DigestAlgorithm, DigestAuthenticator
+from softswitch.sip.digest import (
+    DigestAlgorithm,
+    DigestAuthenticator,
+    DigestResult,
+    parse_credentials,
+)
 from softswitch.sip.fields import Via
 from softswitch.sip.ids import IdGenerator
 from softswitch.sip.message import Message, Request, Response, build_response
@@ -30,7 +36,7 @@ from softswitch.sip.transaction import server_transaction_key
 from softswitch.sip.uri import NameAddr, SipUri, parse_uri
 
 if TYPE_CHECKING:
-    from softswitch.engine.calls import CallManager
+    from softswitch.engine.call_manager import CallManager
     from softswitch.engine.registrar import Registrar
 
 logger = logging.getLogger(__name__)
@@ -43,16 +49,17 @@ IN_DIALOG = frozenset({"BYE", "UPDATE", "INFO", "PRACK", "NOTIFY", "REFER", "MES
 class Switch:
     """Receives every message of the engine and decides who handles it.
 
-    The registrar and the call manager answer and originate through the switch's helpers, so
-    the switch builds them (`registrar(self)`, `calls(self)`) as the last step of its own
-    construction, from the factories the process hands it; nothing is set on it afterwards.
+    The SIP layer hands messages up to the switch, and the registrar and the call manager
+    answer and originate through the switch's helpers, so the switch builds all three
+    (`layer(self)` first, `registrar(self)`, `calls(self)` last) from the factories the
+    process hands it; nothing is set on it or on them afterwards.
     """
 
     def __init__(
         self,
         *,
         cache: ConfigCache,
-        layer: SipLayer,
+        layer: Callable[[TransactionUser], SipLayer],
         clock: Clock,
         counters: Counters,
         authenticator: DigestAuthenticator,
@@ -66,7 +73,7 @@ class Switch:
         overload: OverloadGuard | None = None,
     ) -> None:
         self.cache = cache
-        self.layer = layer
+        self.layer = layer(self)
         self.clock = clock
         self.counters = counters
         self.authenticator = authenticator
@@ -82,7 +89,6 @@ class Switch:
         self._trusted_source: tuple[Any, tuple[Any, ...]] = (None, ())
         self.registrar = registrar(self)
         self.calls = calls(self)
-        layer.user = self
 
     @property
     def config(self) -> Config:
@@ -266,6 +272,29 @@ class Switch:
             200,
             [("Allow", ALLOW), ("Accept", "application/sdp")],
         )
+
+    def authenticate(
+        self, header: str | None, method: str, phone: PhoneAccount, ip: str
+    ) -> DigestResult | None:
+        """Check a phone's digest credentials (an Authorization or Proxy-Authorization
+        value): None without any. A source whose credentials pass stops counting towards its
+        suspension."""
+        if header is None:
+            return None
+        credentials = parse_credentials(header)
+        if credentials is None or credentials.username != phone.e164:
+            return DigestResult.MALFORMED
+        verdict = self.authenticator.verify(
+            credentials,
+            method=method,
+            realm=self.realm,
+            request_uri=credentials.uri,
+            now=self.clock.now(),
+            password=phone.password,
+        )
+        if verdict is DigestResult.OK:
+            self.guard.record_success(ip)
+        return verdict
 
     def challenges(self, stale: bool = False) -> list[str]:
         """WWW-/Proxy-Authenticate values, one per algorithm in SIP_DIGEST_ALGORITHMS order

@@ -32,7 +32,7 @@ from django.conf import settings
 
 from billing.ingest import CDR_COLUMNS
 from softswitch.engine import store
-from softswitch.engine.calls import CallManager
+from softswitch.engine.call_manager import CallManager
 from softswitch.engine.cdr_journal import CdrJournal
 from softswitch.engine.config import Config, ConfigCache
 from softswitch.engine.counters import Counters
@@ -303,7 +303,7 @@ class B2bua:
         cache.config = load_config()
         self.switch = Switch(
             cache=cache,
-            layer=SipLayer(self._deliver, self.clock),
+            layer=lambda user: SipLayer(self._deliver, self.clock, user),
             clock=self.clock,
             counters=Counters(self.redis, NODE),
             authenticator=DigestAuthenticator(b"in-memory digest secret"),

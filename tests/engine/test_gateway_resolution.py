@@ -15,7 +15,7 @@ import pytest
 
 from billing.choices import CdrEndReasonChoices as Reason
 from softswitch.addresses import host_error
-from softswitch.engine.calls import CallManager
+from softswitch.engine.call_manager import CallManager
 from softswitch.engine.resolver import HostResolver, preferred_address
 from tests.engine.virtual_time import FakeClock
 
@@ -166,7 +166,9 @@ class FakeCall:
 def supervise_failing_step(call: FakeCall) -> tuple[CallManager, list[dict[str, Any]]]:
     """Run a call step that raises under the manager's supervision; return what the loop's
     exception handler saw (e.g. "Task exception was never retrieved")."""
-    switch = SimpleNamespace(counters=SimpleNamespace(redis=None), clock=FakeClock())
+    switch = SimpleNamespace(
+        counters=SimpleNamespace(redis=None), clock=FakeClock(), registrar=None
+    )
     manager = CallManager(switch, journal=None, node="test", node_id=1, executor=None)
     manager.calls.add(call)
     unhandled: list[dict[str, Any]] = []
@@ -186,7 +188,7 @@ def supervise_failing_step(call: FakeCall) -> tuple[CallManager, list[dict[str, 
 
 def test_a_failing_call_step_is_logged_once_and_ends_the_call(caplog) -> None:
     call = FakeCall()
-    with caplog.at_level(logging.ERROR, "softswitch.engine.calls"):
+    with caplog.at_level(logging.ERROR, "softswitch.engine.call_manager"):
         _, unhandled = supervise_failing_step(call)
     assert call.crashes == 1 and unhandled == []
     errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
@@ -196,7 +198,7 @@ def test_a_failing_call_step_is_logged_once_and_ends_the_call(caplog) -> None:
 
 def test_a_call_that_cannot_end_cleanly_is_still_dropped(caplog) -> None:
     call = FakeCall(crash_on_end=True)
-    with caplog.at_level(logging.ERROR, "softswitch.engine.calls"):
+    with caplog.at_level(logging.ERROR, "softswitch.engine.call_manager"):
         manager, unhandled = supervise_failing_step(call)
     assert unhandled == []
     assert call.ended == [Reason.INTERNAL_ERROR] and call not in manager.calls

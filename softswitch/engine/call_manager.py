@@ -1,7 +1,8 @@
 """The registry of calls in progress: each new INVITE goes to admission (`admission.py`), each
-admitted call to its `Call` (routing, failover and in-dialog relay, `call.py`); in-dialog
-requests, CANCEL, ACK and stray responses are routed to the call they belong to. The CDR of
-every call is rated and journaled here.
+admitted call to its `Call` (`call.py`, which routes it across gateway legs with
+`call_routing.py` and relays in dialog with `call_relay.py`); in-dialog requests, CANCEL, ACK
+and stray responses are routed to the call they belong to. The CDR of every call is rated and
+journaled here.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from billing.choices import CdrEndReasonChoices as EndReason
 from billing.flow_numbers import FlowNumberGenerator
 from softswitch.engine import store
 from softswitch.engine.admission import CallAdmission
-from softswitch.engine.call import Call, Leg
+from softswitch.engine.call import Call
+from softswitch.engine.call_routing import Leg
 from softswitch.engine.capacity import CapacityTracker
 from softswitch.engine.cdr_journal import CdrJournal
 from softswitch.engine.gateways import GatewayMonitor
@@ -59,8 +61,8 @@ class CallManager:
         self.capacity = CapacityTracker(switch.counters.redis, node)
         self.money = MoneyReserver(switch.counters.redis, node, self.clock)
         self.resolver = HostResolver(clock=self.clock)
-        self.gateways = GatewayMonitor(switch, self.resolver)
-        self.admission = CallAdmission(switch, self.clock, self)
+        self.gateways = GatewayMonitor(switch, self.resolver, switch.counters.redis)
+        self.admission = CallAdmission(switch, self.clock, self, switch.registrar)
         self.by_invite: dict[tuple[str, ...], Call] = {}
         self.by_dialog: dict[DialogId, tuple[Call, str]] = {}
         self.legs_by_call_id: dict[str, Leg] = {}
@@ -93,7 +95,7 @@ class CallManager:
         """A 2xx for a gateway leg whose transaction is gone: ACK it (and BYE it if abandoned)."""
         leg = self.legs_by_call_id.get(response.call_id)
         if leg is not None and 200 <= response.status_code < 300:
-            leg.call.on_stray_2xx(leg, response)
+            leg.routing.on_stray_2xx(leg, response)
 
     # New calls --------------------------------------------------------------------------
 
@@ -198,7 +200,7 @@ class CallManager:
         self.clock.call_later(FORGET_LEGS_SECONDS, self._forget_legs, call)
 
     def _forget_legs(self, call: Call) -> None:
-        for leg in call.legs:
+        for leg in call.routing.legs:
             if self.legs_by_call_id.get(leg.call_id) is leg:
                 del self.legs_by_call_id[leg.call_id]
         call.dispose()
