@@ -64,7 +64,8 @@ bench-register bench-flood bench-calls: $(INSTALLED) system-deps
 
 ## bench-compare: sippy's b2bua_simple and our engine side by side on one harness (sipp on core 0,
 ##                the system under test on core 1, rising rates, 20 s each; bench/compare.py);
-##                MODE=all-cores runs our engine alone, unpinned. Writes docs/benchmarks.md
+##                MODE=all-cores: our engine on one core, then one worker per core, unpinned
+##                (SIP_WORKERS, ADR 0011). Writes docs/benchmarks.md
 bench-compare: $(INSTALLED) system-deps
 	bench/compare.sh --mode $(or $(MODE),pinned) $(BENCH_ARGS)
 

@@ -172,13 +172,15 @@ def ladder(name: str, start, rates: list[int], seconds: int, pinned: bool) -> li
     return steps
 
 
-def vosadmin(env: dict[str, str], pinned: bool):
-    """A starter for the engine with rating on, on a fresh database each time."""
+def vosadmin(env: dict[str, str], pinned: bool, workers: int = 1):
+    """A starter for the engine with rating on, on a fresh database each time: one worker
+    on core 1 (`pinned`), or `workers` of them anywhere."""
 
     def start() -> tuple[Engine, object]:
         setup_django(env)
         create_route(GATEWAY_PORT, rated=True)
-        engine = Engine(env, prefix=["taskset", "-c", SYSTEM_CORE] if pinned else [])
+        prefix = ["taskset", "-c", SYSTEM_CORE] if pinned else []
+        engine = Engine({**env, "SIP_WORKERS": str(workers)}, prefix=prefix)
         from billing.models import Cdr
 
         return engine, lambda expected: answered_cdrs_written(Cdr, expected)
@@ -206,27 +208,47 @@ def main() -> None:
     parser.add_argument("--rates", default="100,150,200,300,400,500,600,700,800")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--mode", choices=["pinned", "all-cores"], default="pinned")
+    parser.add_argument("--workers", type=int, default=0, help="all-cores: (default: cores)")
     arguments = parser.parse_args()
     rates = [int(rate) for rate in arguments.rates.split(",")]
     env = bench_environment()
     stamp = f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}."
     if arguments.mode == "all-cores":
-        ours = ladder("vosadmin", vosadmin(env, False), rates, arguments.seconds, False)
-        body = [ALL_CORES_TEXT, "", *TABLE_HEADER, *(s.row() for s in ours), "", stamp]
-        write_section("vosadmin on every core", body)
+        workers = arguments.workers or os.cpu_count() or 1
+        one = ladder("vosadmin, 1 core", vosadmin(env, True), rates, arguments.seconds, True)
+        every = vosadmin(env, False, workers)
+        ours = ladder(f"vosadmin, {workers} workers", every, rates, arguments.seconds, False)
+        first, second = ("one core", one), (f"{workers} workers", ours)
+        titles = ("**One worker on core 1** (sipp on core 0)", f"**{workers} workers, unpinned**")
+        report("vosadmin on every core", ALL_CORES_TEXT, first, second, titles, stamp)
         return
     theirs = ladder("sippy", sippy, rates, arguments.seconds, True)
     ours = ladder("vosadmin", vosadmin(env, True), rates, arguments.seconds, True)
-    ratio = best(ours) / best(theirs) if best(theirs) else float("inf")
-    body = [
-        PINNED_TEXT, "", "**sippy b2bua_simple** (no CDRs)", "", *TABLE_HEADER,
-        *(step.row() for step in theirs), "", "**vosadmin** (CDRs, rating and charging on)", "",
-        *TABLE_HEADER, *(step.row() for step in ours), "",
-        f"Highest passing rate: sippy {best(theirs)}/s, vosadmin {best(ours)}/s: "
-        f"**{ratio:.1f}×**.", "", stamp,
+    titles = ("**sippy b2bua_simple** (no CDRs)", "**vosadmin** (CDRs, rating and charging on)")
+    report("Compared with sippy", PINNED_TEXT, ("sippy", theirs), ("vosadmin", ours), titles, stamp)
+
+
+def report(
+    section: str,
+    text: str,
+    first: tuple[str, list[Step]],
+    second: tuple[str, list[Step]],
+    titles: tuple[str, str],
+    stamp: str,
+) -> None:
+    """Both ladders' tables and the ratio of their highest passing rates, printed and written
+    to docs/benchmarks.md."""
+    (first_name, first_steps), (second_name, second_steps) = first, second
+    ratio = best(second_steps) / best(first_steps) if best(first_steps) else float("inf")
+    body = [text, ""]
+    for title, steps in zip(titles, (first_steps, second_steps), strict=True):
+        body += [title, "", *TABLE_HEADER, *(step.row() for step in steps), ""]
+    body += [
+        f"Highest passing rate: {first_name} {best(first_steps)}/s, {second_name} "
+        f"{best(second_steps)}/s: **{ratio:.2f}×**.", "", stamp,
     ]  # fmt: skip
     print(body[-3], flush=True)
-    write_section("Compared with sippy", body)
+    write_section(section, body)
 
 
 PINNED_TEXT = (
@@ -237,8 +259,9 @@ PINNED_TEXT = (
     "both sipps'; setup is INVITE → 200 at the caller."
 )
 ALL_CORES_TEXT = (
-    "`make bench-compare MODE=all-cores`: the same harness, vosadmin unpinned (sipp, "
-    "PostgreSQL and Redis share both cores with it)."
+    "`make bench-compare MODE=all-cores`: the same harness, vosadmin with one worker pinned to "
+    "core 1 (sipp on core 0), then with SIP_WORKERS workers (default: one per core) behind the "
+    "dispatcher, unpinned, sharing the cores with sipp, PostgreSQL and Redis (ADR 0011)."
 )
 
 

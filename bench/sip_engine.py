@@ -15,6 +15,7 @@ docs/benchmarks.md under "SIP engine".
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import platform
@@ -168,8 +169,15 @@ class SystemUnderTest:
         return f"127.0.0.1:{self.port}"
 
     def cpu_seconds(self) -> float:
-        times = self.ps.cpu_times()
-        return times.user + times.system
+        """CPU time of the process and its children (an engine's workers)."""
+        import psutil
+
+        total = 0.0
+        for process in (self.ps, *self.ps.children(recursive=True)):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
 
     def stop(self) -> None:
         self.process.terminate()

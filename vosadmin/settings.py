@@ -300,6 +300,8 @@ CHANNEL_LAYERS = {
 SIP_LISTEN = env.str("SIP_LISTEN", default="127.0.0.1:5060")
 SIP_NODE_NAME = env.str("SIP_NODE_NAME", default="node1")
 SIP_NODE_ID = env.int("SIP_NODE_ID", default=1)  # 0–1022, unique per node (CDR flow numbers)
+# Engine processes behind SIP_LISTEN (docs/adr/0011); worker n is node SIP_NODE_NAME-n, id + n.
+SIP_WORKERS = env.int("SIP_WORKERS", default=1)
 SIP_ADVERTISED_HOST = env.str(
     "SIP_ADVERTISED_HOST", default=""
 )  # Via/Contact host if not SIP_LISTEN's

@@ -42,8 +42,16 @@ from softswitch.engine.overload import OverloadGuard, OverloadSettings
 from softswitch.engine.registrar import BindingStore, Registrar
 from softswitch.engine.sip_layer import SipLayer
 from softswitch.engine.switch import Switch
-from softswitch.engine.transport import Flow, TcpConnection, TcpManager, UdpEndpoint
+from softswitch.engine.transport import (
+    DispatchedUdpEndpoint,
+    Flow,
+    TcpConnection,
+    TcpManager,
+    UdpEndpoint,
+)
+from softswitch.engine.workers import WorkerSockets, call_id_tag
 from softswitch.sip.digest import DigestAlgorithm, DigestAuthenticator
+from softswitch.sip.ids import IdGenerator
 from softswitch.sip.message import Message
 from softswitch.sip.parser import Malformed
 
@@ -78,6 +86,7 @@ class EngineSettings:
     metrics_listen: tuple[str, int] | None = None  # /metrics (SIP_METRICS_LISTEN); None: off
     digest_algorithms: tuple[DigestAlgorithm, ...] = (DigestAlgorithm.MD5, DigestAlgorithm.SHA_256)
     overload: OverloadSettings = field(default_factory=OverloadSettings)  # SIP_OVERLOAD_*
+    worker: WorkerSockets | None = None  # one of several workers behind listen (SIP_WORKERS)
 
 
 def digest_secret(secret_key: str) -> bytes:
@@ -119,7 +128,7 @@ class Engine:
         self.tcp = TcpManager(
             self._on_stream_message, self._on_broken_stream, self._on_tcp_opened, self.clock
         )
-        self.udp = UdpEndpoint(lambda data, remote: self.switch.on_datagram(data, remote))
+        self.udp = self._udp_endpoint()
         self.bindings = BindingStore(settings.node, self.executor)
         self.switch = Switch(
             cache=self.cache,
@@ -137,6 +146,9 @@ class Engine:
                 switch, self.journal, settings.node, settings.node_id, self.executor
             ),
             overload=self.overload,
+            ids=IdGenerator(call_id_tag=call_id_tag(settings.worker.index))
+            if settings.worker
+            else None,
         )
         self.layer = self.switch.layer
         self.cdr_writer = CdrWriter(
@@ -207,21 +219,40 @@ class Engine:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 5.0)
 
+    def _udp_endpoint(self) -> UdpEndpoint:
+        def on_datagram(data: bytes, remote: tuple[str, int]) -> None:
+            self.switch.on_datagram(data, remote)
+
+        worker = self.settings.worker
+        return (
+            DispatchedUdpEndpoint(on_datagram, worker.public())
+            if worker
+            else UdpEndpoint(on_datagram)
+        )
+
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()
         host, port = self.settings.listen
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: self.udp, local_addr=(host, port)
-        )
+        worker = self.settings.worker
+        if worker is None:
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: self.udp, local_addr=(host, port)
+            )
+        else:  # datagrams come from the dispatcher (workers.py)
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: self.udp, sock=worker.inbox()
+            )
         with contextlib.suppress(OSError):
             sock = transport.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER_BYTES)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UDP_BUFFER_BYTES)
         self.overload.watch(transport.get_extra_info("socket"))
-        server = await loop.create_server(
-            lambda: TcpConnection(self.tcp), host, port, reuse_address=True, backlog=1024
-        )
-        self._servers = [transport, server]
+        self._servers = [transport]
+        if worker is None or worker.index == 0:  # TCP: the first worker serves it all
+            server = await loop.create_server(
+                lambda: TcpConnection(self.tcp), host, port, reuse_address=True, backlog=1024
+            )
+            self._servers.append(server)
 
     async def stop(self) -> None:
         """Graceful shutdown: end calls, write everything out, close."""
@@ -230,8 +261,9 @@ class Engine:
         await self.loops.stop()
         if self.metrics:
             self.metrics.stop()
-        udp, tcp_server = self._servers
-        tcp_server.close()
+        udp, *tcp_server = self._servers
+        for server in tcp_server:
+            server.close()
         for connection in list(self.tcp.by_id.values()):
             connection.close(reset=False)
         await self.cdr_writer.flush()

@@ -71,6 +71,7 @@ class Switch:
         registrar: Callable[[Switch], Registrar],
         calls: Callable[[Switch], CallManager],
         overload: OverloadGuard | None = None,
+        ids: IdGenerator | None = None,
     ) -> None:
         self.cache = cache
         self.layer = layer(self)
@@ -84,7 +85,7 @@ class Switch:
         self._close_tcp_from = close_tcp_from
         self.overload = overload or OverloadGuard(clock)  # none given: nothing watched
         self.guard = SourceGuard()
-        self.ids = IdGenerator()
+        self.ids = ids or IdGenerator()
         self.silenced: dict[tuple[str, ...], float] = {}
         self._trusted_source: tuple[Any, tuple[Any, ...]] = (None, ())
         self.registrar = registrar(self)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from softswitch.engine.clock import Clock
+from softswitch.engine.workers import unwrap
 from softswitch.sip.message import Message
 from softswitch.sip.parser import Malformed
 from softswitch.sip.stream import FramingError, KeepAlivePing, MessageReceived, StreamFramer
@@ -65,6 +66,30 @@ class UdpEndpoint(asyncio.DatagramProtocol):
     def send(self, data: bytes, remote: Address) -> None:
         if self.transport is not None:
             self.transport.sendto(data, remote)
+
+
+class DispatchedUdpEndpoint(UdpEndpoint):
+    """A worker's UDP (softswitch.engine.workers): datagrams arrive from the dispatcher on the
+    worker's inbox, each prefixed with its source; replies leave from the shared SIP socket,
+    so peers see the one address they sent to."""
+
+    def __init__(
+        self, on_datagram: Callable[[bytes, Address], None], public: socket.socket
+    ) -> None:
+        super().__init__(on_datagram)
+        self.public = public
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        datagram, remote = unwrap(data)
+        self.on_datagram(datagram, remote)
+
+    def send(self, data: bytes, remote: Address) -> None:
+        try:
+            self.public.sendto(data, socket.MSG_DONTWAIT, remote)
+        except (BlockingIOError, InterruptedError):
+            logger.debug("UDP send buffer full: datagram to %s dropped", remote)
+        except OSError as error:
+            logger.debug("UDP error: %s", error)
 
 
 class TcpConnection(asyncio.Protocol):

@@ -11,10 +11,13 @@ from softswitch.sip.fields import BRANCH_MAGIC_COOKIE
 class IdGenerator:
     """Makes identifiers from randbytes (os.urandom by default; tests pass a seeded source)."""
 
-    __slots__ = ("_randbytes",)
+    __slots__ = ("_call_id_tag", "_randbytes")
 
-    def __init__(self, randbytes: Callable[[int], bytes] = os.urandom) -> None:
+    def __init__(
+        self, randbytes: Callable[[int], bytes] = os.urandom, call_id_tag: str = ""
+    ) -> None:
         self._randbytes = randbytes
+        self._call_id_tag = call_id_tag  # ends every Call-ID's local part (an engine worker's)
 
     def token(self, size: int = 8) -> str:
         """size random bytes as lower-case hex."""
@@ -30,5 +33,5 @@ class IdGenerator:
 
     def call_id(self, host: str | None = None) -> str:
         """A globally unique Call-ID (§8.1.1.4), optionally '@host'."""
-        local = self.token(16)
+        local = self.token(16) + self._call_id_tag
         return local if host is None else f"{local}@{host}"

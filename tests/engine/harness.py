@@ -97,7 +97,8 @@ class EngineRunner:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise AssertionError(f"engine exited:\n{self.log()}")
-            if "listening on" in self.log()[self._log_start :]:
+            workers = int(self.extra_env.get("SIP_WORKERS", "1"))
+            if self.log()[self._log_start :].count("listening on") >= workers:
                 return
             time.sleep(0.1)
         raise AssertionError(f"engine did not start:\n{self.log()}")

@@ -13,8 +13,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from billing.flow_numbers import GENERATED_NODE
 from softswitch.engine.overload import OverloadSettings
 from softswitch.engine.process import Engine, EngineSettings
+from softswitch.engine.workers import WorkerSockets, run_workers, worker_command
 from softswitch.sip.digest import DigestAlgorithm
 
 logger = logging.getLogger("softswitch.engine")
@@ -47,6 +49,21 @@ def overload_settings() -> OverloadSettings:
     return OverloadSettings(queue_bytes=queue_kb * 1024, retry_after=retry_after)
 
 
+def node_name(worker: WorkerSockets | None) -> str:
+    """SIP_NODE_NAME, and a worker's number after it (each worker is a node of its own)."""
+    return settings.SIP_NODE_NAME if worker is None else f"{settings.SIP_NODE_NAME}-{worker.index}"
+
+
+def node_id(worker: WorkerSockets | None) -> int:
+    """SIP_NODE_ID, plus a worker's number (so nodes must space their ids by SIP_WORKERS)."""
+    value = settings.SIP_NODE_ID + (worker.index if worker else 0)
+    if not 0 <= value < GENERATED_NODE:
+        raise CommandError(
+            f"SIP_NODE_ID + worker number must be 0–{GENERATED_NODE - 1}, not {value}"
+        )
+    return value
+
+
 class Command(BaseCommand):
     help = "Run the SIP engine on UDP and TCP (SIGTERM or Ctrl-C stops it gracefully)."
 
@@ -56,8 +73,19 @@ class Command(BaseCommand):
             default=settings.SIP_LISTEN,
             help="HOST:PORT for UDP and TCP (default SIP_LISTEN).",
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=settings.SIP_WORKERS,
+            help="engine processes behind HOST:PORT (default SIP_WORKERS; docs/adr/0011).",
+        )
 
-    def handle(self, *args: Any, listen: str, **options: Any) -> None:
+    def handle(self, *args: Any, listen: str, workers: int, **options: Any) -> None:
+        worker = WorkerSockets.from_environment()
+        if worker is None and workers > 1:
+            raise SystemExit(run_workers(workers, parse_listen(listen), worker_command()))
+        if workers < 1:
+            raise CommandError(f"--workers must be 1 or more, not {workers}")
         # `kill -USR1 <pid>` prints every thread's stack: how to see what a stuck engine does.
         faulthandler.register(signal.SIGUSR1, all_threads=True)
         # The engine keeps many young objects alive for seconds (transactions live 32 s), so the
@@ -66,8 +94,8 @@ class Command(BaseCommand):
         gc.set_threshold(*GC_THRESHOLDS)
         engine_settings = EngineSettings(
             listen=parse_listen(listen),
-            node=settings.SIP_NODE_NAME,
-            node_id=settings.SIP_NODE_ID,
+            node=node_name(worker),
+            node_id=node_id(worker),
             realm=settings.SIP_REALM,
             secret=settings.SECRET_KEY,
             redis_url=settings.REDIS_URL,
@@ -76,12 +104,13 @@ class Command(BaseCommand):
             advertised_host=settings.SIP_ADVERTISED_HOST,
             count_cyclic_garbage=settings.SIP_COUNT_CYCLIC_GARBAGE,
             metrics_listen=parse_listen(settings.SIP_METRICS_LISTEN, "SIP_METRICS_LISTEN")
-            if settings.SIP_METRICS_LISTEN
+            if settings.SIP_METRICS_LISTEN and (worker is None or worker.index == 0)
             else None,
             digest_algorithms=tuple(
                 DigestAlgorithm(name) for name in settings.SIP_DIGEST_ALGORITHMS
             ),
             overload=overload_settings(),
+            worker=worker,
         )
         try:
             import uvloop

@@ -1,0 +1,230 @@
+"""Several engine processes behind one SIP address (SIP_WORKERS; docs/adr/0011).
+
+The parent process owns the public UDP socket and only reads it: each datagram goes to the
+worker that holds its state (`worker_for`), decided from the message alone, so that no table
+is kept and a restarted dispatcher decides as before:
+
+- A Call-ID made by a worker (its B legs') carries the worker's tag (`call_id_tag`): the
+  gateway's responses and requests go back to that worker.
+- Anything else goes by the caller's user: the From user of a request (the To user of a
+  REGISTER, the address of record) and the To user of a response (a response from the caller
+  answers a request we sent it, From and To swapped). So a phone's INVITEs reach the worker
+  that holds its registration, and a call's retransmissions, CANCEL, ACK and in-dialog
+  requests reach the worker of its INVITE; a large customer that sends everything from one
+  IP:port is still spread over the workers by its callers (SO_REUSEPORT spreads by source
+  address only, so it would not do).
+
+Datagrams reach a worker over a loopback UDP socket of its own (a Unix datagram socket queues
+only `net.unix.max_dgram_qlen` messages, 10 by default), prefixed with their source (`wrap`);
+workers send straight from the shared public socket, so peers see one address.
+
+Each worker is an engine node of its own (`<SIP_NODE_NAME>-<n>`, node id SIP_NODE_ID + n):
+capacity, money, counters and CDRs are shared through Redis and PostgreSQL as between nodes.
+TCP is served by worker 0 alone (a stream cannot be split per message without a proxy in
+front); the ADR lists what else is per worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+WORKER_ENV = "SIP_WORKER"  # "<index>/<count>/<public fd>/<inbox fd>", set for the children
+MAX_DATAGRAM = 65535
+SOCKET_BUFFER_BYTES = 8 * 1024 * 1024
+# Each header follows a line break (the start line comes first): a "\n" to search for makes
+# these three times faster than a multi-line "^".
+CALL_ID = re.compile(rb"\n(?:call-id|i)[ \t]*:[ \t]*([^\s]+)", re.IGNORECASE)
+FROM = re.compile(rb"\n(?:from|f)[ \t]*:([^\r\n]*)", re.IGNORECASE)
+TO = re.compile(rb"\n(?:to|t)[ \t]*:([^\r\n]*)", re.IGNORECASE)
+URI_USER = re.compile(rb"(?:sips?|tel):([^@;>\s]*)", re.IGNORECASE)
+WORKER_TAG = re.compile(rb"-w(\d{1,4})(?:@|$)")
+
+
+def call_id_tag(index: int) -> str:
+    """What a worker appends to the local part of the Call-IDs it makes (B legs)."""
+    return f"-w{index}"
+
+
+def worker_for(datagram: bytes, count: int) -> int:
+    """The worker (0 … count − 1) that holds the state of this datagram (module docstring).
+    A message without a caller or a Call-ID goes to worker 0, which answers it as a single
+    engine would."""
+    end = datagram.find(b"\r\n\r\n")  # headers only: a body may hold anything
+    end = len(datagram) if end < 0 else end
+    call_id = _first(CALL_ID, datagram, end)
+    if call_id is not None:
+        tag = WORKER_TAG.search(call_id)
+        if tag is not None and int(tag.group(1)) < count:
+            return int(tag.group(1))
+    key = _caller(datagram, end) or call_id
+    return 0 if key is None else zlib.crc32(key) % count
+
+
+def _caller(datagram: bytes, end: int) -> bytes | None:
+    """The user part of the caller's URI: To of a response or a REGISTER, else From. The URI
+    between < and > if there is one (a display name may hold anything)."""
+    response_or_register = datagram.startswith((b"SIP/2.0 ", b"REGISTER "))
+    header = _first(TO if response_or_register else FROM, datagram, end)
+    if header is None:
+        return None
+    _, bracket, uri = header.rpartition(b"<")
+    user = URI_USER.match(uri) if bracket else URI_USER.search(header)
+    return user.group(1) if user is not None else None
+
+
+def _first(header: re.Pattern[bytes], datagram: bytes, end: int) -> bytes | None:
+    match = header.search(datagram, 0, end)
+    return match.group(1) if match is not None else None
+
+
+def wrap(datagram: bytes, remote: Address) -> bytes:
+    """A datagram as the dispatcher hands it to a worker: its source first."""
+    return b"%s %d\n%s" % (remote[0].encode(), remote[1], datagram)
+
+
+def unwrap(data: bytes) -> tuple[bytes, Address]:
+    """The datagram and its source, from `wrap`'s form."""
+    head, _, datagram = data.partition(b"\n")
+    host, _, port = head.partition(b" ")
+    return datagram, (host.decode(), int(port))
+
+
+@dataclass(frozen=True)
+class WorkerSockets:
+    """What a worker process inherits: its place among the workers and two sockets."""
+
+    index: int
+    count: int
+    public_fd: int  # the SIP address: send only (the parent reads it)
+    inbox_fd: int  # loopback UDP: datagrams from the dispatcher
+
+    @classmethod
+    def from_environment(cls) -> WorkerSockets | None:
+        """This process's sockets, when it was started as a worker (SIP_WORKER)."""
+        value = os.environ.get(WORKER_ENV)
+        if not value:
+            return None
+        index, count, public_fd, inbox_fd = (int(part) for part in value.split("/"))
+        return cls(index, count, public_fd, inbox_fd)
+
+    def public(self) -> socket.socket:
+        """The shared socket, for sending only (`send_flags`): its blocking mode belongs to
+        the open file the dispatcher reads, so it is left as it is."""
+        return socket.socket(fileno=self.public_fd)
+
+    def inbox(self) -> socket.socket:
+        sock = socket.socket(fileno=self.inbox_fd)
+        sock.setblocking(False)
+        return sock
+
+
+class Dispatcher:
+    """Reads the public socket and passes each datagram to its worker's inbox."""
+
+    def __init__(self, public: socket.socket, inboxes: Sequence[Address]) -> None:
+        self.public = public
+        self.inboxes = list(inboxes)
+        self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
+        self.sender.setblocking(False)
+        self.dropped = 0  # a worker's inbox was full: lost, as a full socket would lose it
+
+    def run(self) -> None:
+        """Until the public socket is closed."""
+        count, inboxes, send = len(self.inboxes), self.inboxes, self.sender.sendto
+        receive = self.public.recvfrom
+        while True:
+            try:
+                datagram, remote = receive(MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:  # closed: the engine is stopping
+                return
+            try:
+                send(wrap(datagram, remote), inboxes[worker_for(datagram, count)])
+            except (BlockingIOError, InterruptedError):
+                self.dropped += 1
+
+
+def _public_socket(listen: Address) -> socket.socket:
+    family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
+    public = socket.socket(family, socket.SOCK_DGRAM)
+    public.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    with contextlib.suppress(OSError):
+        public.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+        public.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
+    public.bind(listen)
+    return public
+
+
+def _inbox() -> socket.socket:
+    inbox = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with contextlib.suppress(OSError):
+        inbox.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+    inbox.bind(("127.0.0.1", 0))
+    return inbox
+
+
+def run_workers(count: int, listen: Address, command: Sequence[str]) -> int:
+    """Bind `listen`, start `count` workers (`command`, each told its place by SIP_WORKER),
+    dispatch until SIGTERM or SIGINT (passed on to the workers) or until a worker exits (the
+    others are then stopped too, so that a supervisor restarts the whole engine). Returns the
+    exit status."""
+    public = _public_socket(listen)
+    inboxes = [_inbox() for _ in range(count)]
+    workers = []
+    for index, inbox in enumerate(inboxes):
+        env = {**os.environ, WORKER_ENV: f"{index}/{count}/{public.fileno()}/{inbox.fileno()}"}
+        workers.append(
+            subprocess.Popen(command, env=env, pass_fds=(public.fileno(), inbox.fileno()))
+        )
+    dispatcher = Dispatcher(public, [inbox.getsockname() for inbox in inboxes])
+    threading.Thread(target=dispatcher.run, name="sip-dispatcher", daemon=True).start()
+    logger.info("SIP engine: %d workers behind %s:%s", count, *listen)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    status = _wait(workers, stopping)
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.wait(30)
+        if worker.poll() is None:
+            worker.kill()
+    public.close()
+    return status
+
+
+def _wait(workers: list[subprocess.Popen[bytes]], stopping: threading.Event) -> int:
+    """Until asked to stop (0) or a worker exits (1)."""
+    while not stopping.wait(0.2):
+        for index, worker in enumerate(workers):
+            if worker.poll() is not None:
+                logger.error(
+                    "SIP engine worker %d exited with status %s; stopping the others",
+                    index,
+                    worker.returncode,
+                )
+                return 1
+    return 0
+
+
+def worker_command() -> list[str]:
+    """How this process was started (a worker is started the same way)."""
+    return [sys.executable, *sys.argv]

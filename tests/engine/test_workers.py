@@ -1,0 +1,184 @@
+"""Several engine workers behind one SIP address (softswitch/engine/workers.py, ADR 0011):
+how the dispatcher picks a datagram's worker, and calls through two real workers with sipp."""
+
+from __future__ import annotations
+
+import signal
+
+import psutil
+import pytest
+from django.conf import settings
+
+from billing.flow_numbers import MAX_NODE, SEQUENCE_BITS
+from billing.models import Cdr
+from softswitch.engine.workers import call_id_tag, unwrap, worker_for, wrap
+from softswitch.models import MappingGateway, Phone, RoutingGateway
+from softswitch.sip.ids import IdGenerator
+from tests.engine.fixtures import auth_row
+from tests.engine.harness import free_port, requires_sipp, run_sipp, sipp_finished, wait_for
+
+
+def message(
+    start: str = "BYE sip:b@example.com SIP/2.0",
+    call_id: str = "Call-ID: 1@192.0.2.1",
+    from_: str = "From: <sip:2125550100@192.0.2.1>;tag=a",
+    to: str = "To: <sip:8613800000001@192.0.2.9>;tag=b",
+    body: str = "",
+) -> bytes:
+    lines = [start, "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx", from_, to, call_id]
+    return ("\r\n".join([*lines, f"Content-Length: {len(body)}", "", body])).encode()
+
+
+def test_a_call_stays_with_the_worker_of_its_caller() -> None:
+    """Every message from the caller, and the caller's responses to ours, go by its user."""
+    for n in range(50):
+        caller, call_id = f"21255{n:05d}", f"Call-ID: {n}-c@192.0.2.1"
+        a_side = f"<sip:{caller}@192.0.2.1>;tag=a"
+        b_side = "<sip:8613800000001@192.0.2.9>;tag=b"
+        messages = [
+            message(f"{method} sip:8613800000001@192.0.2.9 SIP/2.0", call_id, f"From: {a_side}")
+            for method in ("INVITE", "ACK", "CANCEL", "BYE", "INFO")
+        ]
+        messages += [  # compact and odd spellings, a display name that looks like a URI
+            message(call_id=f"i: {n}-c@192.0.2.1", from_=f"f:{a_side}"),
+            message(from_=f'FROM:\t"sip:9999@evil <x>" {a_side}'),
+            message(from_=f"From: sip:{caller}@192.0.2.1;tag=a"),
+            # The caller's response to our BYE: From and To swapped.
+            message("SIP/2.0 200 OK", call_id, f"From: {b_side}", f"To: {a_side}"),
+        ]
+        assert len({worker_for(each, 4) for each in messages}) == 1, caller
+
+
+def test_callers_are_spread_over_the_workers() -> None:
+    callers = (message(from_=f"From: <sip:21255{n:05d}@192.0.2.1>") for n in range(200))
+    assert {worker_for(each, 4) for each in callers} == {0, 1, 2, 3}
+
+
+def test_a_phone_registers_and_calls_on_one_worker() -> None:
+    """REGISTER goes by its address of record (To), the phone's INVITEs by their From."""
+    for n in range(50):
+        phone = f"<sip:10{n:02d}@192.0.2.1>"
+        register = message(
+            "REGISTER sip:192.0.2.9 SIP/2.0",
+            f"Call-ID: r{n}",
+            f"From: {phone};tag=r",
+            f"To: {phone}",
+        )
+        invite = message("INVITE sip:44207@192.0.2.9 SIP/2.0", f"Call-ID: i{n}", f"From: {phone}")
+        assert worker_for(register, 3) == worker_for(invite, 3)
+
+
+def test_a_worker_finds_the_call_ids_it_made() -> None:
+    for index in range(3):
+        call_id = IdGenerator(call_id_tag=call_id_tag(index)).call_id("192.0.2.9")
+        for start in ("SIP/2.0 180 Ringing", "BYE sip:x@192.0.2.9 SIP/2.0"):
+            assert worker_for(message(start, f"Call-ID: {call_id}"), 3) == index
+    # A tag beyond the workers (another configuration, or a customer's Call-ID) is not one.
+    assert worker_for(message(call_id="Call-ID: abc-w7@192.0.2.1"), 3) == worker_for(message(), 3)
+
+
+def test_messages_without_a_caller_or_call_id_go_to_the_first_worker() -> None:
+    assert worker_for(b"\r\n\r\n", 4) == 0
+    assert worker_for(b"garbage \x00\xff", 4) == 0
+    for body_user in range(20):  # a From in the body is not the message's
+        bare = f"OPTIONS sip:x SIP/2.0\r\nX-From: <sip:5@x>\r\n\r\nFrom: <sip:{body_user}@x>"
+        assert worker_for(bare.encode(), 4) == 0
+    # Without a From, the Call-ID decides.
+    assert worker_for(message(from_="X: y", call_id="Call-ID: q"), 4) == worker_for(
+        message(from_="X: y", call_id="Call-ID: q", to="To: <sip:7@x>"), 4
+    )
+
+
+def test_the_source_travels_with_the_datagram() -> None:
+    payload = message(body="v=0\r\n")
+    for remote in (("192.0.2.1", 5060), ("2001:db8::1", 65535)):
+        assert unwrap(wrap(payload, remote)) == (payload, remote)
+
+
+CUSTOMER_IP = "127.0.0.2"
+
+
+@requires_sipp
+@pytest.mark.sipp
+@pytest.mark.django_db(transaction=True)
+def test_calls_through_two_workers(engine_factory) -> None:
+    """Calls from one customer IP:port are shared by both workers, each answered with its CDR;
+    SIGTERM to the engine stops both workers cleanly."""
+    MappingGateway.objects.create(name="GW-CUSTOMER", ips=[CUSTOMER_IP])
+    vendor = RoutingGateway.objects.create(
+        name="VENDOR", host="127.0.0.1", port=free_port(), prefixes=["86"]
+    )
+    calls = 12
+    uas = run_sipp(
+        "uas_answer.xml",
+        "127.0.0.1:1",
+        local_port=vendor.port,
+        calls=calls,
+        background=True,
+        timeout=60,
+    )
+    runner = engine_factory(env={"SIP_WORKERS": "2"})
+    rows = [f"21255{n:05d};86138000{n:05d};" for n in range(calls)]  # callers: both workers
+    result = run_sipp(
+        "uac_gateway_call.xml",
+        runner.address,
+        rows=rows,
+        local_ip=CUSTOMER_IP,
+        calls=calls,
+        rate=20,
+        extra=["-d", "200"],
+    )
+    assert result.returncode == 0, result.output
+    sipp_finished(uas)
+    answered = wait_for(lambda: Cdr.objects.filter(end_reason=200).count() == calls, timeout=15)
+    assert answered, Cdr.objects.values_list("callee", "end_reason")
+    nodes = {
+        flow_no >> SEQUENCE_BITS & MAX_NODE
+        for flow_no in Cdr.objects.values_list("flow_no", flat=True)
+    }
+    assert nodes == {settings.SIP_NODE_ID, settings.SIP_NODE_ID + 1}  # both workers took calls
+    assert runner.stop() == 0
+    assert runner.log().count("SIP engine test-node-") >= 4  # each worker started and stopped
+
+
+@requires_sipp
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_dies_stops_the_engine(engine_factory) -> None:
+    """So that the supervisor (`make run`, systemd) restarts the whole engine."""
+    runner = engine_factory(env={"SIP_WORKERS": "2"})
+    children = psutil.Process(runner.process.pid).children()
+    assert len(children) == 2
+    children[1].send_signal(signal.SIGKILL)
+    assert runner.process.wait(30) == 1
+    assert not any(child.is_running() and child.status() != "zombie" for child in children)
+
+
+@requires_sipp
+@pytest.mark.sipp
+@pytest.mark.django_db(transaction=True)
+def test_phones_call_through_the_worker_that_holds_their_registration(engine_factory) -> None:
+    """A phone must be registered to call: its REGISTER and its INVITEs meet on one worker."""
+    phones = [f"10{n:02d}" for n in range(6)]
+    for e164 in phones:
+        Phone.objects.create(e164=e164, password=f"pw-{e164}")
+    vendor = RoutingGateway.objects.create(
+        name="VENDOR", host="127.0.0.1", port=free_port(), prefixes=["44"]
+    )
+    uas = run_sipp(
+        "uas_answer.xml", "127.0.0.1:1", local_port=vendor.port, calls=len(phones), background=True
+    )
+    runner = engine_factory(env={"SIP_WORKERS": "2"})
+    for n, e164 in enumerate(phones):
+        registered = run_sipp("register.xml", runner.address, rows=[auth_row(e164, f"pw-{e164}")])
+        assert registered.outcome().startswith("GRANTED")
+        row = f"{e164};44207900{n:04d};;[authentication username={e164} password=pw-{e164}]"
+        called = run_sipp("uac_phone_call.xml", runner.address, rows=[row], extra=["-d", "100"])
+        assert called.outcome() == "ANSWERED", e164
+    sipp_finished(uas)
+    billed = wait_for(lambda: set(Cdr.objects.values_list("phone", flat=True)) == set(phones))
+    assert billed
+    nodes = {
+        flow_no >> SEQUENCE_BITS & MAX_NODE
+        for flow_no in Cdr.objects.values_list("flow_no", flat=True)
+    }
+    assert len(nodes) == 2  # the phones were spread over both workers
