@@ -188,10 +188,11 @@ class Engine:
         gc.freeze()  # what start-up loaded lives as long as the process: keep it out of collections
         host, port = self.settings.listen
         logger.info(
-            "SIP engine %s listening on %s:%s (UDP+TCP); %d registrations restored",
+            "SIP engine %s listening on %s:%s (%s); %d registrations restored",
             self.settings.node,
             host,
             port,
+            "UDP+TCP" if len(self._servers) > 1 else "UDP; TCP on the first worker",
             restored,
         )
 

@@ -35,6 +35,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -122,8 +123,8 @@ class WorkerSockets:
         return cls(index, count, public_fd, inbox_fd)
 
     def public(self) -> socket.socket:
-        """The shared socket, for sending only (`send_flags`): its blocking mode belongs to
-        the open file the dispatcher reads, so it is left as it is."""
+        """The shared socket, for sending only (with MSG_DONTWAIT, transport.py): its blocking
+        mode belongs to the open file the dispatcher reads, so it is left as it is."""
         return socket.socket(fileno=self.public_fd)
 
     def inbox(self) -> socket.socket:
@@ -133,7 +134,8 @@ class WorkerSockets:
 
 
 class Dispatcher:
-    """Reads the public socket and passes each datagram to its worker's inbox."""
+    """Reads the public socket and passes each datagram to its worker's inbox, in a thread of
+    its own (`start`, `stop`)."""
 
     def __init__(self, public: socket.socket, inboxes: Sequence[Address]) -> None:
         self.public = public
@@ -141,23 +143,67 @@ class Dispatcher:
         self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
         self.sender.setblocking(False)
-        self.dropped = 0  # a worker's inbox was full: lost, as a full socket would lose it
+        self.dropped = 0  # not handed to a worker (its inbox full): lost, as a full socket loses
+        self.thread = threading.Thread(target=self.run, name="sip-dispatcher", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Wake the reading thread (a shutdown ends a blocked read) and wait for it."""
+        with contextlib.suppress(OSError):  # "not connected", yet the read is woken
+            self.public.shutdown(socket.SHUT_RD)
+        self.thread.join(5)
 
     def run(self) -> None:
-        """Until the public socket is closed."""
+        """Until `stop`. A datagram that cannot be handed over is dropped and counted; nothing
+        ends the loop but `stop`."""
         count, inboxes, send = len(self.inboxes), self.inboxes, self.sender.sendto
         receive = self.public.recvfrom
         while True:
             try:
                 datagram, remote = receive(MAX_DATAGRAM)
-            except (BlockingIOError, InterruptedError):
+            except OSError as error:  # e.g. EINTR; a closed socket ends the engine anyway
+                if self.public.fileno() < 0:
+                    return
+                logger.warning("SIP dispatcher: reading failed: %s", error)
                 continue
-            except OSError:  # closed: the engine is stopping
+            if remote is None:  # woken by `stop`
                 return
             try:
                 send(wrap(datagram, remote), inboxes[worker_for(datagram, count)])
             except (BlockingIOError, InterruptedError):
                 self.dropped += 1
+            except OSError as error:
+                self.dropped += 1
+                logger.warning("SIP dispatcher: a datagram from %s:%s lost: %s", *remote, error)
+
+
+class DropReport:
+    """Logs, at most every `interval` seconds, how many datagrams the dispatcher dropped since
+    the last report (an inbox overflows when its worker falls behind)."""
+
+    def __init__(self, dispatcher: Dispatcher, interval: float = 10.0) -> None:
+        self.dispatcher = dispatcher
+        self.interval = interval
+        self.reported = 0
+        self.due = time.monotonic() + interval
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now < self.due:
+            return
+        self.due = now + self.interval
+        dropped = self.dispatcher.dropped
+        if dropped > self.reported:
+            logger.warning(
+                "SIP dispatcher: %d datagrams dropped in the last %.0f s (%d in all): "
+                "a worker is falling behind",
+                dropped - self.reported,
+                self.interval,
+                dropped,
+            )
+            self.reported = dropped
 
 
 def _public_socket(listen: Address) -> socket.socket:
@@ -193,12 +239,12 @@ def run_workers(count: int, listen: Address, command: Sequence[str]) -> int:
             subprocess.Popen(command, env=env, pass_fds=(public.fileno(), inbox.fileno()))
         )
     dispatcher = Dispatcher(public, [inbox.getsockname() for inbox in inboxes])
-    threading.Thread(target=dispatcher.run, name="sip-dispatcher", daemon=True).start()
+    dispatcher.start()
     logger.info("SIP engine: %d workers behind %s:%s", count, *listen)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    status = _wait(workers, stopping)
+    status = _wait(workers, stopping, DropReport(dispatcher))
     for worker in workers:
         if worker.poll() is None:
             worker.send_signal(signal.SIGTERM)
@@ -207,13 +253,17 @@ def run_workers(count: int, listen: Address, command: Sequence[str]) -> int:
             worker.wait(30)
         if worker.poll() is None:
             worker.kill()
+    dispatcher.stop()
     public.close()
     return status
 
 
-def _wait(workers: list[subprocess.Popen[bytes]], stopping: threading.Event) -> int:
+def _wait(
+    workers: list[subprocess.Popen[bytes]], stopping: threading.Event, drops: DropReport
+) -> int:
     """Until asked to stop (0) or a worker exits (1)."""
     while not stopping.wait(0.2):
+        drops.tick()
         for index, worker in enumerate(workers):
             if worker.poll() is not None:
                 logger.error(

@@ -3,7 +3,9 @@ how the dispatcher picks a datagram's worker, and calls through two real workers
 
 from __future__ import annotations
 
+import logging
 import signal
+import socket
 
 import psutil
 import pytest
@@ -11,7 +13,14 @@ from django.conf import settings
 
 from billing.flow_numbers import MAX_NODE, SEQUENCE_BITS
 from billing.models import Cdr
-from softswitch.engine.workers import call_id_tag, unwrap, worker_for, wrap
+from softswitch.engine.workers import (
+    Dispatcher,
+    DropReport,
+    call_id_tag,
+    unwrap,
+    worker_for,
+    wrap,
+)
 from softswitch.models import MappingGateway, Phone, RoutingGateway
 from softswitch.sip.ids import IdGenerator
 from tests.engine.fixtures import auth_row
@@ -93,6 +102,44 @@ def test_the_source_travels_with_the_datagram() -> None:
     payload = message(body="v=0\r\n")
     for remote in (("192.0.2.1", 5060), ("2001:db8::1", 65535)):
         assert unwrap(wrap(payload, remote)) == (payload, remote)
+
+
+def udp_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    return sock
+
+
+def test_the_dispatcher_outlives_a_datagram_it_cannot_hand_over(caplog) -> None:
+    """A failed hand-over loses that datagram only (counted, logged, reported); the next ones
+    still reach their workers, and only `stop` ends the dispatcher."""
+    public, inbox, peer = udp_socket(), udp_socket(), udp_socket()
+    public.settimeout(None)
+    unreachable = ("127.0.0.1", 0)  # sendto fails with EINVAL
+    dispatcher = Dispatcher(public, [unreachable, inbox.getsockname()])
+    dispatcher.start()
+    to_worker = {n: message(call_id=f"Call-ID: 7{call_id_tag(n)}@192.0.2.1") for n in (0, 1)}
+    with caplog.at_level(logging.WARNING, logger="softswitch.engine.workers"):
+        for n in (0, 1, 0, 1):
+            peer.sendto(to_worker[n], public.getsockname())
+        received = [unwrap(inbox.recv(65535)) for _ in range(2)]
+        assert received == [(to_worker[1], peer.getsockname())] * 2
+        wait_for(lambda: dispatcher.dropped == 2, timeout=5)
+        assert dispatcher.thread.is_alive()
+        report = DropReport(dispatcher, interval=0)
+        report.tick()
+        report.tick()  # nothing new: nothing more to say
+    lost = [r.getMessage() for r in caplog.records if "lost" in r.getMessage()]
+    reports = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert len(lost) == 2 and "Invalid argument" in lost[0]
+    assert reports == [
+        "SIP dispatcher: 2 datagrams dropped in the last 0 s (2 in all): a worker is falling behind"
+    ]
+    dispatcher.stop()
+    assert not dispatcher.thread.is_alive()
+    for sock in (public, inbox, peer):
+        sock.close()
 
 
 CUSTOMER_IP = "127.0.0.2"
