@@ -101,9 +101,6 @@ def soak(
         seconds,
         hold_ms,
         background=True,
-        # sipp does not retransmit a lost BYE: without a receive timeout a call whose BYE or
-        # its 200 was dropped would keep sipp running for ever.
-        extra=["-recv_timeout", "30000"],
     )
     started = time.monotonic()
     try:
