@@ -35,7 +35,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ Address = tuple[str, int]
 WORKER_ENV = "SIP_WORKER"  # "<index>/<count>/<public fd>/<inbox fd>", set for the children
 MAX_DATAGRAM = 65535
 SOCKET_BUFFER_BYTES = 8 * 1024 * 1024
+POLLS_PER_SECOND = 5  # how often the parent looks at its workers
 # Each header follows a line break (the start line comes first): a "\n" to search for makes
 # these three times faster than a multi-line "^".
 CALL_ID = re.compile(rb"\n(?:call-id|i)[ \t]*:[ \t]*([^\s]+)", re.IGNORECASE)
@@ -180,27 +180,27 @@ class Dispatcher:
 
 
 class DropReport:
-    """Logs, at most every `interval` seconds, how many datagrams the dispatcher dropped since
-    the last report (an inbox overflows when its worker falls behind)."""
+    """Logs, every `every` ticks (the parent ticks it each time it polls its workers, 5 times
+    a second), how many datagrams the dispatcher dropped since the last report (an inbox
+    overflows when its worker falls behind)."""
 
-    def __init__(self, dispatcher: Dispatcher, interval: float = 10.0) -> None:
+    def __init__(self, dispatcher: Dispatcher, every: int = 10 * POLLS_PER_SECOND) -> None:
         self.dispatcher = dispatcher
-        self.interval = interval
+        self.every = every
+        self.ticks = 0
         self.reported = 0
-        self.due = time.monotonic() + interval
 
     def tick(self) -> None:
-        now = time.monotonic()
-        if now < self.due:
+        self.ticks += 1
+        if self.ticks % self.every:
             return
-        self.due = now + self.interval
         dropped = self.dispatcher.dropped
         if dropped > self.reported:
             logger.warning(
                 "SIP dispatcher: %d datagrams dropped in the last %.0f s (%d in all): "
                 "a worker is falling behind",
                 dropped - self.reported,
-                self.interval,
+                self.every / POLLS_PER_SECOND,
                 dropped,
             )
             self.reported = dropped
@@ -262,7 +262,7 @@ def _wait(
     workers: list[subprocess.Popen[bytes]], stopping: threading.Event, drops: DropReport
 ) -> int:
     """Until asked to stop (0) or a worker exits (1)."""
-    while not stopping.wait(0.2):
+    while not stopping.wait(1 / POLLS_PER_SECOND):
         drops.tick()
         for index, worker in enumerate(workers):
             if worker.poll() is not None:
