@@ -7,7 +7,9 @@ the work of the traffic offered exceeds one core the queue grows, every message 
 and peers' retransmission timers fire (T1 is 500 ms): the retransmissions add work and the
 calls in progress fail with the new ones (docs/adr/0010-overload-control.md).
 
-So while more than `OverloadSettings.queue_bytes` wait, a request that would start something
+So while more than `OverloadSettings.queue_bytes` wait, and have waited for `hold_seconds` (a
+burst or a pause of the loop fills the queue for a moment without the engine being behind), a
+request that would start something
 new (an INVITE or a REGISTER outside any dialog, which the SIP layer passes up only when it
 matches no transaction) is answered 503 with Retry-After, which costs a fraction of admitting
 it. Everything else (ACK, BYE, CANCEL, re-INVITE and other in-dialog requests, responses,
@@ -31,18 +33,21 @@ logger = logging.getLogger(__name__)
 SHED_METHODS = ("INVITE", "REGISTER")
 SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)  # Linux ≥ 4.6; Python does not name it
 MEMINFO_SIZE = 9 * 4  # SK_MEMINFO_VARS u32 values, RMEM_ALLOC first
-# ≈ 450 datagrams (≈ 2.3 KB each as the kernel counts them, with their buffers): the messages
-# of some 65 calls, read in about 110 ms at 600 calls/s; far below T1 (docs/adr/0010)
-DEFAULT_QUEUE_BYTES = 1024 * 1024
+# ≈ 900 datagrams (≈ 2.3 KB each as the kernel counts them, with their buffers), the messages
+# of some 130 calls, waiting for a whole second: what sipp's bursts never did at 2,500
+# REGISTERs/s, and what 800 calls/s did within a second (docs/adr/0010, the 2026-12-01 addendum)
+DEFAULT_QUEUE_BYTES = 2048 * 1024
+DEFAULT_HOLD_SECONDS = 1.0
 DEFAULT_RETRY_AFTER = 2  # seconds
 
 
 @dataclass(frozen=True)
 class OverloadSettings:
-    """The thresholds (SIP_OVERLOAD_QUEUE_KB, SIP_OVERLOAD_RETRY_AFTER)."""
+    """The thresholds (SIP_OVERLOAD_QUEUE_KB, SIP_OVERLOAD_RETRY_AFTER, SIP_OVERLOAD_HOLD_MS)."""
 
     queue_bytes: int = DEFAULT_QUEUE_BYTES  # 0: never shed
     retry_after: int = DEFAULT_RETRY_AFTER
+    hold_seconds: float = DEFAULT_HOLD_SECONDS  # how long the queue stays past it before shedding
 
 
 class Backlog(Protocol):
@@ -85,6 +90,7 @@ class OverloadGuard:
         self.backlog: Backlog = backlog or NoBacklog()
         self.shed: Counter[str] = Counter()  # requests shed, by method
         self._shedding_since: float | None = None
+        self._above_since: float | None = None  # the first reading past the threshold in a row
         self._shed_then = 0
 
     @property
@@ -111,10 +117,11 @@ class OverloadGuard:
             )
             self.queue_bytes = buffer // 2
         logger.info(
-            "overload control: new INVITEs and REGISTERs get 503 (Retry-After: %d) while more "
-            "than %d KB wait unread",
+            "overload control: new INVITEs and REGISTERs get 503 (Retry-After: %d) once more "
+            "than %d KB have waited unread for %.1f s",
             self.settings.retry_after,
             self.queue_bytes // 1024,
+            self.settings.hold_seconds,
         )
 
     def sheds(self, request: Request) -> bool:
@@ -126,6 +133,8 @@ class OverloadGuard:
         if pending <= self.queue_bytes:
             self.check(pending)
             return False
+        if not self._held_past_threshold():
+            return False
         if self._shedding_since is None:
             logger.warning(
                 "overload: %d KB wait unread; shedding new INVITEs and REGISTERs", pending // 1024
@@ -135,6 +144,14 @@ class OverloadGuard:
         self.shed[request.method] += 1
         return True
 
+    def _held_past_threshold(self) -> bool:
+        """Whether every reading for `hold_seconds` found the queue past the threshold (this
+        one did)."""
+        now = self.clock.monotonic()
+        if self._above_since is None:
+            self._above_since = now
+        return now - self._above_since >= self.settings.hold_seconds
+
     @property
     def total_shed(self) -> int:
         return sum(self.shed.values())
@@ -142,9 +159,10 @@ class OverloadGuard:
     def check(self, pending: int | None = None) -> None:
         """Say when shedding has stopped (also every second, from the engine's housekeeping,
         in case no new request comes to find out)."""
-        if self._shedding_since is None:
-            return
         if (self.backlog.pending_bytes() if pending is None else pending) > self.queue_bytes:
+            return
+        self._above_since = None
+        if self._shedding_since is None:
             return
         logger.warning(
             "overload over: %d requests shed in %.1f s",

@@ -77,7 +77,7 @@ def test_only_new_invites_and_registers_are_shed_once_the_queue_passes_the_thres
     udp, caplog
 ) -> None:
     receiver, send = udp
-    guard = OverloadGuard(FakeClock(), OverloadSettings(queue_bytes=8 * 1024))
+    guard = OverloadGuard(FakeClock(), OverloadSettings(queue_bytes=8 * 1024, hold_seconds=0))
     guard.watch(receiver)
     assert isinstance(guard.backlog, SocketBacklog) and guard.backlog.pending_bytes() == 0
     send(3)
@@ -100,20 +100,48 @@ def test_only_new_invites_and_registers_are_shed_once_the_queue_passes_the_thres
     assert guard.retry_after == ("Retry-After", "2")
 
 
+def test_shedding_waits_until_the_queue_has_stayed_past_the_threshold_for_the_hold() -> None:
+    """SIP_OVERLOAD_HOLD_MS: a queue past the threshold for less than the hold (a burst, a
+    pause of the loop) sheds nothing; one reading under it starts the hold again."""
+    clock, backlog = FakeClock(), Backlog()
+    guard = OverloadGuard(clock, OverloadSettings(queue_bytes=LIMIT, hold_seconds=0.25), backlog)
+    backlog.pending = LIMIT + 1
+    assert not guard.sheds(request("INVITE"))  # the hold starts
+    clock.advance(0.125)
+    assert not guard.sheds(request("REGISTER"))
+    backlog.pending = LIMIT  # caught up for a moment
+    assert not guard.sheds(request("INVITE"))
+    backlog.pending = LIMIT + 1
+    clock.advance(0.125)
+    assert not guard.sheds(request("INVITE"))  # past it again: a new hold
+    clock.advance(0.125)
+    assert not guard.sheds(request("INVITE"))
+    clock.advance(0.125)
+    assert guard.sheds(request("INVITE")) and guard.sheds(request("REGISTER"))
+    assert not guard.sheds(request("BYE", to_tag="t"))
+    backlog.pending = 0
+    guard.check()  # the housekeeping: caught up
+    backlog.pending = LIMIT + 1
+    assert not guard.sheds(request("INVITE"))
+    assert guard.shed == {"INVITE": 1, "REGISTER": 1}
+
+
 def test_the_threshold_stays_below_half_the_receive_buffer_and_zero_turns_it_off(udp) -> None:
     """Also off: a socket whose queue cannot be read (here a closed one; a kernel without
     SO_MEMINFO)."""
     receiver, send = udp
     receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
     buffer = receiver.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-    guard = OverloadGuard(FakeClock(), OverloadSettings(queue_bytes=100 * 1024 * 1024))
+    guard = OverloadGuard(
+        FakeClock(), OverloadSettings(queue_bytes=100 * 1024 * 1024, hold_seconds=0)
+    )
     guard.watch(receiver)
     assert guard.queue_bytes == buffer // 2
     off = OverloadGuard(FakeClock(), OverloadSettings(queue_bytes=0))
     off.watch(receiver)
     unreadable = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     unreadable.close()
-    blind = OverloadGuard(FakeClock(), OverloadSettings(queue_bytes=1))
+    blind = OverloadGuard(FakeClock(), OverloadSettings(queue_bytes=1, hold_seconds=0))
     blind.watch(unreadable)
     send(40)
     assert guard.sheds(request("INVITE"))
@@ -126,6 +154,9 @@ def test_settings_out_of_range_stop_the_engine_naming_the_variable(settings) -> 
     settings.SIP_OVERLOAD_RETRY_AFTER = 0
     with pytest.raises(CommandError, match="SIP_OVERLOAD_RETRY_AFTER must be 1 or more"):
         call_command("runsipengine", "--listen", "127.0.0.1:5999")
+    settings.SIP_OVERLOAD_RETRY_AFTER, settings.SIP_OVERLOAD_HOLD_MS = 2, -1
+    with pytest.raises(CommandError, match="SIP_OVERLOAD_HOLD_MS must be 0 or more, not -1"):
+        call_command("runsipengine", "--listen", "127.0.0.1:5999")
 
 
 # The switch in memory ----------------------------------------------------------------------
@@ -135,7 +166,7 @@ def overloadable(b2bua) -> tuple[object, Backlog]:
     """The in-memory switch with a receive queue the test fills and drains."""
     switch, backlog = b2bua(), Backlog()
     switch.switch.overload = OverloadGuard(
-        switch.clock, OverloadSettings(queue_bytes=LIMIT), backlog
+        switch.clock, OverloadSettings(queue_bytes=LIMIT, hold_seconds=0), backlog
     )
     return switch, backlog
 
@@ -214,7 +245,13 @@ def test_a_burst_past_capacity_is_shed_and_established_calls_end_normally(
     held = gateway_uas(wire_gateway("HELD", ["86"]), calls=ESTABLISHED)
     burst_vendor = gateway_uas(wire_gateway("BURST", ["44"]), calls=BURST)
     metrics = f"127.0.0.1:{free_port()}"
-    runner = engine_factory(env={"SIP_OVERLOAD_QUEUE_KB": "16", "SIP_METRICS_LISTEN": metrics})
+    runner = engine_factory(
+        env={
+            "SIP_OVERLOAD_QUEUE_KB": "16",
+            "SIP_OVERLOAD_HOLD_MS": "0",  # the burst lasts 0.1 s
+            "SIP_METRICS_LISTEN": metrics,
+        }
+    )
     established = run_sipp(
         "uac_gateway_call.xml",
         runner.address,
