@@ -134,8 +134,9 @@ def run_rate(system: SystemUnderTest, rate: int, seconds: int, pinned: bool) -> 
         rate,
         seconds,
         HOLD_MS,
-        extra=["-recv_timeout", "10000", "-trace_rtt", "-rtt_freq", "1"],
+        extra=["-trace_rtt", "-rtt_freq", "1"],
         prefix=prefix,
+        recv_timeout_ms=10_000,
     )
     cpu = (system.cpu_seconds() - before) / max(len(caller.per_second), 1) * 100
     answered = finish(gateway)

@@ -367,11 +367,12 @@ def customer_calls(
     background: bool = False,
     extra: list[str] | None = None,
     prefix: list[str] | None = None,
+    recv_timeout_ms: int = 30_000,
 ) -> Any:
     """A mapping gateway's calls through the engine, each held `hold_ms` (a SippRun, or with
-    `background` the sipp process: see `finish`). A call that waits 30 s for a message fails,
-    so that datagrams dropped while the engine was down or past its capacity cannot keep sipp,
-    and the bench, waiting for ever."""
+    `background` the sipp process: see `finish`). A call that waits `recv_timeout_ms` for a
+    message fails, so that datagrams dropped while the engine was down or past its capacity
+    cannot keep sipp, and the bench, waiting for ever."""
     rows = [f"2125550100;86138{n:08d};" for n in range(rate * duration)]
     return sipp(
         SCENARIOS / "uac_gateway_call.xml",
@@ -380,7 +381,7 @@ def customer_calls(
         rate=rate,
         calls=rate * duration,
         rows=rows,
-        extra=["-d", str(hold_ms), "-recv_timeout", "30000", *(extra or [])],
+        extra=["-d", str(hold_ms), "-recv_timeout", str(recv_timeout_ms), *(extra or [])],
         background=background,
         prefix=prefix,
     )

@@ -163,7 +163,7 @@ class Dispatcher:
         while True:
             try:
                 datagram, remote = receive(MAX_DATAGRAM)
-            except OSError as error:  # e.g. EINTR; a closed socket ends the engine anyway
+            except OSError as error:  # e.g. ENOBUFS; a closed socket: the engine is stopping
                 if self.public.fileno() < 0:
                     return
                 logger.warning("SIP dispatcher: reading failed: %s", error)

@@ -14,6 +14,7 @@ from django.conf import settings
 from billing.flow_numbers import MAX_NODE, SEQUENCE_BITS
 from billing.models import Cdr
 from softswitch.engine.workers import (
+    POLLS_PER_SECOND,
     Dispatcher,
     DropReport,
     call_id_tag,
@@ -127,16 +128,17 @@ def test_the_dispatcher_outlives_a_datagram_it_cannot_hand_over(caplog) -> None:
         assert received == [(to_worker[1], peer.getsockname())] * 2
         wait_for(lambda: dispatcher.dropped == 2, timeout=5)
         assert dispatcher.thread.is_alive()
-        report = DropReport(dispatcher, every=2)
-        report.tick()  # not yet
+        report = DropReport(dispatcher, every=POLLS_PER_SECOND)  # a report a second
+        for _ in range(POLLS_PER_SECOND - 1):
+            report.tick()  # not yet
         report.tick()
-        report.tick()
-        report.tick()  # nothing new: nothing more to say
+        for _ in range(POLLS_PER_SECOND):
+            report.tick()  # nothing new: nothing more to say
     lost = [r.getMessage() for r in caplog.records if "lost" in r.getMessage()]
     reports = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert len(lost) == 2 and "Invalid argument" in lost[0]
     assert reports == [
-        "SIP dispatcher: 2 datagrams dropped in the last 0 s (2 in all): a worker is falling behind"
+        "SIP dispatcher: 2 datagrams dropped in the last 1 s (2 in all): a worker is falling behind"
     ]
     dispatcher.stop()
     assert not dispatcher.thread.is_alive()
