@@ -204,7 +204,10 @@ class Engine(SystemUnderTest):
 
 @dataclass
 class SippRun:
-    """What one sipp run achieved."""
+    """What one sipp run achieved. For a scenario that logs each call's outcome (the customer
+    calls: `OUTCOME_LOG`), `successful` counts the calls answered and `failed` adds those
+    refused with a status (e.g. 503 from overload control) or never answered to sipp's own
+    failures: sipp counts a refused call that ends its scenario cleanly as successful."""
 
     successful: int
     failed: int
@@ -278,9 +281,14 @@ def finish(process: subprocess.Popen[str]) -> SippRun:
     output, _ = process.communicate()
     elapsed = time.monotonic() - process.started  # type: ignore[attr-defined]
     stats = Path(process.args[process.args.index("-stf") + 1])
+    successful, failed = _statistic(output, "Successful call"), _statistic(output, "Failed call")
+    if (outcomes := stats.parent / OUTCOME_LOG).exists():
+        logged = outcomes.read_text().split("\n")
+        answered = sum(1 for line in logged if line.endswith("ANSWERED"))
+        successful, failed = answered, failed + successful - answered
     return SippRun(
-        _statistic(output, "Successful call"),
-        _statistic(output, "Failed call"),
+        successful,
+        failed,
         _per_second(stats),
         elapsed,
         output,
@@ -358,6 +366,9 @@ def answering_gateway(port: int, calls: int) -> subprocess.Popen[str]:
     )
 
 
+OUTCOME_LOG = "outcomes.log"  # in sipp's working directory: one line per call (see SippRun)
+
+
 def customer_calls(
     engine: Any,
     rate: int,
@@ -381,7 +392,11 @@ def customer_calls(
         rate=rate,
         calls=rate * duration,
         rows=rows,
-        extra=["-d", str(hold_ms), "-recv_timeout", str(recv_timeout_ms), *(extra or [])],
+        extra=[
+            *("-d", str(hold_ms), "-recv_timeout", str(recv_timeout_ms)),
+            *("-trace_logs", "-log_file", OUTCOME_LOG),
+            *(extra or []),
+        ],
         background=background,
         prefix=prefix,
     )

@@ -163,12 +163,27 @@ def copy_cdrs_idempotent(cursor: Any, rows: Iterable[Sequence[Any]]) -> int:
 
 
 def copy_csv_idempotent(cursor: Any, csv_file: Any) -> int:
-    """COPY CSV lines (`rows_to_csv` format) idempotently; returns the rows actually inserted.
+    """COPY CSV lines (`rows_to_csv` format) idempotently; returns the rows actually inserted
+    (`copy_csv_charging` says how)."""
+    return copy_csv_charging(cursor, csv_file).rows
+
+
+class Inserted(NamedTuple):
+    """What an idempotent COPY did: the rows it inserted, and the balances of the accounts it
+    charged once charged (account id → balance)."""
+
+    rows: int
+    balances: dict[int, Decimal]
+
+
+def copy_csv_charging(cursor: Any, csv_file: Any, origin: str = "") -> Inserted:
+    """COPY CSV lines (`rows_to_csv` format) idempotently, and charge what they cost.
 
     Lines go to a temporary table first, then into billing_cdr with ON CONFLICT DO NOTHING, so
     a batch replayed after a crash or an outage inserts only what is missing — and charges only
-    the fees of what it inserted (`charge_accounts`), in the caller's transaction. The hours of
-    the CDRs inserted are marked for the gateway reports to recompute (billing.reports).
+    the fees of what it inserted (`charge_accounts`, whose NOTIFY names `origin`), in the
+    caller's transaction. The hours of the CDRs inserted are marked for the gateway reports to
+    recompute (billing.reports).
     """
     cursor.execute(
         "CREATE TEMPORARY TABLE IF NOT EXISTS cdr_incoming "
@@ -185,19 +200,22 @@ def copy_csv_idempotent(cursor: Any, csv_file: Any) -> int:
         "SELECT account_id, sum(fee), count(*) FROM inserted GROUP BY account_id"
     )
     totals = cursor.fetchall()
-    charge_accounts(cursor, {account: fee for account, fee, _ in totals if account and fee})
-    return sum(count for _, _, count in totals)
+    fees = {account: fee for account, fee, _ in totals if account and fee}
+    balances = charge_accounts(cursor, fees, origin)
+    return Inserted(sum(count for _, _, count in totals), balances)
 
 
-def charge_accounts(cursor: Any, fees: dict[int, Decimal]) -> list[int]:
-    """Take `fees` from their accounts' balances and tell the engines (NOTIFY `account`);
-    returns the ids charged (a deleted account is skipped: its CDRs keep their fee).
+def charge_accounts(cursor: Any, fees: dict[int, Decimal], origin: str = "") -> dict[int, Decimal]:
+    """Take `fees` from their accounts' balances and tell the engines (NOTIFY `account`, with
+    `origin` when an engine node charged them: it applies the balances returned itself);
+    returns the balances after the charge (a deleted account is skipped: its CDRs keep their
+    fee).
 
     Rows are locked in id order first, so concurrent writers (and payments, which lock one
     row) cannot deadlock (docs/adr/0006).
     """
     if not fees:
-        return []
+        return {}
     ids = sorted(fees)
     cursor.execute(
         "SELECT id FROM billing_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids]
@@ -205,15 +223,21 @@ def charge_accounts(cursor: Any, fees: dict[int, Decimal]) -> list[int]:
     cursor.execute(
         "UPDATE billing_account AS account SET balance = account.balance - charge.fee "
         "FROM unnest(%s::bigint[], %s::numeric[]) AS charge(id, fee) "
-        "WHERE account.id = charge.id RETURNING account.id",
+        "WHERE account.id = charge.id RETURNING account.id, account.balance",
         [ids, [fees[account] for account in ids]],
     )
-    charged = sorted(row[0] for row in cursor.fetchall())
+    balances = dict(cursor.fetchall())
+    charged = sorted(balances)
     for start in range(0, len(charged), NOTIFY_IDS):  # a payload holds at most 8000 bytes
-        key = charged[start : start + NOTIFY_IDS]
-        payload = json.dumps({"kind": "account", "action": "update", "key": key})
-        cursor.execute("SELECT pg_notify(%s, %s)", [CONFIG_CHANNEL, payload])
-    return charged
+        message = {
+            "kind": "account",
+            "action": "update",
+            "key": charged[start : start + NOTIFY_IDS],
+        }
+        if origin:
+            message["origin"] = origin
+        cursor.execute("SELECT pg_notify(%s, %s)", [CONFIG_CHANNEL, json.dumps(message)])
+    return balances
 
 
 NOTIFY_IDS = 400

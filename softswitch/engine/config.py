@@ -8,7 +8,8 @@ import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from billing.rating import RateTable
@@ -105,6 +106,8 @@ class ConfigCache:
         self._locks: dict[str, asyncio.Lock] = {}
         self._pending_accounts: set[int] = set()
         self._account_reload: asyncio.Future[None] | None = None
+        # One set per account query in flight: the accounts this node charged meanwhile.
+        self._charged_during_load: list[set[int]] = []
 
     async def load_all(self) -> None:
         """Load everything (at start, and as the periodic safety net)."""
@@ -122,7 +125,7 @@ class ConfigCache:
             run(store.load_dynamic_entries),
         )
         accounts, rate_tables = await asyncio.gather(
-            run(store.load_accounts), run(store.load_rate_tables)
+            self._load_accounts(None), run(store.load_rate_tables)
         )
         config = self.config
         config.parameters = parameters
@@ -190,21 +193,74 @@ class ConfigCache:
         elif kind not in ("registration", "current_call"):  # live state, not configuration
             await self.load_all()
 
+    def apply_balances(self, balances: dict[int, Decimal]) -> None:
+        """This node's CDR batch charged these accounts: their balances after the charge, as
+        its transaction returned them. The batch's NOTIFY names this node, which does not
+        reload them (ADR 0006); an account query already on its way may bring an older
+        balance, so those accounts are queried once more (`_load_accounts`)."""
+        accounts = self.config.accounts
+        for account_id, balance in balances.items():
+            if (account := accounts.get(account_id)) is not None:
+                accounts[account_id] = replace(account, balance=balance)
+        for charged in self._charged_during_load:
+            charged.update(balances)
+
+    def reload_all_accounts(self) -> None:
+        """Query every account again, in the background (after the CDR writer's outage, a
+        batch may have been committed and charged without this node learning its balances)."""
+        asyncio.get_running_loop().create_task(self._reload_all_accounts())
+
+    async def _reload_all_accounts(self) -> None:
+        try:
+            self.config.accounts = await self._load_accounts(None)
+        except Exception as error:
+            logger.warning("reload of the accounts failed: %s", error)
+
+    async def _load_accounts(self, ids: list[int] | None) -> dict[int, BillingAccount]:
+        """Accounts from the database (all when `ids` is None). Where this node applied its
+        own charge while the query ran, the query may predate the charge: that account keeps
+        the balance applied and is queried again."""
+        charged: set[int] = set()
+        self._charged_during_load.append(charged)
+        try:
+            loaded = await asyncio.get_running_loop().run_in_executor(
+                self.executor, store.load_accounts, ids
+            )
+        finally:
+            self._charged_during_load.remove(charged)
+        raced = [account_id for account_id in charged if account_id in loaded]
+        for account_id in raced:
+            if (applied := self.config.accounts.get(account_id)) is not None:
+                loaded[account_id] = replace(loaded[account_id], balance=applied.balance)
+        if raced:
+            self._queue_account_reload(raced)
+        return loaded
+
     async def _reload_accounts(self, ids: list[int]) -> None:
         """Reload these accounts, together with every other account notified in the next
         ACCOUNT_RELOAD_DELAY: balances change with every CDR batch of every node, and one
         query for all of them costs the engine far less than one per notification."""
+        await asyncio.shield(self._queue_account_reload(ids))
+
+    def _queue_account_reload(self, ids: list[int]) -> asyncio.Future[None]:
         self._pending_accounts.update(ids)
         if self._account_reload is None:
             self._account_reload = asyncio.ensure_future(self._reload_pending_accounts())
-        await asyncio.shield(self._account_reload)
+        return self._account_reload
 
     async def _reload_pending_accounts(self) -> None:
         await asyncio.sleep(ACCOUNT_RELOAD_DELAY)
         ids, self._pending_accounts = list(self._pending_accounts), set()
         self._account_reload = None  # notifications from now on wait for the next reload
-        config = self.config
-        config.accounts = await self._reload_by_id(store.load_accounts, config.accounts, ids)
+        try:
+            loaded = await self._load_accounts(ids)
+        except Exception as error:  # the next notification or the full refresh tries again
+            logger.warning("reload of accounts %s failed: %s", ids, error)
+            return
+        accounts = self.config.accounts
+        accounts.update(loaded)
+        for gone in set(ids) - loaded.keys():
+            accounts.pop(gone, None)
 
     async def _reload_by_id(
         self, load: Callable[[list[int]], dict[int, Any]], current: dict[int, Any], key: Any

@@ -27,7 +27,11 @@ Notify = Callable[[str, str, Any], Coroutine[Any, Any, None]]
 
 
 class NotificationListener:
-    """Calls `on_notify(kind, action, key)` for each change and `on_reconnect()` after a gap."""
+    """Calls `on_notify(kind, action, key)` for each change and `on_reconnect()` after a gap.
+
+    A notification whose `origin` is `node` is skipped: this node sent it about a change it
+    has applied itself (its CDR batches' charges, ADR 0006).
+    """
 
     def __init__(
         self,
@@ -35,8 +39,10 @@ class NotificationListener:
         on_notify: Notify,
         on_reconnect: Callable[[], Awaitable[Any]],
         max_backoff: float = 5.0,
+        node: str = "",
     ) -> None:
         self.params = connection_params
+        self.node = node
         self.on_notify = on_notify
         self.on_reconnect = on_reconnect
         self.max_backoff = max_backoff
@@ -94,4 +100,7 @@ class NotificationListener:
             kind, action, key = message["kind"], message["action"], message["key"]
         except (ValueError, KeyError, TypeError):
             kind, action, key = "unknown", "update", None
+        else:
+            if self.node and message.get("origin") == self.node:
+                return
         asyncio.get_running_loop().create_task(self.on_notify(kind, action, key))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import hashlib
 import hmac
@@ -22,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -154,11 +156,15 @@ class Engine:
         self.cdr_writer = CdrWriter(
             self.journal,
             self.executor,
-            store.write_cdr_batch,
-            on_committed=self.switch.calls.money.committed,
+            functools.partial(store.write_cdr_batch, origin=settings.node),
+            on_committed=self._cdr_batch_committed,
+            on_recovered=self.cache.reload_all_accounts,
         )
         self.listener = NotificationListener(
-            settings.database_params, self.cache.apply_notification, self.cache.refresh
+            settings.database_params,
+            self.cache.apply_notification,
+            self.cache.refresh,
+            node=settings.node,
         )
         self.loops = BackgroundLoops()
         self._servers: list[Any] = []
@@ -166,6 +172,12 @@ class Engine:
         self.metrics = EngineMetrics(self, self.heartbeat) if settings.metrics_listen else None
         if self.metrics:
             self.metrics.install()
+
+    def _cdr_batch_committed(self, data: bytes, balances: dict[int, Decimal]) -> None:
+        """A CDR batch is in the database: the balances it charged go into the cache (this
+        node skips the batch's NOTIFY), and its calls' money is released (ADR 0006)."""
+        self.cache.apply_balances(balances)
+        self.switch.calls.money.committed(data)
 
     # Lifecycle --------------------------------------------------------------------------
 

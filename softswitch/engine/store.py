@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import close_old_connections, connection, transaction
 
-from billing.ingest import rows_to_csv
+from billing.ingest import Inserted, rows_to_csv
 from billing.models import RATE_TERMS, Account, Rate, RateGroup
 from billing.rating import RateTable, RateTerms
 from blacklist.models import (
@@ -317,8 +317,10 @@ def close_connection() -> None:
 
 
 @fresh_connection
-def write_cdr_batch(data: bytes) -> int:
-    """COPY a batch of journal lines into billing_cdr idempotently; returns rows inserted.
+def write_cdr_batch(data: bytes, origin: str = "") -> Inserted:
+    """COPY a batch of journal lines into billing_cdr idempotently and charge their fees, in
+    one transaction; returns the rows inserted and the balances charged (the NOTIFY that
+    tells the engines names `origin`: the node that applies these balances itself).
 
     A batch holding a day without a partition gets the partition created and is retried once.
     """
@@ -326,21 +328,21 @@ def write_cdr_batch(data: bytes) -> int:
     from django.db import DatabaseError
 
     try:
-        return _copy_batch(data)
+        return _copy_batch(data, origin)
     except (DatabaseError, psycopg2.Error) as error:
         if "no partition of relation" not in str(error):
             raise
     _ensure_partitions_for(data)
-    return _copy_batch(data)
+    return _copy_batch(data, origin)
 
 
-def _copy_batch(data: bytes) -> int:
+def _copy_batch(data: bytes, origin: str) -> Inserted:
     import io
 
-    from billing.ingest import copy_csv_idempotent
+    from billing.ingest import copy_csv_charging
 
     with transaction.atomic(), connection.cursor() as cursor:
-        return copy_csv_idempotent(cursor.cursor, io.StringIO(data.decode()))
+        return copy_csv_charging(cursor.cursor, io.StringIO(data.decode()), origin)
 
 
 def _ensure_partitions_for(data: bytes) -> None:

@@ -4,11 +4,15 @@ loaded with everything else, reloaded by NOTIFY, balances included."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from django.db import connection
 
 from billing.choices import AccountTypeChoices
 from billing.models import Account, Rate, RateGroup
@@ -16,8 +20,10 @@ from billing.payments import make_payment
 from billing.rates_csv import import_rates
 from softswitch.engine import store
 from softswitch.engine.config import ConfigCache
+from softswitch.engine.listener import NotificationListener
 from softswitch.models import MappingGateway, RoutingGateway
 from softswitch.rules.domain import BillingAccount
+from tests.engine.test_cdr_charges import line
 from tests.helpers import listening
 from vosadmin.core.notify import CONFIG_CHANNEL
 
@@ -136,3 +142,107 @@ def test_account_notifications_close_together_share_one_reload(monkeypatch) -> N
 
     asyncio.run(scenario())
     assert loads == [sorted([first.pk, second.pk]), [first.pk]]
+
+
+def database_params() -> dict:
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return params
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_node_applies_its_own_charges_and_hears_only_the_others(admin_user) -> None:
+    """A CDR batch returns the balances it charged: its node puts them in its cache and skips
+    the batch's NOTIFY, which names it; other nodes' charges and payments still reload."""
+    alice = Account.objects.create(account="A1", balance=Decimal("10"))
+    executor = ThreadPoolExecutor(1)
+    heard: list[tuple[str, Any]] = []
+
+    async def run(function, *args, **kwargs):
+        call = functools.partial(function, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(executor, call)
+
+    async def on_notify(kind: str, action: str, key: Any) -> None:
+        heard.append((kind, key))
+        await cache.apply_notification(kind, action, key)
+
+    async def until_heard(count: int) -> None:
+        for _ in range(100):
+            if len(heard) >= count:
+                return
+            await asyncio.sleep(0.05)
+
+    async def scenario() -> None:
+        await cache.load_all()
+        listener = NotificationListener(database_params(), on_notify, cache.refresh, node="n1")
+        listening = asyncio.ensure_future(listener.step())
+        await listener.connected.wait()
+        try:
+            inserted = await run(store.write_cdr_batch, line(1, alice, "1.50"), origin="n1")
+            cache.apply_balances(inserted.balances)
+            assert cache.config.account(alice.pk).balance == Decimal("8.50")
+            await run(store.write_cdr_batch, line(2, alice, "0.25"), origin="n2")
+            await until_heard(1)
+            await run(make_payment, alice.pk, "5", "", admin_user)
+            await until_heard(2)
+            await asyncio.sleep(0.3)  # the reloads, 0.1 s after their notifications
+        finally:
+            listening.cancel()
+        assert heard == [("account", [alice.pk]), ("account", alice.pk)]
+        assert cache.config.account(alice.pk).balance == Decimal("13.25")
+
+    cache = ConfigCache(executor)
+    try:
+        asyncio.run(scenario())
+    finally:
+        executor.submit(store.close_connection).result()
+        executor.shutdown()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_account_query_older_than_the_nodes_own_charge_does_not_undo_it(monkeypatch) -> None:
+    """A reload whose query ran before this node's batch charged the account must not put the
+    older balance back: the account keeps the balance its batch returned and is queried again."""
+    alice = Account.objects.create(account="A2", balance=Decimal("10"))
+    executor = ThreadPoolExecutor(2)
+    queried, resume = threading.Event(), threading.Event()
+    queries: list[list[int]] = []
+    load_accounts = store.load_accounts
+
+    def slow_load_accounts(ids):
+        loaded = load_accounts(ids)  # the query sees the balance before the batch
+        queries.append(sorted(ids))
+        queried.set()
+        resume.wait(5)
+        return loaded
+
+    monkeypatch.setattr(store, "load_accounts", slow_load_accounts)
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        reload = asyncio.ensure_future(cache.apply_notification("account", "update", alice.pk))
+        await loop.run_in_executor(None, queried.wait, 5)
+        batch = functools.partial(store.write_cdr_batch, line(3, alice, "2.00"), origin="n1")
+        cache.apply_balances((await loop.run_in_executor(executor, batch)).balances)
+        resume.set()
+        await reload
+        assert cache.config.account(alice.pk).balance == Decimal("8.00")  # not the older 10
+        for _ in range(50):  # the second query, 0.1 s later
+            if len(queries) == 2:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)
+        assert queries == [[alice.pk], [alice.pk]]
+        assert cache.config.account(alice.pk).balance == Decimal("8.00")
+
+    cache = ConfigCache(executor)
+    cache.config.accounts = load_accounts([alice.pk])
+    try:
+        asyncio.run(scenario())
+    finally:
+        both = threading.Barrier(2)  # one close in each thread
+        closes = [executor.submit(lambda: (both.wait(5), store.close_connection())) for _ in "ab"]
+        for close in closes:
+            close.result()
+        executor.shutdown()

@@ -49,11 +49,19 @@ def test_a_batch_replayed_twice_charges_once() -> None:
         + line(4, None, "0.00")
     )
     with listening(CONFIG_CHANNEL) as receive:
-        assert store.write_cdr_batch(batch) == 4
+        inserted = store.write_cdr_batch(batch, origin="node7")
         (note,) = receive()
-    assert note == {"kind": "account", "action": "update", "key": sorted([alice.pk, bob.pk])}
-    assert store.write_cdr_batch(batch) == 0  # the crash between COPY and offset: a replay
-    assert store.write_cdr_batch(line(2, alice, "0.30") + line(5, alice, "1.00")) == 1
+    assert inserted.rows == 4
+    assert inserted.balances == {alice.pk: Decimal("8.50"), bob.pk: Decimal("-1")}
+    assert note == {
+        "kind": "account",
+        "action": "update",
+        "key": sorted([alice.pk, bob.pk]),
+        "origin": "node7",  # the node that applies `balances` itself
+    }
+    replayed = store.write_cdr_batch(batch)  # the crash between COPY and offset: a replay
+    assert (replayed.rows, replayed.balances) == (0, {})
+    assert store.write_cdr_batch(line(2, alice, "0.30") + line(5, alice, "1.00")).rows == 1
 
     alice.refresh_from_db()
     bob.refresh_from_db()
@@ -73,5 +81,5 @@ def test_a_deleted_account_is_not_charged_and_its_cdr_is_kept() -> None:
     gone_id = gone.pk
     batch = line(9, gone, "1.00")
     gone.delete()
-    assert store.write_cdr_batch(batch) == 1
+    assert store.write_cdr_batch(batch) == (1, {})
     assert Cdr.objects.get(flow_no=9).account_id == gone_id

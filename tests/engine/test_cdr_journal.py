@@ -16,9 +16,10 @@ from django.db import OperationalError
 from billing.choices import CdrEndDirectionChoices as Direction
 from billing.choices import CdrEndReasonChoices as Reason
 from billing.flow_numbers import FlowNumberGenerator
-from billing.ingest import CdrRow, rows_to_csv
+from billing.ingest import CdrRow, Inserted, rows_to_csv
 from billing.models import Cdr
 from softswitch.choices import CurrentCallStateChoices
+from softswitch.engine import cdr_journal
 from softswitch.engine.cdr_journal import CdrJournal
 from softswitch.engine.cdr_writer import CdrWriter
 from softswitch.engine.store import close_connection, write_cdr_batch
@@ -93,16 +94,43 @@ def test_journaled_cdrs_reach_the_database_once(tmp_path) -> None:
     )
 
 
+def test_cdrs_journaled_during_a_write_wait_for_the_next_step(tmp_path, monkeypatch) -> None:
+    """A flush writes what was pending when it began, however much that is (a backlog goes
+    in batches of at most MAX_BATCH_BYTES); calls that end meanwhile wait for the next
+    step, so that under load a batch holds an interval's CDRs, not one round trip's."""
+    monkeypatch.setattr(cdr_journal, "MAX_BATCH_BYTES", 600)  # a few lines per batch
+    journal = CdrJournal(tmp_path, "n1")
+    rows = cdr_rows(12)
+    for row in rows[:10]:
+        journal.append(row)
+    batches: list[int] = []
+
+    def write(data: bytes) -> Inserted:
+        batches.append(data.count(b"\n"))
+        if len(batches) == 1:
+            journal.append(rows[10])  # calls ending while the batch is written
+            journal.append(rows[11])
+        return write_cdr_batch(data)
+
+    writer = CdrWriter(journal, ThreadPoolExecutor(1), write)
+    assert flush(writer) and len(batches) > 1  # the ten pending lines, in several batches
+    assert Cdr.objects.count() == sum(batches) < 12 and journal.has_pending()
+    assert flush(writer) and Cdr.objects.count() == 12 and not journal.has_pending()
+
+
 def test_outage_keeps_cdrs_and_recovery_writes_them(tmp_path) -> None:
     journal = CdrJournal(tmp_path, "n1")
     outage = True
 
-    def write(data: bytes) -> int:
+    def write(data: bytes) -> Inserted:
         if outage:
             raise OperationalError("server closed the connection unexpectedly")
         return write_cdr_batch(data)
 
-    writer = CdrWriter(journal, ThreadPoolExecutor(1), write)
+    recoveries: list[bool] = []
+    writer = CdrWriter(
+        journal, ThreadPoolExecutor(1), write, on_recovered=lambda: recoveries.append(True)
+    )
     for row in cdr_rows(20):
         journal.append(row)
     assert not flush(writer) and writer.database_down
@@ -110,6 +138,10 @@ def test_outage_keeps_cdrs_and_recovery_writes_them(tmp_path) -> None:
     outage = False
     assert flush(writer) and not writer.database_down
     assert Cdr.objects.count() == 20
+    # the failed batch might have been committed: the engine reloads every balance, once
+    assert recoveries == [True]
+    journal.append(cdr_rows(1, start=START + timedelta(hours=2))[0])
+    assert flush(writer) and recoveries == [True]
 
 
 def test_replay_after_a_crash_before_the_offset_write_adds_nothing_twice(tmp_path) -> None:
@@ -119,7 +151,7 @@ def test_replay_after_a_crash_before_the_offset_write_adds_nothing_twice(tmp_pat
         journal.append(row)
     end = journal.sync()
     data, _ = journal.read_pending(end)
-    assert write_cdr_batch(data) == 10  # committed, then the process dies before commit()
+    assert write_cdr_batch(data).rows == 10  # committed, then the process dies before commit()
     journal.close()
     reopened = CdrJournal(tmp_path, "n1")
     assert reopened.has_pending()
@@ -186,7 +218,7 @@ def test_a_garbage_line_in_the_middle_is_quarantined_not_blocking(tmp_path, garb
 def test_a_line_is_quarantined_once_even_while_the_database_is_down(tmp_path) -> None:
     outage = True
 
-    def write(data: bytes) -> int:
+    def write(data: bytes) -> Inserted:
         if outage:
             raise OperationalError("server closed the connection unexpectedly")
         return write_cdr_batch(data)
