@@ -558,7 +558,7 @@ INVITE_FLOOD_HEADER = [
     "|---|---|---|---|---|",
 ]
 CALLS_HEADER = [
-    "| rating | target calls/s | achieved | completed | failed | CDRs written (answered) "
+    "| rating | target calls/s | achieved | answered | failed | CDRs written (answered) "
     "| engine CPU | engine CPU per call |",
     "|---|---|---|---|---|---|---|---|",
 ]
@@ -611,7 +611,9 @@ def run_calls(arguments: argparse.Namespace, env: dict[str, str], stamp: str) ->
         "reservation, fee and cost at the end, the balance charged with the CDR batch). "
         "Target: rating costs under 10 % more engine CPU per call. One run's CPU per call "
         "moves by up to ±10 % between runs on this machine, so `--repeat N` alternates N "
-        "pairs and compares their medians."
+        "pairs and compares their medians. Answered and failed come from the outcome each "
+        "call logs (a call refused with a status, e.g. 503 from overload control, is failed: "
+        "sipp itself counts it successful) and CPU per call is per answered call."
     )
     write_section("Calls", [text, "", *lines, "", summary, "", stamp])
 

@@ -57,7 +57,7 @@ class CdrWriter:
 
         CDRs journaled during the write wait for the next step: under load a batch then holds
         an interval's CDRs. Going on with them at once had the writer commit a batch of a few
-        CDRs every database round trip (60 a second at 250 calls/s), each with its fsync, its
+        CDRs every database round trip (25–30 a second at 250 calls/s), each with its fsync, its
         charges and its release of the calls' money."""
         loop = asyncio.get_running_loop()
         target: int | None = None  # the journal's end when the flush began
