@@ -443,10 +443,10 @@ def bench_register_flood(
 
 def bench_calls(
     env: dict[str, str], rate: int, duration: int, hold_ms: int, rated: bool = False
-) -> tuple[str, float]:
+) -> tuple[str, float, float]:
     """Full calls with a CDR each; checks that every completed call's CDR was written.
     `rated`: every call admitted against an account (a Redis reservation), rated and charged.
-    Returns the table row and the engine's CPU milliseconds per call."""
+    Returns the table row, the engine's CPU milliseconds per call and its share of a core."""
     from billing.models import Cdr
 
     create_route(GATEWAY_PORT, rated)
@@ -467,7 +467,7 @@ def bench_calls(
         f"{run.successful} | {run.failed} ({failed_share:.2f} %) | {cdrs} | {cpu:.0f} % | "
         f"{per_call:.2f} ms |"
     )
-    return row, per_call
+    return row, per_call, cpu
 
 
 def answered_cdrs_written(cdr_model: Any, expected: int, quiet_seconds: float = 5) -> int:
@@ -557,6 +557,7 @@ INVITE_FLOOD_HEADER = [
     "| illegal INVITEs sent | legitimate calls | completed | failed | engine CPU |",
     "|---|---|---|---|---|",
 ]
+SATURATED_SHARE = 85  # % of a core past which bench-calls' rated/unrated comparison reads low
 CALLS_HEADER = [
     "| rating | target calls/s | achieved | answered | failed | CDRs written (answered) "
     "| engine CPU | engine CPU per call |",
@@ -588,12 +589,14 @@ def run_calls(arguments: argparse.Namespace, env: dict[str, str], stamp: str) ->
     duration = arguments.duration or 60
     lines = list(CALLS_HEADER)
     per_call: dict[bool, list[float]] = {False: [], True: []}
+    busiest = 0.0
     for _ in range(arguments.repeat):
         for rated in (False, True):
             setup_django(env)
-            row, cpu = bench_calls(env, arguments.rate, duration, 500, rated)
+            row, cpu, share = bench_calls(env, arguments.rate, duration, 500, rated)
             lines.append(row)
             per_call[rated].append(cpu)
+            busiest = max(busiest, share)
             print(row, flush=True)
     unrated, rated_cpu = (statistics.median(per_call[key]) for key in (False, True))
     summary = (
@@ -601,6 +604,11 @@ def run_calls(arguments: argparse.Namespace, env: dict[str, str], stamp: str) ->
         f"{unrated:.2f} ms not rated, {rated_cpu:.2f} ms rated and charged "
         f"(**{(rated_cpu / unrated - 1) * 100:+.0f} %**)."
     )
+    if busiest > SATURATED_SHARE:
+        summary += (
+            f" The engine ran at up to {busiest:.0f} % of a core: near saturation its CPU per "
+            "call grows and the comparison reads too low; measure at a lower `--rate`."
+        )
     print(summary, flush=True)
     text = (
         f"`bench/calls.sh`: sipp UAC (mapping gateway) → engine → sipp UAS (routing "

@@ -169,8 +169,8 @@ def copy_csv_idempotent(cursor: Any, csv_file: Any) -> int:
 
 
 class Inserted(NamedTuple):
-    """What an idempotent COPY did: the rows it inserted, and the balances of the accounts it
-    charged once charged (account id → balance)."""
+    """What an idempotent COPY did: the rows it inserted, and the balance each account it
+    charged was left with (account id → balance)."""
 
     rows: int
     balances: dict[int, Decimal]
