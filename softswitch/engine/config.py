@@ -223,7 +223,7 @@ class ConfigCache:
         charged: set[int] = set()
         self._charged_during_load.append(charged)
         try:
-            loaded = await asyncio.get_running_loop().run_in_executor(
+            loaded: dict[int, BillingAccount] = await asyncio.get_running_loop().run_in_executor(
                 self.executor, store.load_accounts, ids
             )
         finally:
