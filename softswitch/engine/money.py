@@ -32,9 +32,9 @@ logger = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 UNIT = Decimal("0.0001")  # money in Redis: integers of this unit
-# A charged call's money is released this long after its CDR's commit: the batch's NOTIFY
-# reloads the balance on every node within milliseconds, and until then the money must be
-# neither in the cached balance nor free.
+# A charged call's money is released this long after its CDR's commit: this node applied
+# the batch's balances at once, every other node reloads them on its NOTIFY within
+# milliseconds, and until then the money must be neither in the cached balance nor free.
 SETTLE_DELAY = 1.0
 # A lease asks for this many more calls' worth of money than the call needs (never more than
 # half of what is free), and a pool unused this long goes back to Redis for the other nodes.

@@ -109,7 +109,8 @@ class RoutingGatewayTarget:
 @dataclass(frozen=True, slots=True)
 class BillingAccount:
     """An account as the engine sees it (SPEC §8.1); `balance` as of the last reload, which
-    every balance change triggers (docs/adr/0006)."""
+    every balance change triggers, or of this node's last CDR batch that charged it
+    (docs/adr/0006)."""
 
     id: int
     type: int  # AccountTypeChoices: normal (customer) or clearing (vendor)
