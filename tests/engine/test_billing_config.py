@@ -36,6 +36,20 @@ def rate(group: RateGroup, prefix: str, fee: str) -> Rate:
     )
 
 
+def run_and_close(scenario: Any, executor: ThreadPoolExecutor) -> None:
+    """Run `scenario()` on a new loop, then close the database connection of each of the
+    executor's threads (the test database is dropped after the test)."""
+    try:
+        asyncio.run(scenario())
+    finally:
+        threads = executor._max_workers
+        together = threading.Barrier(threads)  # one close in each thread
+        close = lambda: (together.wait(5), store.close_connection())  # noqa: E731
+        for closed in [executor.submit(close) for _ in range(threads)]:
+            closed.result()
+        executor.shutdown()
+
+
 @pytest.fixture
 def retail(transactional_db) -> RateGroup:
     group = RateGroup.objects.create(name="retail")
@@ -109,11 +123,7 @@ def test_config_cache_reloads_billing_by_notification(retail: RateGroup, admin_u
         assert config.account(doomed.pk) is None
         assert config.rate_table_for_account(doomed.pk) is None
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        executor.submit(store.close_connection).result()
-        executor.shutdown()
+    run_and_close(scenario, executor)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -193,11 +203,7 @@ def test_a_node_applies_its_own_charges_and_hears_only_the_others(admin_user) ->
         assert cache.config.account(alice.pk).balance == Decimal("13.25")
 
     cache = ConfigCache(executor)
-    try:
-        asyncio.run(scenario())
-    finally:
-        executor.submit(store.close_connection).result()
-        executor.shutdown()
+    run_and_close(scenario, executor)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -238,11 +244,4 @@ def test_an_account_query_older_than_the_nodes_own_charge_does_not_undo_it(monke
 
     cache = ConfigCache(executor)
     cache.config.accounts = load_accounts([alice.pk])
-    try:
-        asyncio.run(scenario())
-    finally:
-        both = threading.Barrier(2)  # one close in each thread
-        closes = [executor.submit(lambda: (both.wait(5), store.close_connection())) for _ in "ab"]
-        for close in closes:
-            close.result()
-        executor.shutdown()
+    run_and_close(scenario, executor)
