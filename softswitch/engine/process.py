@@ -52,6 +52,7 @@ from softswitch.engine.transport import (
     UdpEndpoint,
 )
 from softswitch.engine.workers import WorkerSockets, call_id_tag
+from softswitch.sip import NATIVE_STATUS
 from softswitch.sip.digest import DigestAlgorithm, DigestAuthenticator
 from softswitch.sip.ids import IdGenerator
 from softswitch.sip.message import Message
@@ -199,6 +200,7 @@ class Engine:
         self._start_loops()
         gc.freeze()  # what start-up loaded lives as long as the process: keep it out of collections
         host, port = self.settings.listen
+        logger.info("SIP engine %s: SIP core %s", self.settings.node, NATIVE_STATUS)
         logger.info(
             "SIP engine %s listening on %s:%s (%s); %d registrations restored",
             self.settings.node,
