@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # A finished call's legs stay known this long, so that a late 2xx of one is still ACKed and
-# BYEd (64 × T1, the life of an INVITE client transaction).
+# BYEd (64 × T1, the life of an INVITE client transaction). The call itself is let go at once.
 FORGET_LEGS_SECONDS = 32.0
 
 
@@ -158,11 +158,16 @@ class CallManager:
         """Run a step of a call (start, failover) as a task. Whatever it raises is logged once,
         with its traceback, and ends that call cleanly instead of leaving the caller waiting."""
         task = asyncio.get_running_loop().create_task(step)
+        call.steps += 1
         task.add_done_callback(lambda done: self._step_done(call, done))
 
     def _step_done(self, call: Call, task: asyncio.Task[None]) -> None:
-        if task.cancelled() or task.exception() is None:
-            return
+        call.steps -= 1
+        if not task.cancelled() and task.exception() is not None:
+            self._step_failed(call, task)
+        self._dispose_when_idle(call)
+
+    def _step_failed(self, call: Call, task: asyncio.Task[None]) -> None:
         error = task.exception()
         logger.error(
             "call %s failed in %s; ending it",
@@ -197,13 +202,19 @@ class CallManager:
         self.by_invite.pop(call.server.key, None)
         for dialog_id in call.dialog_ids():
             self.by_dialog.pop(dialog_id, None)
-        self.clock.call_later(FORGET_LEGS_SECONDS, self._forget_legs, call)
+        self.clock.call_later(FORGET_LEGS_SECONDS, self._forget_legs, call.routing.legs)
+        self._dispose_when_idle(call)
 
-    def _forget_legs(self, call: Call) -> None:
-        for leg in call.routing.legs:
+    def _dispose_when_idle(self, call: Call) -> None:
+        """Let an ended call go once none of its steps runs: a step still waiting on Redis or
+        a name lookup resumes on the call, finds it ended, and stops."""
+        if call.ended and call.steps == 0:
+            call.dispose()
+
+    def _forget_legs(self, legs: list[Leg]) -> None:
+        for leg in legs:
             if self.legs_by_call_id.get(leg.call_id) is leg:
                 del self.legs_by_call_id[leg.call_id]
-        call.dispose()
 
     def answered(self, record: CallRecord) -> None:
         """The call is answered: fix its flow number and keep it in the open-call log until

@@ -90,6 +90,7 @@ class GatewayRouting:
         self.legs: list[Leg] = []
         self.leg: Leg | None = None  # the leg in use: the last one tried
         self.last_failure: tuple[int, int] | None = None  # (status for the caller, end reason)
+        self.over = False  # the call ended: what a leg still says is late (see stop())
         self._choices = iter(choices)
 
     # Trying gateways ----------------------------------------------------------------------
@@ -193,7 +194,7 @@ class GatewayRouting:
     def _on_leg_response(self, leg: Leg, response: Response) -> None:
         code = response.status_code
         self._first_response(leg)
-        if leg.abandoned or self.call.ended:
+        if leg.abandoned or self.over:
             self._late_response(leg, response)
         elif code < 200:
             self._provisional(leg, response)
@@ -239,7 +240,7 @@ class GatewayRouting:
 
     def _on_leg_failure(self, leg: Leg, reason: str) -> None:
         """The transaction timed out (Timer B) or the transport failed."""
-        if leg.abandoned or self.call.ended or leg is not self.leg:
+        if leg.abandoned or self.over or leg is not self.leg:
             return
         if leg.timer is not None:
             leg.timer.cancel()
@@ -252,16 +253,15 @@ class GatewayRouting:
     def _on_gateway_timeout(self, leg: Leg) -> None:
         """SS_MAPPING_GATEWAY_TIMEOUT without any response: give up on this gateway."""
         leg.timer = None
-        if leg.responded or leg.abandoned or self.call.ended:
+        if leg.responded or leg.abandoned or self.over:
             return
         leg.abandoned = True
         self._leg_failed(leg, 408, EndReason.GATEWAY_TIMEOUT)
 
     def on_stray_2xx(self, leg: Leg, response: Response) -> None:
         """A 2xx from a leg we do not use (or a retransmission after the transaction ended)."""
-        call = self.call
-        if leg is self.leg and call.connected and not call.ended:
-            call.leg_answered(leg, response)  # the answer again: ACKed again
+        if leg is self.leg and not self.over and self.call.connected:
+            self.call.leg_answered(leg, response)  # the answer again: ACKed again
             return
         switch = self.switch
         dialog = self.dialog(leg, response)
@@ -281,7 +281,9 @@ class GatewayRouting:
 
     def stop(self, connected: bool) -> None:
         """The call is over: stop the legs' timers, CANCEL every leg still ringing (all but
-        the answered one if the call was `connected`) and give their lines back."""
+        the answered one if the call was `connected`) and give their lines back. From now on
+        a leg's responses are late ones, answered here without the call."""
+        self.over = True
         for leg in self.legs:
             if leg.timer is not None:
                 leg.timer.cancel()
@@ -310,11 +312,13 @@ class GatewayRouting:
             self.host.capacity.release(leg.capacity_key)
 
     def dispose(self) -> None:
-        """Drop the legs (see `Call.dispose`)."""
+        """Drop the legs and the call (see `Call.dispose`). A leg's INVITE transaction may
+        still deliver a late response for 32 s: it reaches `over` and the switch only."""
         for leg in self.legs:
             leg.client = None
             leg.timer = None
         self.legs, self.leg = [], None
+        del self.call
 
 
 def _pending(leg: Leg) -> bool:

@@ -53,7 +53,7 @@ class ServerTransaction:
         reliable = flow.transport == "tcp"
         kind = ServerInviteTransaction if request.method == "INVITE" else ServerNonInviteTransaction
         self.layer = layer
-        self.request: Request | None = request  # None once a non-INVITE request is answered
+        self.request: Request | None = request  # None once answered with a final response
         self.transaction: Any = kind(request, reliable=reliable)
         self.flow = flow
         self.key = key
@@ -62,11 +62,12 @@ class ServerTransaction:
     def respond(self, response: Response) -> None:
         """Send a response through the transaction (retransmissions included).
 
-        A non-INVITE request is let go once answered with a final response: its transaction
-        waits 32 s (Timer J) holding only that response (see ServerNonInviteTransaction).
+        The request is let go once answered with a final response: the transaction waits 32 s
+        (Timer J, H or L) holding at most that response (see ServerNonInviteTransaction and
+        ServerInviteTransaction), and a call keeps its own INVITE while it needs it.
         """
         self.layer.run(self, self.transaction.send_response(response, self.layer.now()))
-        if self.request is not None and self.request.method != "INVITE" and self.completed:
+        if self.request is not None and self.completed:
             self.request = None
 
     @property

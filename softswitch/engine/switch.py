@@ -254,8 +254,8 @@ class Switch:
         body: bytes = b"",
         to_tag: str | None = None,
     ) -> None:
-        """Answer through a server transaction (a To tag is added when missing); a non-INVITE
-        transaction already answered with a final response ignores a second answer."""
+        """Answer through a server transaction (a To tag is added when missing); a transaction
+        already answered with a final response ignores a second answer."""
         if server.request is None:
             return
         response = build_response(server.request, status, reason, to_tag=to_tag or self.ids.tag())

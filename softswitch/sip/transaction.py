@@ -243,13 +243,34 @@ class _ServerTransaction(_Transaction):
 
 
 class ServerInviteTransaction(_ServerTransaction):
-    """INVITE server transaction (§17.2.1, RFC 6026 §8.5-8.7)."""
+    """INVITE server transaction (§17.2.1, RFC 6026 §8.5-8.7).
+
+    It needs its INVITE only to start (the 100 Trying), and keeps no 2xx: while Accepted the
+    TU retransmits its 2xx itself. An answered call's transaction waits 32 s (Timer L)
+    holding neither, so a finished call's parsed INVITE is not kept alive by it.
+    """
 
     _INITIAL_STATE = _State.PROCEEDING
+    _KEEPS_REQUEST = False
+
+    def __init__(
+        self,
+        request: Request,
+        *,
+        reliable: bool = False,
+        t1: float = T1,
+        t2: float = T2,
+        t4: float = T4,
+    ) -> None:
+        super().__init__(request, reliable=reliable, t1=t1, t2=t2, t4=t4)
+        self._invite: Request | None = request  # until start()
 
     def start(self, now: float, *, send_trying: bool = True) -> list[Action]:
         """Take the INVITE; answer 100 Trying unless the TU answers within 200 ms (§17.2.1)."""
-        return self._send(build_response(self.request, 100)) if send_trying else []
+        invite, self._invite = self._invite, None
+        if not send_trying or invite is None:
+            return []
+        return self._send(build_response(invite, 100))
 
     def receive_request(self, request: Request, now: float) -> list[Action]:
         """Process a retransmitted INVITE or the ACK for a non-2xx final."""
@@ -265,7 +286,7 @@ class ServerInviteTransaction(_ServerTransaction):
         """Send a response from the TU; 2xx retransmissions are passed on while Accepted."""
         code = response.status_code
         if self.state is _State.ACCEPTED and 200 <= code < 300:
-            return self._send(response)
+            return [SendMessage(response)]
         if self.state is not _State.PROCEEDING:
             return []
         if code >= 300:
@@ -273,6 +294,8 @@ class ServerInviteTransaction(_ServerTransaction):
             self._retransmit_later("G", now)
         elif code >= 200:
             self._enter(_State.ACCEPTED, "L", now, 64 * self.t1)
+            self.last_response = None  # nothing resends it: INVITE retransmissions are absorbed
+            return [SendMessage(response)]
         return self._send(response)
 
     def _fire(self, name: str, now: float) -> list[Action]:

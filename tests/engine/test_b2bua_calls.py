@@ -4,6 +4,8 @@ capacity, and the CDR each call leaves (tests/engine/b2bua.py; the wire is test_
 
 from __future__ import annotations
 
+import gc
+import weakref
 from datetime import datetime, timedelta
 
 import pytest
@@ -252,6 +254,28 @@ def test_a_2xx_that_crosses_the_cancel_is_acked_and_hung_up(b2bua, customer) -> 
     assert vendor.take("BYE").call_id == forwarded.call_id
     assert caller.received("BYE") == [] and caller.received(200) == []  # never connected
     assert switch.cdr("8613800000022")["end_reason"] == "487"
+
+
+def test_a_finished_call_is_let_go_when_it_ends(b2bua, customer) -> None:
+    """Its transactions wait out their 32 s (RFC 6026), but the call — its record, plan,
+    dialogs and the caller's parsed INVITE — is freed by reference counting as it ends, not
+    kept with them for the cyclic collector to scan (ADR 0009); a late 2xx needs its legs."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller, invite, forwarded = connected_call(switch, vendor, "8613800000031")
+    [call] = switch.switch.calls.calls
+    call_freed, record_freed = weakref.ref(call), weakref.ref(call.record)
+    del call
+    gc.disable()  # only reference counting may free it
+    try:
+        vendor.bye(forwarded.call_id)
+        assert caller.take("BYE").call_id == invite.call_id
+        assert call_freed() is None and record_freed() is None
+    finally:
+        gc.enable()
+    vendor.answer(forwarded, 200)  # the gateway's 2xx again: the leg still answers it
+    assert vendor.take("ACK").call_id == forwarded.call_id
 
 
 def test_callee_hangs_up(b2bua, customer) -> None:

@@ -147,9 +147,12 @@ class FakeCall:
     def __init__(self, crash_on_end: bool = False) -> None:
         self.record = SimpleNamespace(call_id="call-1")
         self.server = SimpleNamespace(key=("invite", "call-1"))
+        self.routing = SimpleNamespace(legs=[])
         self.crash_on_end = crash_on_end
         self.crashes = 0
         self.ended: list[int] = []
+        self.steps = 0
+        self.disposed = False
 
     def crashed(self) -> None:
         self.crashes += 1
@@ -161,6 +164,9 @@ class FakeCall:
 
     def dialog_ids(self) -> list[Any]:
         return []
+
+    def dispose(self) -> None:
+        self.disposed = True
 
 
 def supervise_failing_step(call: FakeCall) -> tuple[CallManager, list[dict[str, Any]]]:
@@ -191,6 +197,7 @@ def test_a_failing_call_step_is_logged_once_and_ends_the_call(caplog) -> None:
     with caplog.at_level(logging.ERROR, "softswitch.engine.call_manager"):
         _, unhandled = supervise_failing_step(call)
     assert call.crashes == 1 and unhandled == []
+    assert call.steps == 0 and not call.disposed  # (this fake does not end when it crashes)
     errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert len(errors) == 1 and "call-1" in errors[0].getMessage()
     assert errors[0].exc_info and isinstance(errors[0].exc_info[1], ValueError)
@@ -202,6 +209,7 @@ def test_a_call_that_cannot_end_cleanly_is_still_dropped(caplog) -> None:
         manager, unhandled = supervise_failing_step(call)
     assert unhandled == []
     assert call.ended == [Reason.INTERNAL_ERROR] and call not in manager.calls
+    assert call.disposed
 
 
 def test_refresh_looks_names_up_in_the_background_and_learns_their_addresses() -> None:

@@ -17,6 +17,10 @@ from softswitch.engine.clock import Clock
 START = 1_800_000_000.0  # 2027-01-15 08:00 UTC: wall-clock time when virtual time is 0
 
 
+def _cancelled() -> None:
+    """What a cancelled timer would run (it never runs)."""
+
+
 class FakeTimer:
     """A timer of the fake clock."""
 
@@ -29,7 +33,9 @@ class FakeTimer:
         self.cancelled = False
 
     def cancel(self) -> None:
+        """Like asyncio's timers, let go of the callback and its arguments at once."""
         self.cancelled = True
+        self.callback, self.args = _cancelled, ()
 
 
 class FakeClock(Clock):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -102,3 +103,10 @@ def run_clock(machine: Timed, until: float) -> list[tuple[float, object]]:
     while (deadline := machine.next_deadline()) is not None and deadline <= until:
         fired += [(deadline, action) for action in machine.on_timer(deadline)]
     return fired
+
+
+def attribute_values(instance: object) -> list[object]:
+    """The values an object's attributes hold, whether its class is compiled by mypyc (no
+    `__dict__`: the collector's referents are the attributes) or not (they are in the dict)."""
+    held = gc.get_referents(instance)
+    return held + [value for part in held if isinstance(part, dict) for value in part.values()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from softswitch.sip.message import Request, Response
+from softswitch.sip.message import Message, Request, Response
 from softswitch.sip.transaction import (
     SendMessage,
     ServerInviteTransaction,
@@ -10,7 +10,7 @@ from softswitch.sip.transaction import (
     TransactionTerminated,
     TransactionTimeout,
 )
-from tests.sip.samples import run_clock
+from tests.sip.samples import attribute_values, run_clock
 from tests.sip.transactions import make_request, respond
 
 
@@ -38,7 +38,7 @@ def test_start_can_leave_the_100_to_the_tu() -> None:
 
 def test_retransmitted_invite_gets_the_last_provisional_again() -> None:
     transaction = received()
-    ringing = respond(transaction.request, 180)
+    ringing = respond(make_request(), 180)
     assert transaction.send_response(ringing, 0.1) == [SendMessage(ringing)]
     assert transaction.receive_request(make_request(), 0.5) == [SendMessage(ringing)]
     assert transaction.next_deadline() is None
@@ -46,7 +46,7 @@ def test_retransmitted_invite_gets_the_last_provisional_again() -> None:
 
 def test_timer_g_retransmits_the_final_until_timer_h() -> None:
     transaction = received()
-    busy = respond(transaction.request, 486)
+    busy = respond(make_request(), 486)
     assert transaction.send_response(busy, 0.0) == [SendMessage(busy)]
     assert transaction.state is TransactionState.COMPLETED
     fired = run_clock(transaction, 100.0)
@@ -57,7 +57,7 @@ def test_timer_g_retransmits_the_final_until_timer_h() -> None:
 
 def test_ack_confirms_and_timer_i_absorbs_acks() -> None:
     transaction = received()
-    busy = respond(transaction.request, 486)
+    busy = respond(make_request(), 486)
     transaction.send_response(busy, 0.0)
     assert transaction.receive_request(make_request(), 0.2) == [SendMessage(busy)]
     ack = ack_for(transaction, busy)
@@ -69,7 +69,7 @@ def test_ack_confirms_and_timer_i_absorbs_acks() -> None:
 
 def test_reliable_no_timer_g_and_i_is_zero() -> None:
     transaction = received(reliable=True)
-    busy = respond(transaction.request, 603)
+    busy = respond(make_request(), 603)
     transaction.send_response(busy, 0.0)
     assert transaction.next_deadline() == 32.0  # Timer H only
     ack = ack_for(transaction, busy)
@@ -78,17 +78,27 @@ def test_reliable_no_timer_g_and_i_is_zero() -> None:
 
 def test_2xx_moves_to_accepted_which_absorbs_invite_retransmissions() -> None:
     transaction = received()
-    ok = respond(transaction.request, 200)
+    ok = respond(make_request(), 200)
     assert transaction.send_response(ok, 1.0) == [SendMessage(ok)]
     assert transaction.state is TransactionState.ACCEPTED
     assert transaction.receive_request(make_request(), 1.5) == []
     assert transaction.send_response(ok, 1.5) == [SendMessage(ok)]  # the TU's retransmission
-    assert transaction.send_response(respond(transaction.request, 486), 1.6) == []
+    assert transaction.send_response(respond(make_request(), 486), 1.6) == []
     assert run_clock(transaction, 100.0) == [(33.0, TransactionTerminated())]  # Timer L
+
+
+def test_an_accepted_transaction_holds_neither_the_invite_nor_the_2xx() -> None:
+    """It waits 32 s (Timer L) for every answered call: what it held would live as long."""
+    transaction = received()
+    ringing = respond(make_request(), 180)
+    transaction.send_response(ringing, 0.5)
+    assert attribute_values(transaction).count(ringing) == 1  # resent on a retransmitted INVITE
+    transaction.send_response(respond(make_request(), 200), 1.0)
+    assert not any(isinstance(value, Message) for value in attribute_values(transaction))
 
 
 def test_nothing_is_sent_once_terminated() -> None:
     transaction = received(reliable=True)
     transaction.on_transport_error()
-    assert transaction.send_response(respond(transaction.request, 200), 1.0) == []
+    assert transaction.send_response(respond(make_request(), 200), 1.0) == []
     assert transaction.receive_request(make_request(), 1.0) == []
