@@ -45,6 +45,10 @@ class Answering(Protocol):
         to_tag: str | None = None,
     ) -> None: ...
 
+    def respond_statelessly(
+        self, request: Request, flow: Flow, status: int, headers: list[tuple[str, str]]
+    ) -> None: ...
+
     def refuse(
         self,
         request: Request,

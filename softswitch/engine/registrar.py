@@ -175,9 +175,12 @@ class Registrar:
         self._register(request, flow, phone)
 
     def _challenge(self, request: Request, flow: Flow, stale: bool) -> None:
-        server = self.switch.layer.server_transaction(request, flow)
+        """401 without a transaction, as Kamailio's registrars challenge: a retransmitted
+        REGISTER gets a fresh nonce, as good as the first, and half of a registration's
+        transactions need not wait 32 s (Timer J) to absorb retransmissions."""
         challenges = self.switch.challenges(stale=stale)
-        self.switch.respond(server, 401, [("WWW-Authenticate", value) for value in challenges])
+        headers = [("WWW-Authenticate", value) for value in challenges]
+        self.switch.respond_statelessly(request, flow, 401, headers)
 
     def _register(self, request: Request, flow: Flow, phone: PhoneAccount) -> None:
         switch = self.switch

@@ -258,11 +258,30 @@ class Switch:
         already answered with a final response ignores a second answer."""
         if server.request is None:
             return
-        response = build_response(server.request, status, reason, to_tag=to_tag or self.ids.tag())
+        server.respond(self._response(server.request, status, headers, reason, body, to_tag))
+
+    def respond_statelessly(
+        self, request: Request, flow: Flow, status: int, headers: list[tuple[str, str]]
+    ) -> None:
+        """Answer outside any transaction (RFC 3261 §8.2.7): a retransmission of the request
+        is answered afresh, so nothing need hold it for 32 s (Timer J). For answers that are
+        as good the second time, such as a digest challenge."""
+        self.layer.send_stateless(self._response(request, status, headers), flow)
+
+    def _response(
+        self,
+        request: Request,
+        status: int,
+        headers: list[tuple[str, str]] | None = None,
+        reason: str | None = None,
+        body: bytes = b"",
+        to_tag: str | None = None,
+    ) -> Response:
+        response = build_response(request, status, reason, to_tag=to_tag or self.ids.tag())
         for name, value in headers or []:
             response.headers.add(name, value)
         response.body = body
-        server.respond(response)
+        return response
 
     def _options(self, request: Request, flow: Flow) -> None:
         if not self.is_known_source(flow.ip) and not in_networks(flow.ip, self.trusted_networks()):

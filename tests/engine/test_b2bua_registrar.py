@@ -11,6 +11,7 @@ import pytest
 from billing.choices import CdrBillingModeChoices as Mode
 from billing.choices import CdrEndReasonChoices as Reason
 from softswitch.models import Phone, RoutingGateway
+from softswitch.sip.digest import build_authorization, parse_challenge
 from vosadmin.core.parameters import update_parameter
 
 PHONE_IP = "198.51.100.30"
@@ -93,3 +94,27 @@ def test_lightweight_registration_removes_a_contact_that_stops_answering(b2bua, 
     probes = {probe.via.branch for probe in silent.received("OPTIONS")}  # retransmitted
     assert len(probes) == 2
     assert registrar.contact_flow(ids["1001"]) is not None
+
+
+def test_a_challenge_is_stateless_and_a_retransmission_is_challenged_afresh(b2bua, phone) -> None:
+    """The 401 keeps no transaction (Timer J would hold it 32 s): a retransmitted REGISTER is
+    challenged again, with a new nonce, and the first challenge's nonce still authenticates."""
+    switch = b2bua()
+    handset = switch.phone(PHONE_IP)
+    request = handset._register("1001", 3600, cseq=1)
+    handset.send(request)  # its retransmission
+    first, second = handset.take(401), handset.take(401)
+    challenges = [parse_challenge(c.headers.get("www-authenticate")) for c in (first, second)]
+    assert challenges[0].nonce != challenges[1].nonce
+    assert not switch.switch.layer.servers
+    authorization = build_authorization(
+        challenges[0],
+        method="REGISTER",
+        uri=str(request.uri),
+        username="1001",
+        password="pw-1001",
+        cnonce="c1",
+    )
+    handset._register("1001", 3600, 2, request.call_id, authorization)
+    assert handset.take(200)
+    assert len(switch.switch.layer.servers) == 1  # the REGISTER that was answered 200
