@@ -536,7 +536,7 @@ def write_section(heading: str, body: list[str]) -> None:
     section = f"### {heading}\n\n" + "\n".join(body) + "\n"
     pattern = re.compile(rf"### {re.escape(heading)}\n.*?(?=\n### |\n## |\Z)", re.S)
     if pattern.search(text):
-        text = pattern.sub(lambda _: section.rstrip("\n"), text)
+        text = pattern.sub(lambda _: section.rstrip("\n") + "\n", text)  # keep the blank line
     else:
         text = text.rstrip("\n") + "\n\n" + section
     REPORT.write_text(text.rstrip("\n") + "\n")
