@@ -126,7 +126,10 @@ class OverloadGuard:
 
     def sheds(self, request: Request) -> bool:
         """Whether to refuse this request: a new INVITE or REGISTER while the engine is behind
-        (counted in `shed`)."""
+        (counted in `shed`). One that answers our digest challenge is shed only past twice the
+        threshold: its first half was paid for, and admitting it completes a registration or
+        a phone's call where shedding it would waste that work (a registration storm after an
+        outage otherwise completes almost nothing)."""
         if request.method not in SHED_METHODS or request.to.tag or not self.queue_bytes:
             return False
         pending = self.backlog.pending_bytes()
@@ -134,6 +137,8 @@ class OverloadGuard:
             self.check(pending)
             return False
         if not self._held_past_threshold():
+            return False
+        if pending <= 2 * self.queue_bytes and _answers_challenge(request):
             return False
         if self._shedding_since is None:
             logger.warning(
@@ -170,3 +175,9 @@ class OverloadGuard:
             self.clock.monotonic() - self._shedding_since,
         )
         self._shedding_since = None
+
+
+def _answers_challenge(request: Request) -> bool:
+    """A REGISTER with Authorization, an INVITE with Proxy-Authorization (SPEC §3.2)."""
+    header = "authorization" if request.method == "REGISTER" else "proxy-authorization"
+    return request.headers.get(header) is not None

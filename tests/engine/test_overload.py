@@ -126,6 +126,22 @@ def test_shedding_waits_until_the_queue_has_stayed_past_the_threshold_for_the_ho
     assert guard.shed == {"INVITE": 1, "REGISTER": 1}
 
 
+def test_requests_that_answer_a_challenge_are_shed_only_past_twice_the_threshold() -> None:
+    """The second REGISTER of a registration, and a phone's INVITE with credentials, complete
+    work already paid for: a storm of registrations still completes some of them."""
+    backlog = Backlog()
+    guard = OverloadGuard(FakeClock(), OverloadSettings(queue_bytes=LIMIT, hold_seconds=0), backlog)
+    answer = {"REGISTER": request("REGISTER"), "INVITE": request("INVITE")}
+    answer["REGISTER"].headers.add("Authorization", 'Digest username="1001"')
+    answer["INVITE"].headers.add("Proxy-Authorization", 'Digest username="1001"')
+    backlog.pending = 2 * LIMIT
+    assert guard.sheds(request("REGISTER")) and guard.sheds(request("INVITE"))
+    assert not guard.sheds(answer["REGISTER"]) and not guard.sheds(answer["INVITE"])
+    backlog.pending = 2 * LIMIT + 1
+    assert guard.sheds(answer["REGISTER"]) and guard.sheds(answer["INVITE"])
+    assert guard.shed == {"REGISTER": 2, "INVITE": 2}
+
+
 def test_the_threshold_stays_below_half_the_receive_buffer_and_zero_turns_it_off(udp) -> None:
     """Also off: a socket whose queue cannot be read (here a closed one; a kernel without
     SO_MEMINFO)."""
