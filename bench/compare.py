@@ -206,7 +206,7 @@ def best(steps: list[Step]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rates", default="100,150,200,300,400,500,600,700,800")
+    parser.add_argument("--rates", default="100,150,200,300,400,500,600,700,800,900,1000,1200")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--mode", choices=["pinned", "all-cores"], default="pinned")
     parser.add_argument("--workers", type=int, default=0, help="all-cores: (default: cores)")
