@@ -39,9 +39,6 @@ MEMINFO_SIZE = 9 * 4  # SK_MEMINFO_VARS u32 values, RMEM_ALLOC first
 DEFAULT_QUEUE_BYTES = 2048 * 1024
 DEFAULT_HOLD_SECONDS = 1.0
 DEFAULT_RETRY_AFTER = 2  # seconds
-# An episode of overload ends after this long with the queue under the threshold; until then
-# a reading past it sheds at once, without a new hold (OverloadGuard._overloaded).
-RELAPSE = 5.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -92,9 +89,8 @@ class OverloadGuard:
         self.queue_bytes = self.settings.queue_bytes
         self.backlog: Backlog = backlog or NoBacklog()
         self.shed: Counter[str] = Counter()  # requests shed, by method
-        self._episode_since: float | None = None  # when the overload under way was recognised
+        self._shedding_since: float | None = None
         self._above_since: float | None = None  # the first reading past the threshold in a row
-        self._last_above = float("-inf")  # the last reading past the threshold in an episode
         self._shed_then = 0
 
     @property
@@ -140,53 +136,45 @@ class OverloadGuard:
         if pending <= self.queue_bytes:
             self.check(pending)
             return False
-        if not self._overloaded(pending):
+        if not self._held_past_threshold():
             return False
         if pending <= 2 * self.queue_bytes and _answers_challenge(request):
             return False
-        self.shed[request.method] += 1
-        return True
-
-    def _overloaded(self, pending: int) -> bool:
-        """Whether this reading past the threshold means overload: every reading for
-        `hold_seconds` found the queue past it (a burst of a healthy engine does not last
-        that long), or an episode of overload is under way. An episode ends once no reading
-        has been past the threshold for RELAPSE seconds (`check`), so an engine that dips
-        under it for a moment sheds again at once instead of letting the queue grow through
-        a whole hold — which took it past T1 and into the peers' retransmissions each time."""
-        now = self.clock.monotonic()
-        if self._episode_since is None:
-            if self._above_since is None:
-                self._above_since = now
-            if now - self._above_since < self.settings.hold_seconds:
-                return False
+        if self._shedding_since is None:
             logger.warning(
                 "overload: %d KB wait unread; shedding new INVITEs and REGISTERs", pending // 1024
             )
-            self._episode_since = now
+            self._shedding_since = self.clock.monotonic()
             self._shed_then = self.total_shed
-        self._last_above = now
+        self.shed[request.method] += 1
         return True
+
+    def _held_past_threshold(self) -> bool:
+        """Whether every reading for `hold_seconds` found the queue past the threshold (this
+        one did)."""
+        now = self.clock.monotonic()
+        if self._above_since is None:
+            self._above_since = now
+        return now - self._above_since >= self.settings.hold_seconds
 
     @property
     def total_shed(self) -> int:
         return sum(self.shed.values())
 
     def check(self, pending: int | None = None) -> None:
-        """Take a reading under the threshold into account, and say when an episode of
-        overload has ended (also every second, from the engine's housekeeping, in case no new
-        request comes to find out)."""
+        """Say when shedding has stopped (also every second, from the engine's housekeeping,
+        in case no new request comes to find out)."""
         if (self.backlog.pending_bytes() if pending is None else pending) > self.queue_bytes:
             return
         self._above_since = None
-        if self._episode_since is None or self.clock.monotonic() - self._last_above < RELAPSE:
+        if self._shedding_since is None:
             return
         logger.warning(
             "overload over: %d requests shed in %.1f s",
             self.total_shed - self._shed_then,
-            self._last_above - self._episode_since,
+            self.clock.monotonic() - self._shedding_since,
         )
-        self._episode_since = None
+        self._shedding_since = None
 
 
 def _answers_challenge(request: Request) -> bool:
