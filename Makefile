@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test native lint format system-deps fuzz-api bench-cdr-query bench-reports bench-blacklist bench-register bench-flood bench-calls \
+.PHONY: run test test-workers native lint format system-deps fuzz-api bench-cdr-query bench-reports bench-blacklist bench-register bench-flood bench-calls \
 	fuzz-sip soak faults clean
 
 ## run: install, start embedded PostgreSQL + Redis (unless DATABASE_URL/REDIS_URL), migrate,
@@ -29,6 +29,11 @@ test: $(INSTALLED) system-deps native
 	elif command -v docker-compose >/dev/null 2>&1; then \
 		docker-compose config --quiet && echo "docker-compose.yml: valid (docker-compose)"; \
 	else echo "no docker compose client: docker-compose.yml not checked"; fi
+
+## test-workers: the tests that start the real engine, with two workers behind its address
+##               (SIP_WORKERS=2, about 11 minutes): they must pass as they do with one (ADR 0011)
+test-workers: $(INSTALLED) system-deps native
+	$(PY) -m vosadmin.stack exec -- env SIP_WORKERS=2 $(PY) -m pytest -q -p no:cacheprovider -m engine
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

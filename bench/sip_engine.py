@@ -192,6 +192,7 @@ class Engine(SystemUnderTest):
         log = Path(tempfile.mkdtemp(prefix="sipbench-")) / "engine.log"
         full_env = {
             **os.environ,
+            "SIP_WORKERS": "1",  # one process unless the benchmark says how many
             **env,
             "SIP_SPOOL_DIR": str(log.parent / "spool"),
             "LOG_LEVEL": "WARNING",

@@ -23,6 +23,8 @@ from vosadmin.stack import free_tcp_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE = "vosadmin_stack_test"
+# The engine (one worker per core by default: node1-0, node1-1, …; or node1 alone) is up.
+ENGINE_LISTENING = re.compile(r"SIP engine node1(-\d+)? listening on")
 
 
 def admin_connection():
@@ -110,7 +112,7 @@ def test_make_run_prepares_serves_and_stops_cleanly(fresh_database_url: str) -> 
         output = "".join(lines)
         assert re.search(r"user name\s+admin", output) and re.search(r"password\s+\S+", output)
         assert "Demo data created" in output
-        wait_for(lambda: "SIP engine node1 listening on" in "".join(lines), timeout=30)
+        wait_for(lambda: ENGINE_LISTENING.search("".join(lines)), timeout=30)
     finally:
         children = stop_with_ctrl_c(process)
     time.sleep(1)
@@ -150,7 +152,7 @@ def test_make_run_restarts_an_engine_killed_with_sigkill(fresh_database_url: str
     process = start_stack(fresh_database_url, port, sip_port)
     try:
         lines = wait_for_console(process, port)
-        wait_for(lambda: "SIP engine node1 listening on" in "".join(lines), timeout=30)
+        wait_for(lambda: ENGINE_LISTENING.search("".join(lines)), timeout=30)
         [engine] = [
             child
             for child in psutil.Process(process.pid).children()

@@ -300,8 +300,12 @@ CHANNEL_LAYERS = {
 SIP_LISTEN = env.str("SIP_LISTEN", default="127.0.0.1:5060")
 SIP_NODE_NAME = env.str("SIP_NODE_NAME", default="node1")
 SIP_NODE_ID = env.int("SIP_NODE_ID", default=1)  # 0–1022, unique per node (CDR flow numbers)
-# Engine processes behind SIP_LISTEN (docs/adr/0011); worker n is node SIP_NODE_NAME-n, id + n.
-SIP_WORKERS = env.int("SIP_WORKERS", default=1)
+# Engine processes behind SIP_LISTEN (docs/adr/0011): one per core this process may run on
+# unless set; worker n is node SIP_NODE_NAME-n with id SIP_NODE_ID + n.
+SIP_WORKERS = env.int(
+    "SIP_WORKERS",
+    default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+)
 SIP_ADVERTISED_HOST = env.str(
     "SIP_ADVERTISED_HOST", default=""
 )  # Via/Contact host if not SIP_LISTEN's

@@ -51,7 +51,7 @@ from softswitch.engine.transport import (
     TcpManager,
     UdpEndpoint,
 )
-from softswitch.engine.workers import WorkerSockets, call_id_tag
+from softswitch.engine.workers import Peers, WorkerSockets, call_id_tag
 from softswitch.sip import NATIVE_STATUS
 from softswitch.sip.digest import DigestAlgorithm, DigestAuthenticator
 from softswitch.sip.ids import IdGenerator
@@ -132,7 +132,8 @@ class Engine:
             self._on_stream_message, self._on_broken_stream, self._on_tcp_opened, self.clock
         )
         self.udp = self._udp_endpoint()
-        self.bindings = BindingStore(settings.node, self.executor)
+        self.peers = self._peers()
+        self.bindings = BindingStore(settings.node, self.executor, self.peers)
         self.switch = Switch(
             cache=self.cache,
             layer=lambda user: SipLayer(self._send, self.clock, user),
@@ -152,6 +153,7 @@ class Engine:
             ids=IdGenerator(call_id_tag=call_id_tag(settings.worker.index))
             if settings.worker
             else None,
+            peers=self.peers,
         )
         self.layer = self.switch.layer
         self.cdr_writer = CdrWriter(
@@ -238,12 +240,22 @@ class Engine:
         def on_datagram(data: bytes, remote: tuple[str, int]) -> None:
             self.switch.on_datagram(data, remote)
 
+        def on_peer(message: bytes) -> None:
+            self.switch.on_peer(message)
+
         worker = self.settings.worker
         return (
-            DispatchedUdpEndpoint(on_datagram, worker.public())
+            DispatchedUdpEndpoint(on_datagram, on_peer, worker)
             if worker
             else UdpEndpoint(on_datagram)
         )
+
+    def _peers(self) -> Peers:
+        """The other workers behind our address (workers.py); none for a single engine."""
+        worker = self.settings.worker
+        if worker is None or not isinstance(self.udp, DispatchedUdpEndpoint):
+            return Peers.none()
+        return Peers(worker.index, worker.peers, self.udp.tell_peer)
 
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()

@@ -13,6 +13,7 @@ from softswitch.engine import store
 from softswitch.engine.answering import Answering
 from softswitch.engine.gateways import Prober
 from softswitch.engine.transport import Flow
+from softswitch.engine.workers import Peers
 from softswitch.rules.domain import PhoneAccount
 from softswitch.rules.registrar import Binding, Outcome, RegisterRequest, decide, granted_expiry
 from softswitch.sip.digest import DigestResult
@@ -43,13 +44,19 @@ def register_request(request: Request) -> RegisterRequest:
 
 
 class BindingStore:
-    """Bindings in memory, with their database mirror written in batches off the call path."""
+    """Bindings in memory, with their database mirror written in batches off the call path.
 
-    def __init__(self, node: str, executor: Executor) -> None:
+    It knows the addresses its phones register from, and those of the other workers' phones
+    (SIP_WORKERS, workers.Peers): it tells them when an address becomes registered here or
+    stops being so."""
+
+    def __init__(self, node: str, executor: Executor, peers: Peers | None = None) -> None:
         self.node = node
         self.executor = executor
+        self.peers = peers or Peers.none()
         self.bindings: dict[int, Binding] = {}
         self.ip_counts: Counter[str] = Counter()
+        self.peer_ips: dict[str, set[int]] = {}  # address → the other workers it is bound on
         self._upserts: dict[int, Binding] = {}
         self._deletes: set[int] = set()
 
@@ -57,9 +64,11 @@ class BindingStore:
         return self.bindings.get(phone_id)
 
     def put(self, binding: Binding) -> None:
-        self._forget_ip(self.bindings.get(binding.phone_id))
+        old = self.bindings.get(binding.phone_id)
+        if old is None or old.source[0] != binding.source[0]:
+            self._forget_ip(old)
+            self._count_ip(binding.source[0])
         self.bindings[binding.phone_id] = binding
-        self.ip_counts[binding.source[0]] += 1
         self._upserts[binding.phone_id] = binding
         self._deletes.discard(binding.phone_id)
 
@@ -71,11 +80,32 @@ class BindingStore:
             self._deletes.add(phone_id)
         return binding
 
+    def _count_ip(self, ip: str) -> None:
+        self.ip_counts[ip] += 1
+        if self.ip_counts[ip] == 1:
+            self.peers.tell("source", ip, "1")
+
     def _forget_ip(self, binding: Binding | None) -> None:
         if binding is not None:
-            self.ip_counts[binding.source[0]] -= 1
-            if self.ip_counts[binding.source[0]] <= 0:
-                del self.ip_counts[binding.source[0]]
+            ip = binding.source[0]
+            self.ip_counts[ip] -= 1
+            if self.ip_counts[ip] <= 0:
+                del self.ip_counts[ip]
+                self.peers.tell("source", ip, "0")
+
+    def peer_source(self, worker: int, ip: str, bound: bool) -> None:
+        """Another worker's phones now send from `ip`, or no longer do."""
+        workers = self.peer_ips.setdefault(ip, set())
+        if bound:
+            workers.add(worker)
+        else:
+            workers.discard(worker)
+            if not workers:
+                del self.peer_ips[ip]
+
+    def knows_ip(self, ip: str) -> bool:
+        """Whether a phone registered here or on another worker sends from `ip`."""
+        return ip in self.ip_counts or ip in self.peer_ips
 
     async def flush(self) -> None:
         """Write the pending changes; on a database error keep them for the next flush."""
@@ -118,7 +148,7 @@ class BindingStore:
             if phone is not None:
                 binding = binding_from_row(row, phone)
                 self.bindings[phone.id] = binding
-                self.ip_counts[binding.source[0]] += 1
+                self._count_ip(binding.source[0])
         return len(self.bindings)
 
 
@@ -300,4 +330,4 @@ class Registrar:
 
     def is_registered_ip(self, ip: str) -> bool:
         """Whether a registered phone sends from this address."""
-        return ip in self.bindings.ip_counts
+        return self.bindings.knows_ip(ip)

@@ -19,6 +19,7 @@ from softswitch.engine.overload import OverloadGuard
 from softswitch.engine.registrar import account_of
 from softswitch.engine.sip_layer import ServerTransaction, SipLayer, TransactionUser
 from softswitch.engine.transport import Flow
+from softswitch.engine.workers import Peers
 from softswitch.rules.domain import PhoneAccount
 from softswitch.rules.security import SourceGuard, in_networks, parse_networks
 from softswitch.sip.digest import (
@@ -72,6 +73,7 @@ class Switch:
         calls: Callable[[Switch], CallManager],
         overload: OverloadGuard | None = None,
         ids: IdGenerator | None = None,
+        peers: Peers | None = None,
     ) -> None:
         self.cache = cache
         self.layer = layer(self)
@@ -85,6 +87,7 @@ class Switch:
         self._close_tcp_from = close_tcp_from
         self.overload = overload or OverloadGuard(clock)  # none given: nothing watched
         self.guard = SourceGuard()
+        self.peers = peers or Peers.none()  # the other workers (workers.py), told of failures
         self.ids = ids or IdGenerator()
         self.silenced: dict[tuple[str, ...], float] = {}
         self._trusted_source: tuple[Any, tuple[Any, ...]] = (None, ())
@@ -111,6 +114,24 @@ class Switch:
             self.layer.receive(message, flow)
         else:
             self.close_connection(flow.connection_id)
+
+    def on_peer(self, message: bytes) -> None:
+        """A peer message from another worker (workers.Peers): a failed authentication it
+        counted (so that every worker counts a source's failures towards its suspension), a
+        success that cleared them, or a source it now knows or no longer knows (a registered
+        phone's address)."""
+        try:
+            worker, kind, ip, value = message.decode().split(" ")
+            if kind == "failure":
+                self._record_failure(ip, float(value))
+            elif kind == "success":
+                self.guard.record_success(ip)
+            elif kind == "source":
+                self.registrar.bindings.peer_source(int(worker), ip, value == "1")
+            else:
+                raise ValueError(kind)
+        except ValueError:
+            logger.warning("a peer message not understood: %r", message[:200])
 
     def _gate(self, ip: str) -> bool:
         now = self.clock.now()
@@ -213,20 +234,30 @@ class Switch:
         self.counters.security("unauthorized", now)
         if authentication_failed:
             self.counters.security("register_failed", now)
-        if count_failure and self.guard.record_failure(
-            flow.ip,
-            now,
-            self.parameter("SS_AUTHENTICATION_MAX_RETRY"),
-            self.parameter("SS_AUTHENTICATION_FAILED_SUSPEND"),
-            self.parameter("SS_AUTHENTICATION_FAILED_WINDOW"),
-        ):
-            logger.warning("source %s suspended after repeated authentication failures", flow.ip)
-            self._close_tcp_from(flow.ip, self.parameter("SS_TCP_CLOSE_RESET"))
-            return
+        if count_failure:
+            if self.parameter("SS_AUTHENTICATION_MAX_RETRY"):
+                self.peers.tell("failure", flow.ip, repr(now))
+            if self._record_failure(flow.ip, now):
+                return
         if self.parameter("SS_REPLY_UNAUTHORIZED") or in_networks(flow.ip, self.trusted_networks()):
             self.respond(self.layer.server_transaction(request, flow), 403)
         else:
             self.silence(request)
+
+    def _record_failure(self, ip: str, now: float) -> bool:
+        """Count a failed authentication from `ip` (here or on another worker); True if it
+        suspends the source, whose TCP connections are then closed."""
+        suspended = self.guard.record_failure(
+            ip,
+            now,
+            self.parameter("SS_AUTHENTICATION_MAX_RETRY"),
+            self.parameter("SS_AUTHENTICATION_FAILED_SUSPEND"),
+            self.parameter("SS_AUTHENTICATION_FAILED_WINDOW"),
+        )
+        if suspended:
+            logger.warning("source %s suspended after repeated authentication failures", ip)
+            self._close_tcp_from(ip, self.parameter("SS_TCP_CLOSE_RESET"))
+        return suspended
 
     def silence(self, request: Request) -> None:
         """Stay silent to a request, and to its retransmissions for a while."""
@@ -312,8 +343,8 @@ class Switch:
             now=self.clock.now(),
             password=phone.password,
         )
-        if verdict is DigestResult.OK:
-            self.guard.record_success(ip)
+        if verdict is DigestResult.OK and self.guard.record_success(ip):
+            self.peers.tell("success", ip, "-")
         return verdict
 
     def challenges(self, stale: bool = False) -> list[str]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from softswitch.engine.clock import Clock
-from softswitch.engine.workers import unwrap
+from softswitch.engine.workers import PEER_MESSAGE, WorkerSockets, unwrap
 from softswitch.sip.message import Message
 from softswitch.sip.parser import Malformed
 from softswitch.sip.stream import FramingError, KeepAlivePing, MessageReceived, StreamFramer
@@ -71,25 +71,46 @@ class UdpEndpoint(asyncio.DatagramProtocol):
 class DispatchedUdpEndpoint(UdpEndpoint):
     """A worker's UDP (softswitch.engine.workers): datagrams arrive from the dispatcher on the
     worker's inbox, each prefixed with its source; replies leave from the shared SIP socket,
-    so peers see the one address they sent to."""
+    so peers see the one address they sent to. The inbox also carries peer messages from the
+    other workers (`on_peer`); from anyone else it takes nothing."""
 
     def __init__(
-        self, on_datagram: Callable[[bytes, Address], None], public: socket.socket
+        self,
+        on_datagram: Callable[[bytes, Address], None],
+        on_peer: Callable[[bytes], None],
+        worker: WorkerSockets,
     ) -> None:
         super().__init__(on_datagram)
-        self.public = public
+        self.on_peer = on_peer
+        self.public = worker.public()
+        self.dispatcher = worker.dispatcher
+        self.peers = frozenset(worker.peers)
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        datagram, remote = unwrap(data)
-        self.on_datagram(datagram, remote)
+        if addr == self.dispatcher:
+            datagram, remote = unwrap(data)
+            self.on_datagram(datagram, remote)
+        elif addr in self.peers and data.startswith(PEER_MESSAGE):
+            self.on_peer(data[len(PEER_MESSAGE) :])
+        else:
+            logger.debug("a datagram from %s on the worker's inbox ignored", addr)
 
     def send(self, data: bytes, remote: Address) -> None:
+        """As the single engine's socket sends: a destination it cannot address (another
+        address family, a name) raises, for the caller to take as a transport error."""
         try:
             self.public.sendto(data, socket.MSG_DONTWAIT, remote)
         except (BlockingIOError, InterruptedError):
             logger.debug("UDP send buffer full: datagram to %s dropped", remote)
+        except socket.gaierror:
+            raise
         except OSError as error:
             logger.debug("UDP error: %s", error)
+
+    def tell_peer(self, data: bytes, inbox: Address) -> None:
+        """A peer message, from this worker's inbox to another's."""
+        if self.transport is not None:
+            self.transport.sendto(data, inbox)
 
 
 class TcpConnection(asyncio.Protocol):

@@ -18,15 +18,21 @@ Datagrams reach a worker over a loopback UDP socket of its own (a Unix datagram 
 only `net.unix.max_dgram_qlen` messages, 10 by default), prefixed with their source (`wrap`);
 workers send straight from the shared public socket, so peers see one address.
 
+A worker's inbox takes datagrams from the dispatcher and from the other workers only (any
+other local process could otherwise forge a source). What one worker learns about a source
+that the others must know too (a failed authentication, a registered phone's address) it tells
+them in a peer message (`Peers`), sent to their inboxes.
+
 Each worker is an engine node of its own (`<SIP_NODE_NAME>-<n>`, node id SIP_NODE_ID + n):
 capacity, money, counters and CDRs are shared through Redis and PostgreSQL as between nodes.
 TCP is served by worker 0 alone (a stream cannot be split per message without a proxy in
-front); the ADR lists what else is per worker.
+front). A worker stops (as on SIGTERM) when the parent dies.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import re
@@ -36,13 +42,21 @@ import subprocess
 import sys
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
 Address = tuple[str, int]
-WORKER_ENV = "SIP_WORKER"  # "<index>/<count>/<public fd>/<inbox fd>", set for the children
+# Set for the children: "<index>/<count>/<public fd>/<inbox fd>/<parent pid>/<dispatcher
+# port>/<inbox port of each worker, comma-separated>".
+WORKER_ENV = "SIP_WORKER"
+PEER_MESSAGE = b"!"  # starts a message from another worker (`wrap` starts with an address)
+# What the parent passes on to its workers, besides SIGTERM: USR1 prints every thread's stack,
+# USR2 counts the cyclic garbage (runsipengine).
+PASSED_ON = (signal.SIGUSR1, signal.SIGUSR2)
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
+LOOPBACK = "127.0.0.1"
 MAX_DATAGRAM = 65535
 SOCKET_BUFFER_BYTES = 8 * 1024 * 1024
 POLLS_PER_SECOND = 5  # how often the parent looks at its workers
@@ -106,12 +120,24 @@ def unwrap(data: bytes) -> tuple[bytes, Address]:
 
 @dataclass(frozen=True)
 class WorkerSockets:
-    """What a worker process inherits: its place among the workers and two sockets."""
+    """What a worker process inherits: its place among the workers, two sockets, and the
+    loopback addresses its inbox takes datagrams from."""
 
     index: int
     count: int
     public_fd: int  # the SIP address: send only (the parent reads it)
-    inbox_fd: int  # loopback UDP: datagrams from the dispatcher
+    inbox_fd: int  # loopback UDP: datagrams from the dispatcher and peer messages
+    parent: int  # the dispatching process
+    dispatcher: Address  # where the dispatcher sends from
+    peers: tuple[Address, ...]  # every worker's inbox, by index (this one's included)
+
+    def environment(self) -> str:
+        """The SIP_WORKER value that `from_environment` reads back."""
+        ports = ",".join(str(port) for _, port in self.peers)
+        return (
+            f"{self.index}/{self.count}/{self.public_fd}/{self.inbox_fd}/{self.parent}/"
+            f"{self.dispatcher[1]}/{ports}"
+        )
 
     @classmethod
     def from_environment(cls) -> WorkerSockets | None:
@@ -119,8 +145,10 @@ class WorkerSockets:
         value = os.environ.get(WORKER_ENV)
         if not value:
             return None
-        index, count, public_fd, inbox_fd = (int(part) for part in value.split("/"))
-        return cls(index, count, public_fd, inbox_fd)
+        *numbers, ports = value.split("/")
+        index, count, public_fd, inbox_fd, parent, dispatcher = (int(part) for part in numbers)
+        peers = tuple((LOOPBACK, int(port)) for port in ports.split(","))
+        return cls(index, count, public_fd, inbox_fd, parent, (LOOPBACK, dispatcher), peers)
 
     def public(self) -> socket.socket:
         """The shared socket, for sending only (with MSG_DONTWAIT, transport.py): its blocking
@@ -131,6 +159,39 @@ class WorkerSockets:
         sock = socket.socket(fileno=self.inbox_fd)
         sock.setblocking(False)
         return sock
+
+    def follow_parent(self) -> None:
+        """Get SIGTERM when the parent dies (Linux), so that no worker outlives its
+        dispatcher, holding calls nobody can reach; stop at once if it already has."""
+        if sys.platform.startswith("linux"):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != self.parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+class Peers:
+    """The other workers of this engine, told what this one learned about a source: a peer
+    message is `PEER_MESSAGE`, the sender's index and words, space-separated. Best effort, like
+    every loopback datagram: a message lost to a full inbox leaves that worker knowing what a
+    lone engine would."""
+
+    def __init__(
+        self, index: int, inboxes: Sequence[Address], send: Callable[[bytes, Address], None]
+    ) -> None:
+        self.index = index
+        self.others = [address for n, address in enumerate(inboxes) if n != index]
+        self.send = send
+
+    @classmethod
+    def none(cls) -> Peers:
+        """A single engine's: nobody to tell."""
+        return cls(0, (), lambda data, address: None)
+
+    def tell(self, *words: str) -> None:
+        data = PEER_MESSAGE + " ".join((str(self.index), *words)).encode()
+        for address in self.others:
+            self.send(data, address)
 
 
 class Dispatcher:
@@ -143,8 +204,14 @@ class Dispatcher:
         self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
         self.sender.setblocking(False)
+        self.sender.bind((LOOPBACK, 0))  # the one address a worker's inbox takes datagrams from
         self.dropped = 0  # not handed to a worker (its inbox full): lost, as a full socket loses
         self.thread = threading.Thread(target=self.run, name="sip-dispatcher", daemon=True)
+
+    @property
+    def address(self) -> Address:
+        host, port = self.sender.getsockname()
+        return host, port
 
     def start(self) -> None:
         self.thread.start()
@@ -221,7 +288,7 @@ def _inbox() -> socket.socket:
     inbox = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     with contextlib.suppress(OSError):
         inbox.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
-    inbox.bind(("127.0.0.1", 0))
+    inbox.bind((LOOPBACK, 0))
     return inbox
 
 
@@ -232,22 +299,31 @@ def run_workers(count: int, listen: Address, command: Sequence[str]) -> int:
     exit status."""
     public = _public_socket(listen)
     inboxes = [_inbox() for _ in range(count)]
+    dispatcher = Dispatcher(public, [inbox.getsockname() for inbox in inboxes])
     workers = []
     for index, inbox in enumerate(inboxes):
-        env = {**os.environ, WORKER_ENV: f"{index}/{count}/{public.fileno()}/{inbox.fileno()}"}
+        sockets = WorkerSockets(
+            index,
+            count,
+            public.fileno(),
+            inbox.fileno(),
+            os.getpid(),
+            dispatcher.address,
+            tuple(dispatcher.inboxes),
+        )
+        env = {**os.environ, WORKER_ENV: sockets.environment()}
         workers.append(
             subprocess.Popen(command, env=env, pass_fds=(public.fileno(), inbox.fileno()))
         )
-    dispatcher = Dispatcher(public, [inbox.getsockname() for inbox in inboxes])
     dispatcher.start()
     logger.info("SIP engine: %d workers behind %s:%s", count, *listen)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
+    for signum in PASSED_ON:
+        signal.signal(signum, lambda signum, _: _signal_all(workers, signum))
     status = _wait(workers, stopping, DropReport(dispatcher))
-    for worker in workers:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
+    _signal_all(workers, signal.SIGTERM)
     for worker in workers:
         with contextlib.suppress(subprocess.TimeoutExpired):
             worker.wait(30)
@@ -255,7 +331,15 @@ def run_workers(count: int, listen: Address, command: Sequence[str]) -> int:
             worker.kill()
     dispatcher.stop()
     public.close()
+    if any(worker.wait() != 0 for worker in workers):
+        return 1  # a worker's shutdown did not finish (or it had exited already)
     return status
+
+
+def _signal_all(workers: list[subprocess.Popen[bytes]], signum: int) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signum)
 
 
 def _wait(

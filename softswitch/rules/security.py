@@ -53,9 +53,9 @@ class SourceGuard:
             return True
         return False
 
-    def record_success(self, ip: str) -> None:
-        """A successful authentication clears the source's failures."""
-        self.failures.pop(ip, None)
+    def record_success(self, ip: str) -> bool:
+        """A successful authentication clears the source's failures: whether it had any."""
+        return self.failures.pop(ip, None) is not None
 
     def forget_expired(self, now: float, window: float) -> None:
         """Housekeeping: drop suspensions that are over, and the failures of sources whose

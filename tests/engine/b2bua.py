@@ -40,6 +40,7 @@ from softswitch.engine.registrar import BindingStore, Registrar
 from softswitch.engine.sip_layer import SipLayer
 from softswitch.engine.switch import Switch
 from softswitch.engine.transport import Flow
+from softswitch.engine.workers import Peers
 from softswitch.sip.dialog import Dialog, build_cancel
 from softswitch.sip.digest import (
     DigestAlgorithm,
@@ -58,6 +59,7 @@ from tests.engine.virtual_time import FakeClock
 
 NODE = "in-memory"
 SWITCH = ("192.0.2.1", 5060)
+OTHER_WORKER = ("127.0.0.1", 1)  # the switch is worker 0 of two: what it tells is in `told`
 SDP = (
     b"v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n"
     b"m=audio 6000 RTP/AVP 0\r\na={direction}\r\n"
@@ -299,6 +301,8 @@ class B2bua:
         self.endpoints: dict[tuple[str, int], Endpoint] = {}
         self.lost: list[tuple[Flow, Message]] = []  # sent where no endpoint listens
         self.journal = CdrJournal(spool, NODE)
+        self.told: list[bytes] = []  # peer messages to the other workers (workers.Peers)
+        peers = Peers(0, [SWITCH, OTHER_WORKER], lambda data, inbox: self.told.append(data))
         cache = ConfigCache(self.executor)
         cache.config = load_config()
         self.switch = Switch(
@@ -312,8 +316,9 @@ class B2bua:
             digest_algorithms=(DigestAlgorithm.MD5,),
             close_tcp=lambda connection, reset: None,
             close_tcp_from=lambda ip, reset: None,
-            registrar=lambda switch: Registrar(switch, BindingStore(NODE, self.executor)),
+            registrar=lambda switch: Registrar(switch, BindingStore(NODE, self.executor, peers)),
             calls=lambda switch: CallManager(switch, self.journal, NODE, 1, self.executor),
+            peers=peers,
         )
 
     def caller(self, ip: str, port: int = 5060) -> Caller:

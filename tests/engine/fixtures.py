@@ -12,6 +12,14 @@ from tests.engine.b2bua import B2bua
 from tests.engine.harness import EngineRunner
 
 
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    """Mark `engine` every test that starts the real engine: `make test-workers` runs them
+    with several workers."""
+    for item in items:
+        if "engine_factory" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.engine)
+
+
 @pytest.fixture
 def engine_factory(
     transactional_db: Any, redis_client: Any

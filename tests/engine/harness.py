@@ -50,8 +50,33 @@ def free_port(host: str = "127.0.0.1") -> int:
     raise RuntimeError("no free port")
 
 
+def free_ports(count: int, host: str = "127.0.0.1") -> int:
+    """The first of `count` consecutive ports free on `host` right now (one per worker)."""
+    for _ in range(50):
+        first = free_port(host)
+        if all(_is_free(host, first + n) for n in range(1, count)):
+            return first
+    raise RuntimeError(f"no {count} free ports in a row")
+
+
+def _is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+        try:
+            tcp.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def workers_of_this_run() -> int:
+    """The engine's workers in this test run unless a test says otherwise: SIP_WORKERS of the
+    environment (`make test-workers`), else one."""
+    return int(os.environ.get("SIP_WORKERS", "1"))
+
+
 class EngineRunner:
-    """The SIP engine as a subprocess of the test."""
+    """The SIP engine as a subprocess of the test: one process, or as many workers as the
+    test's `env` or the environment of the test run say (SIP_WORKERS; `make test-workers`)."""
 
     def __init__(self, node: str = "test-node", env: dict[str, str] | None = None) -> None:
         self.host = "127.0.0.1"
@@ -59,6 +84,7 @@ class EngineRunner:
         self.node = node
         self.spool = Path(tempfile.mkdtemp(prefix="vosadmin-spool-"))
         self.extra_env = env or {}
+        self.workers = int(self.extra_env.get("SIP_WORKERS", workers_of_this_run()))
         self.process: subprocess.Popen[str] | None = None
         self.log_path = self.spool / "engine.log"
         self._log_start = 0
@@ -66,6 +92,13 @@ class EngineRunner:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def nodes(self) -> list[str]:
+        """The engine nodes it runs: itself, or one per worker."""
+        if self.workers == 1:
+            return [self.node]
+        return [f"{self.node}-{index}" for index in range(self.workers)]
 
     def start(self) -> EngineRunner:
         env = {
@@ -76,6 +109,7 @@ class EngineRunner:
             "SIP_SPOOL_DIR": str(self.spool),
             "VOSADMIN_PROCESS": "sipengine",
             "PYTHONUNBUFFERED": "1",
+            "SIP_WORKERS": str(self.workers),
             **self.extra_env,
         }
         self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -87,6 +121,7 @@ class EngineRunner:
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # a process group: `kill` crashes every worker at once
         )
         self._wait_ready()
         return self
@@ -97,8 +132,7 @@ class EngineRunner:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise AssertionError(f"engine exited:\n{self.log()}")
-            workers = int(self.extra_env.get("SIP_WORKERS", "1"))
-            if self.log()[self._log_start :].count("listening on") >= workers:
+            if self.log()[self._log_start :].count("listening on") >= self.workers:
                 return
             time.sleep(0.1)
         raise AssertionError(f"engine did not start:\n{self.log()}")
@@ -121,9 +155,11 @@ class EngineRunner:
             raise AssertionError(f"engine did not stop on SIGTERM:\n{self.log()}") from None
 
     def kill(self) -> None:
-        """SIGKILL and wait: a crash, nothing written on the way out."""
+        """SIGKILL to the engine and its workers, and wait: a crash, nothing written on the way
+        out."""
         assert self.process is not None
-        self.process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
     def restart(self) -> EngineRunner:

@@ -118,3 +118,41 @@ def test_a_challenge_is_stateless_and_a_retransmission_is_challenged_afresh(b2bu
     handset._register("1001", 3600, 2, request.call_id, authorization)
     assert handset.take(200)
     assert len(switch.switch.layer.servers) == 1  # the REGISTER that was answered 200
+
+
+def test_a_worker_tells_the_others_of_failures_and_of_addresses_it_binds(b2bua, phone) -> None:
+    """What every worker must know (workers.Peers): each failed authentication, a success that
+    clears failures, and an address that becomes or stops being a phone's; a refresh from the
+    same address tells nothing."""
+    switch = b2bua()
+    handset = switch.phone(PHONE_IP)
+    assert handset.register("1001", "wrong") == 403
+    [failure] = switch.told
+    assert failure.startswith(f"!0 failure {PHONE_IP} ".encode())
+    assert float(failure.split()[-1]) == pytest.approx(switch.clock.now())
+    assert handset.register("1001", "pw-1001") == 200
+    assert handset.register("1001", "pw-1001") == 200
+    assert handset.register("1001", "pw-1001", expires=0) == 200
+    assert switch.told[1:] == [
+        f"!0 success {PHONE_IP} -".encode(),
+        f"!0 source {PHONE_IP} 1".encode(),
+        f"!0 source {PHONE_IP} 0".encode(),
+    ]
+
+
+def test_failures_another_worker_counted_add_up_to_a_suspension(b2bua, phone, caplog) -> None:
+    """A peer's failures count as this worker's own; a success it reports clears them; a peer
+    message not understood is logged and changes nothing."""
+    update_parameter("SS_AUTHENTICATION_MAX_RETRY", 3)
+    update_parameter("SS_AUTHENTICATION_FAILED_SUSPEND", 60)
+    switch = b2bua()
+    handset = switch.phone(PHONE_IP)
+    peer_failure = f"1 failure {PHONE_IP} {switch.clock.now()!r}".encode()
+    for message in (peer_failure, peer_failure, f"1 success {PHONE_IP} -".encode()):
+        switch.switch.on_peer(message)
+    for garbage in (b"1 failure", b"1 failure 198.51.100.30 soon", b"x source ip 1", b"\xff"):
+        switch.switch.on_peer(garbage)
+    assert caplog.text.count("a peer message not understood") == 4
+    assert [handset.register("1001", "wrong") for _ in range(2)] == [403, 403]
+    switch.switch.on_peer(peer_failure)
+    assert handset.register("1001", "pw-1001") is None  # suspended: 2 here + 1 there

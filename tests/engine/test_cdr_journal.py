@@ -253,7 +253,8 @@ def test_the_engine_starts_on_a_torn_journal_and_its_cdrs_still_arrive(
     (tmp_path / "cdr-test-node.csv").write_bytes(whole + torn)
     vendor = routing_gateway("VENDOR", ["86"])
     uas = gateway_uas(vendor)
-    runner = engine_factory(env={"SIP_SPOOL_DIR": str(tmp_path)})
+    # one node: the journal written above is its own
+    runner = engine_factory(env={"SIP_SPOOL_DIR": str(tmp_path), "SIP_WORKERS": "1"})
     assert call(runner, "8613800000031").outcome() == "ANSWERED"
     sipp_finished(uas)
     assert cdr(callee="8613800000031").end_reason == 200

@@ -195,7 +195,7 @@ def test_a_crash_between_journal_and_database_charges_once(
     proxy, url = database_proxy()
     uas = gateway_uas(vendor)
     try:
-        first = engine_factory(env={"DATABASE_URL": url})
+        first = engine_factory(env={"DATABASE_URL": url, "SIP_WORKERS": "1"})  # one journal
         proxy.cut()
         assert call(first, CALLEE, hold_ms=1500).outcome() == "ANSWERED"
         sipp_finished(uas)
@@ -211,7 +211,7 @@ def test_a_crash_between_journal_and_database_charges_once(
         assert first.stop() == 0
         shutil.copyfile(unwritten, journal)  # as if killed between the COPY and the offset
         (first.spool / f"cdr-{first.node}.offset").write_text("0")
-        second = engine_factory(env={"SIP_SPOOL_DIR": str(first.spool)})
+        second = engine_factory(env={"SIP_SPOOL_DIR": str(first.spool), "SIP_WORKERS": "1"})
         wait_for(lambda: journal.stat().st_size == 0, timeout=15)  # replayed
         assert second.stop() == 0
     finally:

@@ -4,8 +4,10 @@ how the dispatcher picks a datagram's worker, and calls through two real workers
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
+from unittest.mock import patch
 
 import psutil
 import pytest
@@ -13,10 +15,13 @@ from django.conf import settings
 
 from billing.flow_numbers import MAX_NODE, SEQUENCE_BITS
 from billing.models import Cdr
+from softswitch.engine.transport import DispatchedUdpEndpoint
 from softswitch.engine.workers import (
     POLLS_PER_SECOND,
+    WORKER_ENV,
     Dispatcher,
     DropReport,
+    WorkerSockets,
     call_id_tag,
     unwrap,
     worker_for,
@@ -26,6 +31,8 @@ from softswitch.models import MappingGateway, Phone, RoutingGateway
 from softswitch.sip.ids import IdGenerator
 from tests.engine.fixtures import auth_row
 from tests.engine.harness import free_port, requires_sipp, run_sipp, sipp_finished, wait_for
+from tests.engine.sip_client import SipSocketClient
+from vosadmin.core.parameters import update_parameter
 
 
 def message(
@@ -233,3 +240,134 @@ def test_phones_call_through_the_worker_that_holds_their_registration(engine_fac
         for flow_no in Cdr.objects.values_list("flow_no", flat=True)
     }
     assert len(nodes) == 2  # the phones were spread over both workers
+
+
+def users_on_each_worker(count: int, per_worker: int) -> list[list[str]]:
+    """Phone numbers whose REGISTERs go to each worker, `per_worker` of each."""
+    users: list[list[str]] = [[] for _ in range(count)]
+    for n in range(1000, 2000):
+        e164 = str(n)
+        register = message(start=f"REGISTER sip:{e164}@a SIP/2.0", to=f"To: <sip:{e164}@a>")
+        chosen = users[worker_for(register, count)]
+        if len(chosen) < per_worker:
+            chosen.append(e164)
+        if all(len(found) == per_worker for found in users):
+            return users
+    raise AssertionError("not enough users")
+
+
+@requires_sipp
+@pytest.mark.django_db(transaction=True)
+def test_failed_authentications_count_on_every_worker(engine_factory) -> None:
+    """A source that spreads its guesses over phones held by different workers is suspended
+    after SS_AUTHENTICATION_MAX_RETRY failures in all, on every worker (a worker tells the
+    others each failure it counts), not after that many on each."""
+    update_parameter("SS_AUTHENTICATION_MAX_RETRY", 4)
+    update_parameter("SS_AUTHENTICATION_FAILED_SUSPEND", 60)
+    update_parameter("SS_REPLY_UNAUTHORIZED", True)
+    first, second = users_on_each_worker(2, 3)
+    for e164 in first + second:
+        Phone.objects.create(e164=e164, password=f"pw-{e164}")
+    runner = engine_factory(env={"SIP_WORKERS": "2"})
+    guesser = SipSocketClient((runner.host, runner.port))
+    for e164 in (first[0], second[0], first[1]):
+        refused = guesser.register(e164, "wrong")
+        assert refused is not None and refused.status_code == 403, e164
+    assert guesser.register(second[1], "wrong") is None  # the fourth: suspended, no answer
+    for e164 in (first[2], second[2]):  # each worker had seen only two of its own
+        guesser.send_raw(guesser.register_request(e164))
+        assert guesser.receive(timeout=1.5) is None, e164
+    assert runner.log().count("suspended after repeated authentication failures") == 2
+
+
+@requires_sipp
+@pytest.mark.django_db(transaction=True)
+def test_a_source_registered_on_one_worker_is_known_to_the_others(engine_factory) -> None:
+    """With SS_REPLY_UNAUTHORIZED off, OPTIONS get 200 from a source a phone registered from,
+    whichever worker the OPTIONS reach, and silence again once it unregisters."""
+    update_parameter("SS_REPLY_UNAUTHORIZED", False)
+    (phone,), (pinger,) = users_on_each_worker(2, 1)
+    Phone.objects.create(e164=phone, password="pw")
+    runner = engine_factory(env={"SIP_WORKERS": "2"})
+    client = SipSocketClient((runner.host, runner.port))
+
+    def options(n: int) -> bytes:  # From a user whose requests go to the other worker
+        return (
+            f"OPTIONS sip:{runner.address} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{client.local[1]};branch=z9hG4bKo{n}\r\n"
+            f"From: <sip:{pinger}@127.0.0.1>;tag=1\r\nTo: <sip:ping@127.0.0.1>\r\n"
+            f"Call-ID: o-{n}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        ).encode()
+
+    client.send_raw(options(1))
+    assert client.receive(timeout=1.5) is None  # a stranger still
+    assert client.register(phone, "pw").status_code == 200
+    client.send_raw(options(2))
+    answer = client.receive()
+    assert answer is not None and answer.status_code == 200
+    assert client.register(phone, "pw", expires=0).status_code == 200
+    client.send_raw(options(3))
+    assert client.receive(timeout=1.5) is None
+
+
+def worker_sockets(runner) -> list[WorkerSockets]:
+    """What each worker of a running engine was given (its SIP_WORKER variable)."""
+    found = []
+    for child in psutil.Process(runner.process.pid).children():
+        environ = child.environ()
+        with patch.dict(os.environ, {WORKER_ENV: environ[WORKER_ENV]}):
+            found.append(WorkerSockets.from_environment())
+    return sorted(found, key=lambda sockets: sockets.index)
+
+
+@requires_sipp
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_inbox_takes_datagrams_from_the_dispatcher_only(engine_factory) -> None:
+    """Another local process cannot hand a worker a datagram with a forged source."""
+    update_parameter("SS_REPLY_UNAUTHORIZED", True)  # an OPTIONS from a stranger gets 403
+    runner = engine_factory(env={"SIP_WORKERS": "2"})
+    victim = udp_socket()
+    victim.settimeout(1.5)
+    request = (
+        f"OPTIONS sip:{runner.address} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{victim.getsockname()[1]};branch=z9hG4bKf;rport\r\n"
+        "From: <sip:forger@127.0.0.1>;tag=1\r\nTo: <sip:ping@127.0.0.1>\r\nCall-ID: f-1\r\n"
+        "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+    intruder = udp_socket()
+    for sockets in worker_sockets(runner):
+        intruder.sendto(wrap(request, victim.getsockname()), sockets.peers[sockets.index])
+    with pytest.raises(TimeoutError):
+        victim.recv(65535)
+    victim.sendto(request, (runner.host, runner.port))  # the same, sent to the engine
+    assert victim.recv(65535).startswith(b"SIP/2.0 403 ")
+
+
+@requires_sipp
+@pytest.mark.django_db(transaction=True)
+def test_workers_stop_when_the_dispatcher_dies(engine_factory) -> None:
+    """A dispatcher that crashes leaves no worker behind holding calls nobody can reach: each
+    gets SIGTERM and stops as a single engine does."""
+    runner = engine_factory(env={"SIP_WORKERS": "2"})
+    children = psutil.Process(runner.process.pid).children()
+    runner.process.kill()
+    runner.process.wait()
+    _, alive = psutil.wait_procs(children, timeout=20)
+    assert not alive
+    assert runner.log().count("stopping") == 2
+
+
+def test_a_worker_cannot_send_where_the_socket_cannot_address() -> None:
+    """As a single engine's socket does, so that the SIP layer takes it as a transport error
+    (a gateway at an IPv6 address behind an IPv4 address fails over at once)."""
+    public, inbox = udp_socket(), udp_socket()
+    sockets = WorkerSockets(
+        0, 1, os.dup(public.fileno()), inbox.fileno(), os.getpid(), ("127.0.0.1", 1), ()
+    )
+    endpoint = DispatchedUdpEndpoint(lambda data, remote: None, lambda data: None, sockets)
+    with pytest.raises(socket.gaierror):
+        endpoint.send(b"OPTIONS", ("::1", 5060))
+    endpoint.send(b"OPTIONS", inbox.getsockname())
+    assert inbox.recv(65535) == b"OPTIONS"
+    for sock in (public, inbox, endpoint.public):
+        sock.close()

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import time
 import urllib.request
+from collections import Counter
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from billing.choices import CdrEndReasonChoices as Reason
 from softswitch.redis_keys import HEARTBEATS_KEY, cdr_backlog_key
-from tests.engine.harness import free_port, requires_sipp, sipp_finished
+from tests.engine.harness import free_ports, requires_sipp, sipp_finished, workers_of_this_run
 from tests.engine.test_calls import call, gateway_uas, routing_gateway
 from tests.engine.test_calls import customer as customer
 
@@ -30,16 +31,24 @@ def scrape(address: str) -> dict[tuple[str, tuple], float]:
     }
 
 
+def scrape_workers(port: int, workers: int) -> dict[tuple[str, tuple], float]:
+    """Every worker's samples (worker n serves its /metrics n ports after the first), summed."""
+    summed: Counter[tuple[str, tuple]] = Counter()
+    for n in range(workers):
+        summed.update(scrape(f"127.0.0.1:{port + n}"))
+    return summed
+
+
 def test_engine_metrics_count_real_calls(engine_factory, customer, redis_client) -> None:
-    metrics_address = f"127.0.0.1:{free_port()}"
-    runner = engine_factory(env={"SIP_METRICS_LISTEN": metrics_address})
+    port = free_ports(workers_of_this_run())
+    runner = engine_factory(env={"SIP_METRICS_LISTEN": f"127.0.0.1:{port}"})
     vendor = routing_gateway("VENDOR", ["86"])
     uas = gateway_uas(vendor, calls=2)
     for _ in range(2):
         assert call(runner, "8613800000001").outcome() == "ANSWERED"
     sipp_finished(uas)
     assert call(runner, "4413800000001").outcome() == "FAILED 503"  # no route
-    samples = scrape(metrics_address)
+    samples = scrape_workers(port, runner.workers)
 
     def value(name: str, **labels: str) -> float:
         return samples.get((name, tuple(sorted(labels.items()))), 0.0)
@@ -60,11 +69,12 @@ def test_engine_metrics_count_real_calls(engine_factory, customer, redis_client)
     assert ("vosadmin_cdr_journal_backlog", ()) in samples
     assert value("process_cpu_seconds_total") > 0
     deadline = time.monotonic() + 8  # the heartbeat runs every 5 s
-    while redis_client.hget(HEARTBEATS_KEY, "engine:test-node") is None:
-        assert time.monotonic() < deadline, "no heartbeat in Redis"
-        time.sleep(0.2)
-    assert abs(float(redis_client.hget(HEARTBEATS_KEY, "engine:test-node")) - time.time()) < 8
-    assert redis_client.get(cdr_backlog_key("test-node")) == "0"
+    for node in runner.nodes:
+        while redis_client.hget(HEARTBEATS_KEY, f"engine:{node}") is None:
+            assert time.monotonic() < deadline, "no heartbeat in Redis"
+            time.sleep(0.2)
+        assert abs(float(redis_client.hget(HEARTBEATS_KEY, f"engine:{node}")) - time.time()) < 8
+        assert redis_client.get(cdr_backlog_key(node)) == "0"
 
 
 def test_a_malformed_metrics_address_stops_the_engine_naming_the_variable(settings) -> None:

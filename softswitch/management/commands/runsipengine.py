@@ -62,19 +62,51 @@ def overload_settings() -> OverloadSettings:
     )
 
 
-def node_name(worker: WorkerSockets | None) -> str:
+def node_name(worker: int | None) -> str:
     """SIP_NODE_NAME, and a worker's number after it (each worker is a node of its own)."""
-    return settings.SIP_NODE_NAME if worker is None else f"{settings.SIP_NODE_NAME}-{worker.index}"
+    return settings.SIP_NODE_NAME if worker is None else f"{settings.SIP_NODE_NAME}-{worker}"
 
 
-def node_id(worker: WorkerSockets | None) -> int:
+def node_id(worker: int | None) -> int:
     """SIP_NODE_ID, plus a worker's number (so nodes must space their ids by SIP_WORKERS)."""
-    value = settings.SIP_NODE_ID + (worker.index if worker else 0)
+    value = settings.SIP_NODE_ID + (worker or 0)
     if not 0 <= value < GENERATED_NODE:
         raise CommandError(
             f"SIP_NODE_ID + worker number must be 0–{GENERATED_NODE - 1}, not {value}"
         )
     return value
+
+
+def metrics_listen(worker: int | None) -> tuple[str, int] | None:
+    """SIP_METRICS_LISTEN; worker n serves its own /metrics n ports after it."""
+    if not settings.SIP_METRICS_LISTEN:
+        return None
+    host, port = parse_listen(settings.SIP_METRICS_LISTEN, "SIP_METRICS_LISTEN")
+    port += worker or 0
+    if port > 65535:
+        raise CommandError(f"SIP_METRICS_LISTEN: no port {port} for worker {worker}")
+    return host, port
+
+
+def engine_settings(listen: str, worker: WorkerSockets | None, index: int | None) -> EngineSettings:
+    """The engine's settings (worker `index` of several, or None), each checked: a CommandError
+    names what is wrong."""
+    return EngineSettings(
+        listen=parse_listen(listen),
+        node=node_name(index),
+        node_id=node_id(index),
+        realm=settings.SIP_REALM,
+        secret=settings.SECRET_KEY,
+        redis_url=settings.REDIS_URL,
+        spool_dir=settings.SIP_SPOOL_DIR,
+        database_params=database_params(),
+        advertised_host=settings.SIP_ADVERTISED_HOST,
+        count_cyclic_garbage=settings.SIP_COUNT_CYCLIC_GARBAGE,
+        metrics_listen=metrics_listen(index),
+        digest_algorithms=tuple(DigestAlgorithm(name) for name in settings.SIP_DIGEST_ALGORITHMS),
+        overload=overload_settings(),
+        worker=worker,
+    )
 
 
 class Command(BaseCommand):
@@ -95,40 +127,25 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, listen: str, workers: int, **options: Any) -> None:
         worker = WorkerSockets.from_environment()
-        if worker is None and workers > 1:
-            raise SystemExit(run_workers(workers, parse_listen(listen), worker_command()))
         if workers < 1:
             raise CommandError(f"--workers must be 1 or more, not {workers}")
+        if worker is None and workers > 1:
+            for index in range(workers):  # every worker's settings hold before any starts
+                engine_settings(listen, None, index)
+            raise SystemExit(run_workers(workers, parse_listen(listen), worker_command()))
+        if worker is not None:
+            worker.follow_parent()
         # `kill -USR1 <pid>` prints every thread's stack: how to see what a stuck engine does.
         faulthandler.register(signal.SIGUSR1, all_threads=True)
         # The engine keeps many young objects alive for seconds (transactions live 32 s), so the
         # default thresholds run the cyclic collector over and over for little: measured, this
         # takes a third off the CPU time of a registration (bench/sip_engine.py).
         gc.set_threshold(*GC_THRESHOLDS)
-        engine_settings = EngineSettings(
-            listen=parse_listen(listen),
-            node=node_name(worker),
-            node_id=node_id(worker),
-            realm=settings.SIP_REALM,
-            secret=settings.SECRET_KEY,
-            redis_url=settings.REDIS_URL,
-            spool_dir=settings.SIP_SPOOL_DIR,
-            database_params=database_params(),
-            advertised_host=settings.SIP_ADVERTISED_HOST,
-            count_cyclic_garbage=settings.SIP_COUNT_CYCLIC_GARBAGE,
-            metrics_listen=parse_listen(settings.SIP_METRICS_LISTEN, "SIP_METRICS_LISTEN")
-            if settings.SIP_METRICS_LISTEN and (worker is None or worker.index == 0)
-            else None,
-            digest_algorithms=tuple(
-                DigestAlgorithm(name) for name in settings.SIP_DIGEST_ALGORITHMS
-            ),
-            overload=overload_settings(),
-            worker=worker,
-        )
+        checked = engine_settings(listen, worker, worker.index if worker else None)
         try:
             import uvloop
 
             runner = uvloop.run
         except ImportError:  # pragma: no cover - uvloop is a dependency; plain asyncio works too
             runner = asyncio.run
-        runner(Engine(engine_settings).run_until_signalled())
+        runner(Engine(checked).run_until_signalled())
