@@ -189,6 +189,8 @@ class Peers:
         return cls(0, (), lambda data, address: None)
 
     def tell(self, *words: str) -> None:
+        if not self.others:
+            return
         data = PEER_MESSAGE + " ".join((str(self.index), *words)).encode()
         for address in self.others:
             self.send(data, address)

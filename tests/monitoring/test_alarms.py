@@ -253,3 +253,25 @@ def test_a_measure_that_fails_changes_nothing(monkeypatch) -> None:
     monkeypatch.setattr("vosadmin.alarms.measures.heartbeats", broken)
     assert evaluate_rules(NOW)["skipped"] == ["r"]
     assert Alarm.objects.filter(cleared_at__isnull=True).count() == 1
+
+
+def test_an_engine_node_named_in_a_rule_covers_its_workers(redis_client) -> None:
+    """With SIP_WORKERS, node1 runs as node1-0, node1-1…: a rule on `engine:node1` (or, for
+    the CDR backlog, `node1`) watches them all, and nothing else whose name starts alike."""
+    from vosadmin.alarms.measures import heartbeats
+
+    now = time.time()
+    for process in ("engine:node1", "engine:node1-0", "engine:node1-1", "engine:node10"):
+        redis_client.hset(HEARTBEATS_KEY, process, now)
+    redis_client.hset(HEARTBEATS_KEY, "engine:node1-x", now)
+    redis_client.hset(HEARTBEATS_KEY, "worker:host1", now)
+    assert set(heartbeats("engine:node1")) == {"engine:node1", "engine:node1-0", "engine:node1-1"}
+    assert set(heartbeats("engine")) == {
+        "engine:node1",
+        "engine:node1-0",
+        "engine:node1-1",
+        "engine:node10",
+        "engine:node1-x",
+    }
+    assert set(heartbeats("worker")) == {"worker:host1"}
+    assert len(heartbeats()) == 6

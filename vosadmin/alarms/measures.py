@@ -95,13 +95,20 @@ def illegal_calls(rule: AlarmRule, now: datetime) -> Values:
 
 def heartbeats(target: str = "") -> dict[str, float]:
     """Last heartbeat per process (`engine:node1`, `worker:host`…), those matching `target`
-    (a whole name, or a kind: `worker` matches every worker); blank: all."""
+    (a whole name, or a kind: `worker` matches every worker; an engine node's name matches
+    its workers too, `engine:node1` → `engine:node1-0`, `engine:node1-1`…); blank: all."""
     beats = redis_client().hgetall(HEARTBEATS_KEY)
     return {
         process: float(beat)
         for process, beat in beats.items()
-        if not target or process == target or process.startswith(f"{target}:")
+        if not target or process.startswith(f"{target}:") or _is_or_works_for(process, target)
     }
+
+
+def _is_or_works_for(process: str, target: str) -> bool:
+    """`process` is `target`, or one of its engine workers (`<target>-<n>`, docs/adr/0011)."""
+    name, dash, worker = process.partition(f"{target}-")
+    return process == target or (not name and bool(dash) and worker.isdigit())
 
 
 def cdr_backlog(rule: AlarmRule, now: datetime) -> Values:
