@@ -132,13 +132,17 @@ class EngineRunner:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise AssertionError(f"engine exited:\n{self.log()}")
-            if self.log()[self._log_start :].count("listening on") >= self.workers:
+            if self.log_since_start().count("listening on") >= self.workers:
                 return
             time.sleep(0.1)
         raise AssertionError(f"engine did not start:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def log_since_start(self) -> str:
+        """What the engine logged since it was last started (`restart` appends to the log)."""
+        return self.log()[self._log_start :]
 
     def stop(self, timeout: float = 20) -> int:
         """SIGTERM and wait: the graceful shutdown path."""

@@ -40,7 +40,10 @@ def test_fuzz_sip_short(engine_factory: Callable[..., EngineRunner]) -> None:
         gateway.close()
     assert not report.failures, "\n".join(report.failures)
     assert report.sent_udp > 0 and report.sent_tcp > 0 and report.probes >= 6
-    assert set(re.findall(r"cyclic_garbage=(\d+)", runner.log())) == {"0"}  # see the soak
+    garbage = [
+        line for line in runner.log().splitlines() if re.search("cyclic_garbage=[1-9]", line)
+    ]
+    assert not garbage, "\n".join(garbage)  # the types found, to see where a cycle comes from
 
 
 def test_soak_short(engine_factory: Callable[..., EngineRunner], transactional_db: Any) -> None:
