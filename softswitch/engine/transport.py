@@ -96,8 +96,9 @@ class DispatchedUdpEndpoint(UdpEndpoint):
             logger.debug("a datagram from %s on the worker's inbox ignored", addr)
 
     def send(self, data: bytes, remote: Address) -> None:
-        """As the single engine's socket sends: a destination it cannot address (another
-        address family, a name) raises, for the caller to take as a transport error."""
+        """As the single engine's socket sends: a destination of another address family
+        raises, for the caller to take as a transport error (the SIP layer only ever sends to
+        addresses, never to names)."""
         try:
             self.public.sendto(data, socket.MSG_DONTWAIT, remote)
         except (BlockingIOError, InterruptedError):
