@@ -317,6 +317,7 @@ def main() -> None:
     parser.add_argument("--max-rss-growth-mb", type=float, default=8.0)
     parser.add_argument("--database", default="vosadmin_harness")
     parser.add_argument("--redis-db", type=int, default=13)
+    parser.add_argument("--workers", type=int, default=1, help="the engine's SIP_WORKERS")
     parser.add_argument("--no-report", action="store_true", help="leave docs/benchmarks.md")
     arguments = parser.parse_args()
     sip_engine.setup_django(sip_engine.bench_environment(arguments.database, arguments.redis_db))
@@ -324,7 +325,8 @@ def main() -> None:
 
     gateway = SinkGateway()
     create_data(gateway.port)
-    runner = EngineRunner(node="fuzz", env={"LOG_LEVEL": "INFO"}).start()
+    engine_env = {"LOG_LEVEL": "INFO", "SIP_WORKERS": str(arguments.workers)}
+    runner = EngineRunner(node="fuzz", env=engine_env).start()
     try:
         report = fuzz(
             runner,

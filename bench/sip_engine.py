@@ -388,8 +388,9 @@ def customer_calls(
     """A mapping gateway's calls through the engine, each held `hold_ms` (a SippRun, or with
     `background` the sipp process: see `finish`). A call that waits `recv_timeout_ms` for a
     message fails, so that datagrams dropped while the engine was down or past its capacity
-    cannot keep sipp, and the bench, waiting for ever."""
-    rows = [f"2125550100;86138{n:08d};" for n in range(rate * duration)]
+    cannot keep sipp, and the bench, waiting for ever. The callers vary, as a gateway's do
+    (with several workers, its calls are spread over them by caller: ADR 0011)."""
+    rows = [f"21255{n % 10_000:05d};86138{n:08d};" for n in range(rate * duration)]
     return sipp(
         SCENARIOS / "uac_gateway_call.xml",
         engine.address,

@@ -193,6 +193,10 @@ def figures(report: SoakReport, max_rss_slope: float, max_count_growth: float) -
     return lines
 
 
+def workers(count: int) -> str:
+    return "one process" if count == 1 else f"{count} workers, RSS added up, counts summed"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -205,6 +209,7 @@ def main() -> None:
     parser.add_argument("--max-count-growth", type=float, default=0.10, help="share of mean")
     parser.add_argument("--database", default="vosadmin_harness")
     parser.add_argument("--redis-db", type=int, default=13)
+    parser.add_argument("--workers", type=int, default=1, help="the engine's SIP_WORKERS")
     parser.add_argument("--no-report", action="store_true", help="leave docs/benchmarks.md")
     arguments = parser.parse_args()
     sip_engine.setup_django(sip_engine.bench_environment(arguments.database, arguments.redis_db))
@@ -212,7 +217,8 @@ def main() -> None:
 
     gateway_port = free_port(sip_engine.GATEWAY_IP)
     sip_engine.create_route(gateway_port)
-    runner = EngineRunner(node="soak", env={"LOG_LEVEL": "INFO"}).start()
+    engine_env = {"LOG_LEVEL": "INFO", "SIP_WORKERS": str(arguments.workers)}
+    runner = EngineRunner(node="soak", env=engine_env).start()
     try:
         report = soak(
             runner,
@@ -228,7 +234,8 @@ def main() -> None:
     lines = figures(report, arguments.max_rss_slope, arguments.max_count_growth)
     print("\n".join(lines))
     text = (
-        f"`make soak` (bench/soak.py): sipp UAC → engine → sipp UAS at {arguments.rate} "
+        f"`make soak` (bench/soak.py): sipp UAC → engine ({workers(arguments.workers)}) → "
+        f"sipp UAS at {arguments.rate} "
         f"calls/s for {arguments.seconds} s, {arguments.hold_ms} ms hold, engine sampled "
         f"every {arguments.interval:g} s (RSS from /proc, counts from its SIGUSR2 line); "
         "the memory and counts must not grow over the second half, and nothing may be left "

@@ -3,6 +3,8 @@ bench/soak.py, bench/faults.py and their short versions in tests/engine/test_har
 
 RSS comes from /proc/<pid>/status; open transactions, dialogs, calls and legs from the line the
 engine logs on SIGUSR2 (`Engine.log_object_counts`); liveness from a valid OPTIONS answered.
+An engine of several workers (SIP_WORKERS) is watched whole: its processes' RSS added up, and
+its workers' counts (the dispatcher passes SIGUSR2 on: each worker logs its line) summed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+import psutil
 
 COUNTS = re.compile(r"object counts: (.*)")
 COUNT = re.compile(r"(\w+)=(\d+)")  # in a counts line (cyclic garbage may add its types)
@@ -41,6 +45,7 @@ class EngineWatch:
     log_path: Path
     offset: int = 0
     seen: str = ""
+    workers: int = 1  # processes that log counts (more than one: they are the pid's children)
     _counts_seen: int = field(default=0)
 
     @classmethod
@@ -48,7 +53,9 @@ class EngineWatch:
         """Watch a `tests.engine.harness.EngineRunner` (from its current log position)."""
         log_path: Path = runner.log_path  # type: ignore[attr-defined]
         pid = runner.process.pid  # type: ignore[attr-defined]
-        return cls(pid, log_path, log_path.stat().st_size if log_path.exists() else 0)
+        workers: int = runner.workers  # type: ignore[attr-defined]
+        offset = log_path.stat().st_size if log_path.exists() else 0
+        return cls(pid, log_path, offset, workers=workers)
 
     def read_log(self) -> str:
         """Everything the engine logged since the watch started."""
@@ -59,18 +66,24 @@ class EngineWatch:
         return self.seen
 
     def rss_kb(self) -> int:
-        return rss_kb(self.pid)
+        """The engine's RSS: of its one process, or of the dispatcher and its workers."""
+        children = psutil.Process(self.pid).children() if self.workers > 1 else []
+        return rss_kb(self.pid) + sum(rss_kb(child.pid) for child in children)
 
     def counts(self, timeout: float = 30) -> dict[str, int]:
-        """Ask for a counts line (SIGUSR2) and return it: server_transactions,
-        client_transactions, dialogs, calls, legs."""
+        """Ask for a counts line (SIGUSR2) from every worker and return their sums:
+        server_transactions, client_transactions, dialogs, calls, legs."""
         os.kill(self.pid, signal.SIGUSR2)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = COUNTS.findall(self.read_log())
-            if len(found) > self._counts_seen:
+            if len(found) >= self._counts_seen + self.workers:
                 self._counts_seen = len(found)
-                return {k: int(v) for k, v in COUNT.findall(found[-1])}
+                totals: dict[str, int] = {}
+                for line in found[-self.workers :]:
+                    for key, value in COUNT.findall(line):
+                        totals[key] = totals.get(key, 0) + int(value)
+                return totals
             time.sleep(0.05)
         raise AssertionError(f"the engine logged no object counts within {timeout} s")
 

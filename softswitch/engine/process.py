@@ -44,6 +44,7 @@ from softswitch.engine.overload import OverloadGuard, OverloadSettings
 from softswitch.engine.registrar import BindingStore, Registrar
 from softswitch.engine.sip_layer import SipLayer
 from softswitch.engine.switch import Switch
+from softswitch.engine.tcp_proxy import ProxiedConnection, ProxiedTcp
 from softswitch.engine.transport import (
     DispatchedUdpEndpoint,
     Flow,
@@ -128,9 +129,7 @@ class Engine:
         self.cache = ConfigCache(self.executor, on_change=self._config_changed)
         self.clock = Clock()
         self.overload = OverloadGuard(self.clock, settings.overload)
-        self.tcp = TcpManager(
-            self._on_stream_message, self._on_broken_stream, self._on_tcp_opened, self.clock
-        )
+        self.tcp = self._tcp()
         self.udp = self._udp_endpoint()
         self.peers = self._peers()
         self.bindings = BindingStore(settings.node, self.executor, self.peers)
@@ -208,7 +207,7 @@ class Engine:
             self.settings.node,
             host,
             port,
-            "UDP+TCP" if len(self._servers) > 1 else "UDP; TCP on the first worker",
+            "UDP+TCP",
             restored,
         )
 
@@ -235,6 +234,21 @@ class Engine:
         while not await self.cache.refresh():
             await asyncio.sleep(pause)
             pause = min(pause * 2, 5.0)
+
+    def _tcp(self) -> TcpManager | ProxiedTcp:
+        """A worker's connections are the dispatcher's (tcp_proxy.py)."""
+        worker = self.settings.worker
+        if worker is None:
+            return TcpManager(
+                self._on_stream_message, self._on_broken_stream, self._on_tcp_opened, self.clock
+            )
+        return ProxiedTcp(
+            worker.link(),
+            self._on_stream_message,
+            self._on_broken_stream,
+            self._on_tcp_opened,
+            self.clock,
+        )
 
     def _udp_endpoint(self) -> UdpEndpoint:
         def on_datagram(data: bytes, remote: tuple[str, int]) -> None:
@@ -275,9 +289,12 @@ class Engine:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UDP_BUFFER_BYTES)
         self.overload.watch(transport.get_extra_info("socket"))
         self._servers = [transport]
-        if worker is None or worker.index == 0:  # TCP: the first worker serves it all
+        tcp = self.tcp
+        if isinstance(tcp, ProxiedTcp):
+            tcp.start()
+        else:
             server = await loop.create_server(
-                lambda: TcpConnection(self.tcp), host, port, reuse_address=True, backlog=1024
+                lambda: TcpConnection(tcp), host, port, reuse_address=True, backlog=1024
             )
             self._servers.append(server)
 
@@ -291,8 +308,7 @@ class Engine:
         udp, *tcp_server = self._servers
         for server in tcp_server:
             server.close()
-        for connection in list(self.tcp.by_id.values()):
-            connection.close(reset=False)
+        self.tcp.release_all()
         await self.cdr_writer.flush()
         with contextlib.suppress(Exception):  # what this node still holds, e.g. unwritten CDRs
             await self.switch.calls.money.forget_previous_run()
@@ -362,9 +378,9 @@ class Engine:
         """Close TCP connections that carry no binding and no call and have been idle."""
         busy = self.switch.registrar.bound_connections() | self.switch.calls.connections_in_use()
         limit = self.clock.monotonic() - TCP_IDLE_SECONDS
-        for connection in list(self.tcp.by_id.values()):
-            if connection.id not in busy and connection.last_activity < limit:
-                self.switch.close_connection(connection.id)
+        for connection_id in self.tcp.idle(limit):
+            if connection_id not in busy:
+                self.tcp.release(connection_id, self.switch.parameter("SS_TCP_CLOSE_RESET"))
 
     def _send(self, flow: Flow, data: bytes, on_error: Callable[[], None]) -> None:
         if flow.transport == "tcp":
@@ -375,11 +391,11 @@ class Engine:
     def _on_stream_message(self, message: Message | Malformed, flow: Flow) -> None:
         self.switch.on_stream_message(message, flow)
 
-    def _on_broken_stream(self, connection: TcpConnection) -> None:
+    def _on_broken_stream(self, connection: TcpConnection | ProxiedConnection) -> None:
         """Garbage on a stream: close it the way SS_TCP_CLOSE_RESET says."""
         self.switch.close_connection(connection.id)
 
-    def _on_tcp_opened(self, connection: TcpConnection) -> None:
+    def _on_tcp_opened(self, connection: TcpConnection | ProxiedConnection) -> None:
         """A suspended source is not even allowed to keep a connection open."""
         if self.switch.guard.is_suspended(connection.remote[0], self.clock.now()):
             self.switch.close_connection(connection.id)

@@ -22,7 +22,13 @@ from softswitch.engine.clock import Clock
 from softswitch.engine.workers import PEER_MESSAGE, WorkerSockets, unwrap
 from softswitch.sip.message import Message
 from softswitch.sip.parser import Malformed
-from softswitch.sip.stream import FramingError, KeepAlivePing, MessageReceived, StreamFramer
+from softswitch.sip.stream import (
+    FrameReceived,
+    FramingError,
+    KeepAlivePing,
+    MessageReceived,
+    StreamFramer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +126,7 @@ class TcpConnection(asyncio.Protocol):
     def __init__(self, manager: TcpManager) -> None:
         self.manager = manager
         self.id = next(_connection_ids)
-        self.framer = StreamFramer()
+        self.framer = StreamFramer(parse=manager.on_frame is None)
         self.transport: asyncio.Transport | None = None
         self.remote: Address = ("", 0)
         self.last_activity = manager.clock.monotonic()
@@ -141,6 +147,8 @@ class TcpConnection(asyncio.Protocol):
         for event in self.framer.feed(data):
             if isinstance(event, MessageReceived):
                 self.manager.on_message(event.message, self.flow)
+            elif isinstance(event, FrameReceived) and self.manager.on_frame is not None:
+                self.manager.on_frame(event.data, self)
             elif isinstance(event, KeepAlivePing):
                 self.send(b"\r\n")  # RFC 5626 §4.4.1 pong
             elif isinstance(event, FramingError):
@@ -172,7 +180,10 @@ class TcpConnection(asyncio.Protocol):
 
 
 class TcpManager:
-    """All TCP connections, inbound and outbound, by id and by remote address."""
+    """All TCP connections, inbound and outbound, by id and by remote address.
+
+    A proxy that only routes messages (tcp_proxy.py) passes `on_frame`, which then gets each
+    framed message unparsed instead of `on_message`, and `on_lost`."""
 
     def __init__(
         self,
@@ -180,11 +191,16 @@ class TcpManager:
         on_broken: Callable[[TcpConnection], None],
         on_opened: Callable[[TcpConnection], None],
         clock: Clock,
+        *,
+        on_frame: Callable[[bytes, TcpConnection], None] | None = None,
+        on_lost: Callable[[TcpConnection], None] | None = None,
     ) -> None:
         self.clock = clock
         self.on_message = on_message
         self.on_broken = on_broken
         self.on_opened = on_opened
+        self.on_frame = on_frame
+        self.on_lost = on_lost
         self.by_id: dict[int, TcpConnection] = {}
         self.by_remote: dict[Address, TcpConnection] = {}
         self._connecting: dict[Address, asyncio.Task[TcpConnection | None]] = {}
@@ -198,12 +214,19 @@ class TcpManager:
         self.by_id.pop(connection.id, None)
         if self.by_remote.get(connection.remote) is connection:
             del self.by_remote[connection.remote]
+        if self.on_lost is not None:
+            self.on_lost(connection)
+
+    def find(self, flow: Flow) -> TcpConnection | None:
+        """The flow's open connection, or another open one to its remote address."""
+        connection = self.by_id.get(flow.connection_id) if flow.connection_id else None
+        connection = connection or self.by_remote.get(flow.remote)
+        return connection if connection is not None and not connection.closed else None
 
     def send(self, flow: Flow, data: bytes, on_error: Callable[[], None]) -> None:
         """Send on the flow's connection, or on (a new) one to its remote address."""
-        connection = self.by_id.get(flow.connection_id) if flow.connection_id else None
-        connection = connection or self.by_remote.get(flow.remote)
-        if connection is not None and not connection.closed:
+        connection = self.find(flow)
+        if connection is not None:
             connection.send(data)
             return
         asyncio.get_running_loop().create_task(self._connect_and_send(flow.remote, data, on_error))
@@ -211,15 +234,19 @@ class TcpManager:
     async def _connect_and_send(
         self, remote: Address, data: bytes, on_error: Callable[[], None]
     ) -> None:
-        task = self._connecting.get(remote)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self._connect(remote))
-            self._connecting[remote] = task
-        connection = await task
+        connection = await self.connect(remote)
         if connection is None:
             on_error()
         else:
             connection.send(data)
+
+    async def connect(self, remote: Address) -> TcpConnection | None:
+        """A new connection to `remote` (one at a time per address), or None if it failed."""
+        task = self._connecting.get(remote)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._connect(remote))
+            self._connecting[remote] = task
+        return await task
 
     async def _connect(self, remote: Address) -> TcpConnection | None:
         loop = asyncio.get_running_loop()
@@ -243,6 +270,19 @@ class TcpManager:
         connection = self.by_id.get(connection_id) if connection_id else None
         if connection is not None:
             connection.close(reset)
+
+    def release(self, connection_id: int, reset: bool) -> None:
+        """This engine no longer needs the connection (idle): close it."""
+        self.close(connection_id, reset)
+
+    def release_all(self) -> None:
+        """The engine stops: close every connection with FIN."""
+        for connection in list(self.by_id.values()):
+            connection.close(reset=False)
+
+    def idle(self, since: float) -> list[int]:
+        """The connections not used since monotonic time `since`."""
+        return [c.id for c in self.by_id.values() if c.last_activity < since]
 
     def __len__(self) -> int:
         return len(self.by_id)

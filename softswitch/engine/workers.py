@@ -25,22 +25,20 @@ them in a peer message (`Peers`), sent to their inboxes.
 
 Each worker is an engine node of its own (`<SIP_NODE_NAME>-<n>`, node id SIP_NODE_ID + n):
 capacity, money, counters and CDRs are shared through Redis and PostgreSQL as between nodes.
-TCP is served by worker 0 alone (a stream cannot be split per message without a proxy in
-front). A worker stops (as on SIGTERM) when the parent dies.
+The dispatcher also holds every TCP connection and routes each framed message the same way
+(tcp_proxy.py). A worker stops (as on SIGTERM) when the parent dies. The parent's side is in
+dispatcher.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import logging
 import os
 import re
 import signal
 import socket
-import subprocess
 import sys
-import threading
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,18 +46,12 @@ from dataclasses import dataclass
 logger = logging.getLogger(__name__)
 
 Address = tuple[str, int]
-# Set for the children: "<index>/<count>/<public fd>/<inbox fd>/<parent pid>/<dispatcher
-# port>/<inbox port of each worker, comma-separated>".
+# Set for the children: "<index>/<count>/<public fd>/<inbox fd>/<link fd>/<parent pid>/
+# <dispatcher port>/<inbox port of each worker, comma-separated>".
 WORKER_ENV = "SIP_WORKER"
 PEER_MESSAGE = b"!"  # starts a message from another worker (`wrap` starts with an address)
-# What the parent passes on to its workers, besides SIGTERM: USR1 prints every thread's stack,
-# USR2 counts the cyclic garbage (runsipengine).
-PASSED_ON = (signal.SIGUSR1, signal.SIGUSR2)
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
 LOOPBACK = "127.0.0.1"
-MAX_DATAGRAM = 65535
-SOCKET_BUFFER_BYTES = 8 * 1024 * 1024
-POLLS_PER_SECOND = 5  # how often the parent looks at its workers
 # Each header follows a line break (the start line comes first): a "\n" to search for makes
 # these three times faster than a multi-line "^".
 CALL_ID = re.compile(rb"\n(?:call-id|i)[ \t]*:[ \t]*([^\s]+)", re.IGNORECASE)
@@ -120,13 +112,14 @@ def unwrap(data: bytes) -> tuple[bytes, Address]:
 
 @dataclass(frozen=True)
 class WorkerSockets:
-    """What a worker process inherits: its place among the workers, two sockets, and the
+    """What a worker process inherits: its place among the workers, three sockets, and the
     loopback addresses its inbox takes datagrams from."""
 
     index: int
     count: int
     public_fd: int  # the SIP address: send only (the parent reads it)
     inbox_fd: int  # loopback UDP: datagrams from the dispatcher and peer messages
+    link_fd: int  # a SOCK_SEQPACKET socket: TCP through the dispatcher (tcp_proxy.py)
     parent: int  # the dispatching process
     dispatcher: Address  # where the dispatcher sends from
     peers: tuple[Address, ...]  # every worker's inbox, by index (this one's included)
@@ -135,8 +128,8 @@ class WorkerSockets:
         """The SIP_WORKER value that `from_environment` reads back."""
         ports = ",".join(str(port) for _, port in self.peers)
         return (
-            f"{self.index}/{self.count}/{self.public_fd}/{self.inbox_fd}/{self.parent}/"
-            f"{self.dispatcher[1]}/{ports}"
+            f"{self.index}/{self.count}/{self.public_fd}/{self.inbox_fd}/{self.link_fd}/"
+            f"{self.parent}/{self.dispatcher[1]}/{ports}"
         )
 
     @classmethod
@@ -146,9 +139,11 @@ class WorkerSockets:
         if not value:
             return None
         *numbers, ports = value.split("/")
-        index, count, public_fd, inbox_fd, parent, dispatcher = (int(part) for part in numbers)
+        index, count, public_fd, inbox_fd, link_fd, parent, dispatcher = map(int, numbers)
         peers = tuple((LOOPBACK, int(port)) for port in ports.split(","))
-        return cls(index, count, public_fd, inbox_fd, parent, (LOOPBACK, dispatcher), peers)
+        return cls(
+            index, count, public_fd, inbox_fd, link_fd, parent, (LOOPBACK, dispatcher), peers
+        )
 
     def public(self) -> socket.socket:
         """The shared socket, for sending only (with MSG_DONTWAIT, transport.py): its blocking
@@ -157,6 +152,11 @@ class WorkerSockets:
 
     def inbox(self) -> socket.socket:
         sock = socket.socket(fileno=self.inbox_fd)
+        sock.setblocking(False)
+        return sock
+
+    def link(self) -> socket.socket:
+        sock = socket.socket(fileno=self.link_fd)
         sock.setblocking(False)
         return sock
 
@@ -194,173 +194,3 @@ class Peers:
         data = PEER_MESSAGE + " ".join((str(self.index), *words)).encode()
         for address in self.others:
             self.send(data, address)
-
-
-class Dispatcher:
-    """Reads the public socket and passes each datagram to its worker's inbox, in a thread of
-    its own (`start`, `stop`)."""
-
-    def __init__(self, public: socket.socket, inboxes: Sequence[Address]) -> None:
-        self.public = public
-        self.inboxes = list(inboxes)
-        self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
-        self.sender.setblocking(False)
-        self.sender.bind((LOOPBACK, 0))  # the one address a worker's inbox takes datagrams from
-        self.dropped = 0  # not handed to a worker (its inbox full): lost, as a full socket loses
-        self.thread = threading.Thread(target=self.run, name="sip-dispatcher", daemon=True)
-
-    @property
-    def address(self) -> Address:
-        host, port = self.sender.getsockname()
-        return host, port
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        """Wake the reading thread (a shutdown ends a blocked read) and wait for it."""
-        with contextlib.suppress(OSError):  # "not connected", yet the read is woken
-            self.public.shutdown(socket.SHUT_RD)
-        self.thread.join(5)
-
-    def run(self) -> None:
-        """Until `stop`. A datagram that cannot be handed over is dropped and counted; nothing
-        ends the loop but `stop`."""
-        count, inboxes, send = len(self.inboxes), self.inboxes, self.sender.sendto
-        receive = self.public.recvfrom
-        while True:
-            try:
-                datagram, remote = receive(MAX_DATAGRAM)
-            except OSError as error:  # e.g. ENOBUFS; a closed socket: the engine is stopping
-                if self.public.fileno() < 0:
-                    return
-                logger.warning("SIP dispatcher: reading failed: %s", error)
-                continue
-            if remote is None:  # woken by `stop`
-                return
-            try:
-                send(wrap(datagram, remote), inboxes[worker_for(datagram, count)])
-            except (BlockingIOError, InterruptedError):
-                self.dropped += 1
-            except OSError as error:
-                self.dropped += 1
-                logger.warning("SIP dispatcher: a datagram from %s:%s lost: %s", *remote, error)
-
-
-class DropReport:
-    """Logs, every `every` ticks (the parent ticks it each time it polls its workers, 5 times
-    a second), how many datagrams the dispatcher dropped since the last report (an inbox
-    overflows when its worker falls behind)."""
-
-    def __init__(self, dispatcher: Dispatcher, every: int = 10 * POLLS_PER_SECOND) -> None:
-        self.dispatcher = dispatcher
-        self.every = every
-        self.ticks = 0
-        self.reported = 0
-
-    def tick(self) -> None:
-        self.ticks += 1
-        if self.ticks % self.every:
-            return
-        dropped = self.dispatcher.dropped
-        if dropped > self.reported:
-            logger.warning(
-                "SIP dispatcher: %d datagrams dropped in the last %.0f s (%d in all): "
-                "a worker is falling behind",
-                dropped - self.reported,
-                self.every / POLLS_PER_SECOND,
-                dropped,
-            )
-            self.reported = dropped
-
-
-def _public_socket(listen: Address) -> socket.socket:
-    family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
-    public = socket.socket(family, socket.SOCK_DGRAM)
-    public.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    with contextlib.suppress(OSError):
-        public.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
-        public.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
-    public.bind(listen)
-    return public
-
-
-def _inbox() -> socket.socket:
-    inbox = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    with contextlib.suppress(OSError):
-        inbox.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
-    inbox.bind((LOOPBACK, 0))
-    return inbox
-
-
-def run_workers(count: int, listen: Address, command: Sequence[str]) -> int:
-    """Bind `listen`, start `count` workers (`command`, each told its place by SIP_WORKER),
-    dispatch until SIGTERM or SIGINT (passed on to the workers) or until a worker exits (the
-    others are then stopped too, so that a supervisor restarts the whole engine). Returns the
-    exit status."""
-    public = _public_socket(listen)
-    inboxes = [_inbox() for _ in range(count)]
-    dispatcher = Dispatcher(public, [inbox.getsockname() for inbox in inboxes])
-    workers = []
-    for index, inbox in enumerate(inboxes):
-        sockets = WorkerSockets(
-            index,
-            count,
-            public.fileno(),
-            inbox.fileno(),
-            os.getpid(),
-            dispatcher.address,
-            tuple(dispatcher.inboxes),
-        )
-        env = {**os.environ, WORKER_ENV: sockets.environment()}
-        workers.append(
-            subprocess.Popen(command, env=env, pass_fds=(public.fileno(), inbox.fileno()))
-        )
-    dispatcher.start()
-    logger.info("SIP engine: %d workers behind %s:%s", count, *listen)
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
-    for signum in PASSED_ON:
-        signal.signal(signum, lambda signum, _: _signal_all(workers, signum))
-    status = _wait(workers, stopping, DropReport(dispatcher))
-    _signal_all(workers, signal.SIGTERM)
-    for worker in workers:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            worker.wait(30)
-        if worker.poll() is None:
-            worker.kill()
-    dispatcher.stop()
-    public.close()
-    if any(worker.wait() != 0 for worker in workers):
-        return 1  # a worker's shutdown did not finish (or it had exited already)
-    return status
-
-
-def _signal_all(workers: list[subprocess.Popen[bytes]], signum: int) -> None:
-    for worker in workers:
-        if worker.poll() is None:
-            worker.send_signal(signum)
-
-
-def _wait(
-    workers: list[subprocess.Popen[bytes]], stopping: threading.Event, drops: DropReport
-) -> int:
-    """Until asked to stop (0) or a worker exits (1)."""
-    while not stopping.wait(1 / POLLS_PER_SECOND):
-        drops.tick()
-        for index, worker in enumerate(workers):
-            if worker.poll() is not None:
-                logger.error(
-                    "SIP engine worker %d exited with status %s; stopping the others",
-                    index,
-                    worker.returncode,
-                )
-                return 1
-    return 0
-
-
-def worker_command() -> list[str]:
-    """How this process was started (a worker is started the same way)."""
-    return [sys.executable, *sys.argv]

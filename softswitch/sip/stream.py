@@ -21,6 +21,14 @@ class MessageReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class FrameReceived:
+    """One framed message, not parsed (`StreamFramer(parse=False)`: for a proxy that only
+    routes it)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class KeepAlivePing:
     """A double-CRLF ping: answer it with a single CRLF (RFC 5626 §4.4.1)."""
 
@@ -37,7 +45,7 @@ class FramingError:
     reason: str
 
 
-StreamEvent = MessageReceived | KeepAlivePing | KeepAlivePong | FramingError
+StreamEvent = MessageReceived | FrameReceived | KeepAlivePing | KeepAlivePong | FramingError
 
 
 class StreamFramer:
@@ -49,14 +57,24 @@ class StreamFramer:
     the first half of a ping.
     """
 
-    __slots__ = ("_broken", "_buffer", "_max_body", "_max_header", "_message_size", "_scanned")
+    __slots__ = (
+        "_broken",
+        "_buffer",
+        "_max_body",
+        "_max_header",
+        "_message_size",
+        "_parse",
+        "_scanned",
+    )
 
     def __init__(
         self,
         *,
         max_header_size: int = DEFAULT_MAX_HEADER_SIZE,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        parse: bool = True,
     ) -> None:
+        self._parse = parse  # MessageReceived, or else FrameReceived
         self._max_header = max_header_size
         self._max_body = max_body_size
         self._buffer = bytearray()
@@ -93,11 +111,11 @@ class StreamFramer:
         size = self._message_size
         if size is None or len(self._buffer) < size:
             return None
-        message = bytes(self._buffer[:size])
+        frame = bytes(self._buffer[:size])
         del self._buffer[:size]
         self._message_size = None
         self._scanned = 0
-        return MessageReceived(try_parse_message(message))
+        return MessageReceived(try_parse_message(frame)) if self._parse else FrameReceived(frame)
 
     def _keep_alive(self) -> StreamEvent | None:
         if self._buffer.startswith(_DOUBLE_CRLF):

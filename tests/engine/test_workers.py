@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import socket
+import zlib
+from functools import partial
 from unittest.mock import patch
 
 import psutil
@@ -15,12 +18,17 @@ from django.conf import settings
 
 from billing.flow_numbers import MAX_NODE, SEQUENCE_BITS
 from billing.models import Cdr
+from softswitch.engine.dispatcher import POLLS_PER_SECOND, Dispatcher, DropReport
+from softswitch.engine.tcp_proxy import (
+    LINK_RECORD_BYTES,
+    TcpProxy,
+    link_pair,
+    parse_record,
+    record,
+)
 from softswitch.engine.transport import DispatchedUdpEndpoint
 from softswitch.engine.workers import (
-    POLLS_PER_SECOND,
     WORKER_ENV,
-    Dispatcher,
-    DropReport,
     WorkerSockets,
     call_id_tag,
     unwrap,
@@ -29,6 +37,7 @@ from softswitch.engine.workers import (
 )
 from softswitch.models import MappingGateway, Phone, RoutingGateway
 from softswitch.sip.ids import IdGenerator
+from softswitch.sip.stream import FrameReceived, StreamFramer
 from tests.engine.fixtures import auth_row
 from tests.engine.harness import free_port, requires_sipp, run_sipp, sipp_finished, wait_for
 from tests.engine.sip_client import SipSocketClient
@@ -159,9 +168,10 @@ CUSTOMER_IP = "127.0.0.2"
 @requires_sipp
 @pytest.mark.sipp
 @pytest.mark.django_db(transaction=True)
-def test_calls_through_two_workers(engine_factory) -> None:
-    """Calls from one customer IP:port are shared by both workers, each answered with its CDR;
-    SIGTERM to the engine stops both workers cleanly."""
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_calls_through_two_workers(engine_factory, transport) -> None:
+    """Calls from one customer IP:port (over TCP, one connection: sipp's t1) are shared by
+    both workers, each answered with its CDR; SIGTERM to the engine stops both cleanly."""
     MappingGateway.objects.create(name="GW-CUSTOMER", ips=[CUSTOMER_IP])
     vendor = RoutingGateway.objects.create(
         name="VENDOR", host="127.0.0.1", port=free_port(), prefixes=["86"]
@@ -181,6 +191,7 @@ def test_calls_through_two_workers(engine_factory) -> None:
         "uac_gateway_call.xml",
         runner.address,
         rows=rows,
+        transport=transport,
         local_ip=CUSTOMER_IP,
         calls=calls,
         rate=20,
@@ -362,7 +373,7 @@ def test_a_worker_cannot_send_where_the_socket_cannot_address() -> None:
     (a gateway at an IPv6 address behind an IPv4 address fails over at once)."""
     public, inbox = udp_socket(), udp_socket()
     sockets = WorkerSockets(
-        0, 1, os.dup(public.fileno()), inbox.fileno(), os.getpid(), ("127.0.0.1", 1), ()
+        0, 1, os.dup(public.fileno()), inbox.fileno(), -1, os.getpid(), ("127.0.0.1", 1), ()
     )
     endpoint = DispatchedUdpEndpoint(lambda data, remote: None, lambda data: None, sockets)
     with pytest.raises(socket.gaierror):
@@ -370,4 +381,161 @@ def test_a_worker_cannot_send_where_the_socket_cannot_address() -> None:
     endpoint.send(b"OPTIONS", inbox.getsockname())
     assert inbox.recv(65535) == b"OPTIONS"
     for sock in (public, inbox, endpoint.public):
+        sock.close()
+
+
+# TCP through the dispatcher (tcp_proxy.py) ------------------------------------------------
+
+
+class FakeWorker:
+    """A worker's end of a link, read and written by the test."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.sock.setblocking(True)
+        self.sock.settimeout(5)
+
+    def next(self) -> tuple[str, list[str], bytes]:
+        return parse_record(self.sock.recv(LINK_RECORD_BYTES))
+
+    def send(self, kind: str, *words: object, payload: bytes = b"") -> None:
+        self.sock.send(record(kind, *words, payload=payload))
+
+
+def tcp_listener() -> socket.socket:
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.bind(("127.0.0.1", 0))
+    listening.listen(8)
+    listening.setblocking(False)
+    return listening
+
+
+def test_the_dispatcher_routes_each_message_of_a_connection_to_its_worker() -> None:
+    """One connection carries messages of both workers; each worker answers on it; the
+    dispatcher answers keep-alive pings itself; the connection stays open until every worker
+    that claimed it has released it."""
+    links = [link_pair() for _ in range(2)]
+    listening = tcp_listener()
+    proxy = TcpProxy(listening, [ours for ours, _ in links], partial(worker_for, count=2))
+    proxy.start()
+    workers = [FakeWorker(theirs) for _, theirs in links]
+    peer = socket.create_connection(listening.getsockname(), timeout=5)
+    try:
+        first = zlib.crc32(b"127.0.0.1") % 2  # told of the new connection, which it claims
+        kind, (connection_id, host, port), _ = workers[first].next()
+        assert (kind, host, int(port)) == ("o", "127.0.0.1", peer.getsockname()[1])
+        to_worker = {n: message(call_id=f"Call-ID: 7{call_id_tag(n)}@192.0.2.1") for n in (0, 1)}
+        peer.sendall(to_worker[1] + b"\r\n\r\n" + to_worker[0][:30])  # a ping, half a message
+        assert peer.recv(2) == b"\r\n"  # the pong
+        peer.sendall(to_worker[0][30:])
+        for n in (1, 0):
+            assert workers[n].next() == ("m", [connection_id, host, port], to_worker[n])
+        for n in (0, 1):  # each worker answers on the connection
+            workers[n].send("s", connection_id, host, port, 0, payload=b"answer %d " % n)
+        received = b""
+        while len(received) < 18:
+            received += peer.recv(100)
+        assert received == b"answer 0 answer 1 "
+        workers[0].send("r", connection_id, 0)
+        workers[1].send("s", 0, host, port, 9, payload=b"by address")  # a token: told back
+        assert workers[1].next() == ("k", ["9", connection_id, host, port], b"")
+        assert peer.recv(100) == b"by address"  # still open: worker 1 claims it
+        workers[1].send("r", connection_id, 0)
+        assert peer.recv(100) == b""  # released by all: closed with FIN
+        other = socket.create_connection(listening.getsockname(), timeout=5)
+        kind, (other_id, *_), _ = workers[first].next()
+        other.close()  # the peer closes: its claimer is told
+        assert (kind, workers[first].next()) == ("o", ("l", [other_id], b""))
+    finally:
+        peer.close()
+        proxy.stop()
+    assert not proxy.thread.is_alive()
+
+
+def test_a_worker_is_told_when_the_dispatcher_cannot_connect() -> None:
+    links = [link_pair()]
+    proxy = TcpProxy(tcp_listener(), [links[0][0]], partial(worker_for, count=1))
+    proxy.start()
+    worker = FakeWorker(links[0][1])
+    try:
+        worker.send("s", 0, "127.0.0.1", free_port(), 5, payload=b"INVITE")  # nobody listens
+        assert worker.next() == ("f", ["5"], b"")
+    finally:
+        proxy.stop()
+
+
+def read_frame(sock: socket.socket, framer: StreamFramer) -> bytes:
+    """The next message on a TCP connection, unparsed."""
+    while True:
+        for event in framer.feed(sock.recv(65535)):
+            if isinstance(event, FrameReceived):
+                return event.data
+
+
+def header(message: bytes, name: str) -> str:
+    found = re.search(rf"^{name}:\s*(.*?)\r$", message.decode(), re.MULTILINE | re.IGNORECASE)
+    assert found, (name, message)
+    return found.group(1)
+
+
+@requires_sipp
+@pytest.mark.sipp
+@pytest.mark.django_db(transaction=True)
+def test_a_tcp_gateway_may_hang_up_on_a_new_connection(engine_factory) -> None:
+    """A vendor on TCP answers the B leg of a call held by the second worker on the
+    connection the engine opened, then sends its BYE on a new connection (as RFC 3261 §18
+    allows): the BYE reaches that worker, which ends the call on both sides."""
+    MappingGateway.objects.create(name="GW-CUSTOMER", ips=[CUSTOMER_IP])
+    listening = socket.create_server(("127.0.0.1", 0))
+    listening.settimeout(10)
+    RoutingGateway.objects.create(
+        name="VENDOR",
+        host="127.0.0.1",
+        port=listening.getsockname()[1],
+        prefixes=["86"],
+        transport="tcp",
+    )
+    runner = engine_factory(env={"SIP_WORKERS": "2"})
+    (_, (caller,)) = users_on_each_worker(2, 1)
+    customer = run_sipp(
+        "uac_gateway_call_wait.xml",
+        runner.address,
+        rows=[f"{caller};8613800000001;"],
+        local_ip=CUSTOMER_IP,
+        background=True,
+        timeout=30,
+    )
+    leg, _ = listening.accept()
+    leg.settimeout(10)
+    invite = read_frame(leg, framer := StreamFramer(parse=False))
+    assert invite.startswith(b"INVITE ") and call_id_tag(1) in header(invite, "Call-ID")
+    vias = re.findall(rb"^Via:.*\r\n", invite, re.MULTILINE | re.IGNORECASE)
+    to = header(invite, "To") + ";tag=vendor"
+    leg.sendall(
+        b"SIP/2.0 200 OK\r\n"
+        + b"".join(vias)
+        + (
+            f"From: {header(invite, 'From')}\r\nTo: {to}\r\n"
+            f"Call-ID: {header(invite, 'Call-ID')}\r\nCSeq: {header(invite, 'CSeq')}\r\n"
+            f"Contact: <sip:vendor@127.0.0.1:{listening.getsockname()[1]};transport=tcp>\r\n"
+            "Content-Length: 0\r\n\r\n"
+        ).encode()
+    )
+    assert read_frame(leg, framer).startswith(b"ACK ")
+    hang_up = socket.create_connection((runner.host, runner.port), timeout=10)
+    target = re.search(r"<([^>]+)>", header(invite, "Contact")).group(1)
+    hang_up.sendall(
+        (
+            f"BYE {target} SIP/2.0\r\n"
+            f"Via: SIP/2.0/TCP 127.0.0.1:{hang_up.getsockname()[1]};branch=z9hG4bKbye1\r\n"
+            f"From: {to}\r\nTo: {header(invite, 'From')}\r\n"
+            f"Call-ID: {header(invite, 'Call-ID')}\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\n"
+            "Content-Length: 0\r\n\r\n"
+        ).encode()
+    )
+    assert read_frame(hang_up, StreamFramer(parse=False)).startswith(b"SIP/2.0 200 ")
+    assert sipp_finished(customer).outcome() == "REMOTE_BYE"
+    billed = wait_for(lambda: Cdr.objects.filter(caller=caller, end_reason=200).first())
+    assert billed and billed.flow_no >> SEQUENCE_BITS & MAX_NODE == settings.SIP_NODE_ID + 1
+    for sock in (leg, hang_up, listening):
         sock.close()

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from softswitch.sip.message import Message
 from softswitch.sip.parser import Malformed
 from softswitch.sip.stream import (
+    FrameReceived,
     FramingError,
     KeepAlivePing,
     KeepAlivePong,
@@ -46,6 +47,15 @@ def test_any_chunking_yields_the_same_messages(parts: list[bytes], cuts: list[in
         part for part in parts if part != b"\r\n\r\n"
     ]
     assert sum(isinstance(event, KeepAlivePing) for event in events) == parts.count(b"\r\n\r\n")
+
+
+def test_a_proxy_gets_the_messages_unparsed() -> None:
+    """What the dispatcher routes (tcp_proxy.py): the same framing, the bytes as they came,
+    garbage included."""
+    events = feed_all(StreamFramer(parse=False), INVITE[:50], INVITE[50:] + b"\r\n\r\n" + REGISTER)
+    assert events == [FrameReceived(INVITE), KeepAlivePing(), FrameReceived(REGISTER)]
+    garbage = b"NOT SIP\r\nContent-Length: 2\r\n\r\nxy"
+    assert StreamFramer(parse=False).feed(garbage) == [FrameReceived(garbage)]
 
 
 def test_ping_is_reported_and_pong_after_a_message() -> None:

@@ -14,9 +14,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from billing.flow_numbers import GENERATED_NODE
+from softswitch.engine.dispatcher import run_workers, worker_command
 from softswitch.engine.overload import OverloadSettings
 from softswitch.engine.process import Engine, EngineSettings
-from softswitch.engine.workers import WorkerSockets, run_workers, worker_command
+from softswitch.engine.workers import WorkerSockets
 from softswitch.sip.digest import DigestAlgorithm
 
 logger = logging.getLogger("softswitch.engine")
