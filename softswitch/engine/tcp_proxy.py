@@ -138,10 +138,15 @@ class TcpProxy:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._started = threading.Event()
+        self._failed: BaseException | None = None
 
     def start(self) -> None:
+        """Serve in the thread; raises what stopped it from serving."""
         self.thread.start()
-        self._started.wait(10)
+        if not self._started.wait(10):
+            raise RuntimeError("the SIP TCP proxy did not start within 10 s")
+        if self._failed is not None:
+            raise RuntimeError("the SIP TCP proxy did not start") from self._failed
 
     def stop(self) -> None:
         """Close every connection (FIN) and end the thread; after the workers have stopped."""
@@ -150,7 +155,12 @@ class TcpProxy:
         self.thread.join(10)
 
     def _run(self) -> None:
-        asyncio.run(self._serve())
+        try:
+            asyncio.run(self._serve())
+        except BaseException as error:
+            logger.exception("SIP TCP proxy stopped")
+            self._failed = error
+            self._started.set()
 
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()

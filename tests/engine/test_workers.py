@@ -539,3 +539,12 @@ def test_a_tcp_gateway_may_hang_up_on_a_new_connection(engine_factory) -> None:
     assert billed and billed.flow_no >> SEQUENCE_BITS & MAX_NODE == settings.SIP_NODE_ID + 1
     for sock in (leg, hang_up, listening):
         sock.close()
+
+
+def test_a_proxy_that_cannot_serve_says_so() -> None:
+    """The engine does not run on without TCP: the dispatcher's start fails."""
+    listening = tcp_listener()
+    listening.close()
+    proxy = TcpProxy(listening, [link_pair()[0]], partial(worker_for, count=1))
+    with pytest.raises(RuntimeError, match="did not start"):
+        proxy.start()
