@@ -68,8 +68,9 @@ def parse_record(data: bytes) -> tuple[str, list[str], bytes]:
 
 
 class Link:
-    """One end of a link: records out (dropped, counted, if the other end is that far
-    behind) and records in, read by the event loop."""
+    """One end of a link: records out (dropped and counted if the other end is so far behind
+    that its 4 MiB buffer is full; logged at the 1st, 2nd, 4th, 8th… drop, so that a worker
+    falling behind cannot flood the log) and records in, read by the event loop."""
 
     def __init__(self, sock: socket.socket, name: str) -> None:
         self.sock = sock
@@ -81,7 +82,10 @@ class Link:
             self.sock.send(data)
         except (BlockingIOError, InterruptedError):
             self.dropped += 1
-            logger.warning("TCP link to %s full: a record dropped", self.name)
+            if self.dropped & (self.dropped - 1) == 0:
+                logger.warning(
+                    "TCP link to %s full: %d records dropped in all", self.name, self.dropped
+                )
         except OSError as error:  # the other end is gone: the engine is stopping
             logger.debug("TCP link to %s: %s", self.name, error)
 

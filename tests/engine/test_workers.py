@@ -21,6 +21,7 @@ from billing.models import Cdr
 from softswitch.engine.dispatcher import POLLS_PER_SECOND, Dispatcher, DropReport
 from softswitch.engine.tcp_proxy import (
     LINK_RECORD_BYTES,
+    Link,
     TcpProxy,
     link_pair,
     parse_record,
@@ -548,3 +549,19 @@ def test_a_proxy_that_cannot_serve_says_so() -> None:
     proxy = TcpProxy(listening, [link_pair()[0]], partial(worker_for, count=1))
     with pytest.raises(RuntimeError, match="did not start"):
         proxy.start()
+
+
+def test_a_full_link_drops_and_logs_sparingly(caplog) -> None:
+    """A worker far behind (its link's buffer full) loses records, counted; the log says so at
+    the 1st, 2nd, 4th… drop, not once per record."""
+    ours, theirs = link_pair()
+    link = Link(ours, "worker 1")
+    with caplog.at_level(logging.WARNING, logger="softswitch.engine.tcp_proxy"):
+        while link.dropped < 5:
+            link.send(record("m", 1, "127.0.0.1", 5060, payload=b"x" * 60_000))
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged == [f"TCP link to worker 1 full: {n} records dropped in all" for n in (1, 2, 4)]
+    kind, words, payload = parse_record(theirs.recv(LINK_RECORD_BYTES))  # what fitted is whole
+    assert (kind, words, len(payload)) == ("m", ["1", "127.0.0.1", "5060"], 60_000)
+    ours.close()
+    theirs.close()
