@@ -370,6 +370,7 @@ class Engine:
         now = self.clock.now()
         self.switch.registrar.sweep(now)
         self.switch.sweep(now)
+        self.switch.calls.forget_legs(self.clock.monotonic())
         self.overload.check()
         self._close_idle_connections()
         self.counters.gauge("tcp_connections", len(self.tcp), now)

@@ -2,8 +2,9 @@
 
 `softswitch.sip.transaction` holds the state machines; this module keeps them in two tables,
 turns their actions into sends and callbacks, and schedules each one's next deadline on the
-event loop. Requests that start something new, ACKs for 2xx, CANCELs and stray responses go to
-the transaction user (the `Switch`, which builds its layer: `Switch(layer=…)`).
+event loop (one loop timer for all of them: `Deadlines`). Requests that start something new,
+ACKs for 2xx, CANCELs and stray responses go to the transaction user (the `Switch`, which
+builds its layer: `Switch(layer=…)`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from softswitch.engine.clock import Clock, Timer
+from softswitch.engine.clock import Clock
+from softswitch.engine.deadlines import Deadlines
 from softswitch.engine.transport import Flow
 from softswitch.sip.message import Message, Request, Response, add_received_rport
 from softswitch.sip.parser import Malformed
@@ -47,7 +49,7 @@ class TransactionUser(Protocol):
 class ServerTransaction:
     """A server transaction and the flow its responses go back on."""
 
-    __slots__ = ("flow", "key", "layer", "request", "timer", "transaction")
+    __slots__ = ("deadline", "flow", "key", "layer", "request", "transaction", "wait")
 
     def __init__(self, layer: SipLayer, request: Request, flow: Flow, key: tuple[str, ...]) -> None:
         reliable = flow.transport == "tcp"
@@ -57,7 +59,8 @@ class ServerTransaction:
         self.transaction: Any = kind(request, reliable=reliable)
         self.flow = flow
         self.key = key
-        self.timer: Timer | None = None
+        self.deadline: float | None = None  # kept by the layer's Deadlines
+        self.wait = 0
 
     def respond(self, response: Response) -> None:
         """Send a response through the transaction (retransmissions included).
@@ -81,7 +84,9 @@ class ServerTransaction:
 class ClientTransaction:
     """A client transaction and whom to tell about its responses."""
 
-    __slots__ = ("flow", "key", "layer", "on_failure", "on_response", "timer", "transaction")
+    __slots__ = (
+        "deadline", "flow", "key", "layer", "on_failure", "on_response", "transaction", "wait"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -97,7 +102,8 @@ class ClientTransaction:
         self.transaction: Any = kind(request, reliable=reliable)
         self.flow = flow
         self.key = client_transaction_key(request)
-        self.timer: Timer | None = None
+        self.deadline: float | None = None  # kept by the layer's Deadlines
+        self.wait = 0
         self.on_response = on_response
         self.on_failure = on_failure  # "timeout" or "transport"
 
@@ -119,6 +125,7 @@ class SipLayer:
         self.user = user
         self.servers: dict[tuple[str, ...], ServerTransaction] = {}
         self.clients: dict[tuple[str, ...], ClientTransaction] = {}
+        self.deadlines: Deadlines[Transaction] = Deadlines(clock, self._fire)
 
     def now(self) -> float:
         return self.clock.monotonic()
@@ -220,24 +227,16 @@ class SipLayer:
             self.clock.call_later(0, self._transport_error, holder)
 
     def _schedule(self, holder: Transaction) -> None:
-        if holder.timer is not None:
-            holder.timer.cancel()
-            holder.timer = None
-        deadline = holder.transaction.next_deadline()
-        if deadline is not None:
-            holder.timer = self.clock.call_at(deadline, self._fire, holder)
+        self.deadlines.set(holder, holder.transaction.next_deadline())
 
     def _fire(self, holder: Transaction) -> None:
-        holder.timer = None
         self.run(holder, holder.transaction.on_timer(self.now()))
 
     def _transport_error(self, holder: Transaction) -> None:
         self.run(holder, holder.transaction.on_transport_error())
 
     def _forget(self, holder: Transaction) -> None:
-        if holder.timer is not None:
-            holder.timer.cancel()
-            holder.timer = None
+        self.deadlines.set(holder, None)
         table: dict[Any, Any] = (
             self.servers if isinstance(holder, ServerTransaction) else self.clients
         )

@@ -18,7 +18,7 @@ from softswitch.engine.counters import Counters
 from softswitch.engine.overload import OverloadGuard
 from softswitch.engine.registrar import account_of
 from softswitch.engine.sip_layer import ServerTransaction, SipLayer, TransactionUser
-from softswitch.engine.transport import Flow
+from softswitch.engine.transport import Flow, flow_to
 from softswitch.engine.workers import Peers
 from softswitch.rules.domain import PhoneAccount
 from softswitch.rules.security import SourceGuard, in_networks, parse_networks
@@ -106,7 +106,7 @@ class Switch:
     def on_datagram(self, data: bytes, remote: tuple[str, int]) -> None:
         """A UDP datagram: drop it if its source is suspended, else parse and route it."""
         if self._gate(remote[0]):
-            self.layer.receive(try_parse_message(data), Flow("udp", remote))
+            self.layer.receive(try_parse_message(data), flow_to("udp", remote))
 
     def on_stream_message(self, message: Message | Malformed, flow: Flow) -> None:
         """A message framed from a TCP connection."""

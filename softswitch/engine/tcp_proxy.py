@@ -37,7 +37,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from softswitch.engine.clock import Clock
-from softswitch.engine.transport import Address, Flow, MessageHandler, TcpConnection, TcpManager
+from softswitch.engine.transport import (
+    Address,
+    Flow,
+    MessageHandler,
+    TcpConnection,
+    TcpManager,
+    flow_to,
+)
 from softswitch.sip.parser import try_parse_message
 
 logger = logging.getLogger(__name__)
@@ -302,7 +309,7 @@ class ProxiedTcp:
         if kind == "m":
             connection_id, host, port = int(words[0]), words[1], int(words[2])
             self._claim(connection_id, (host, port))
-            self.on_message(try_parse_message(payload), Flow("tcp", (host, port), connection_id))
+            self.on_message(try_parse_message(payload), flow_to("tcp", (host, port), connection_id))
         elif kind == "o":
             self.on_opened(self._claim(int(words[0]), (words[1], int(words[2]))))
         elif kind == "l":
