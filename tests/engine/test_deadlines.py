@@ -57,9 +57,9 @@ def test_a_moved_deadline_fires_once_at_its_new_time(clock) -> None:
     deadlines.set(holder, 32.0)  # unchanged
     clock.advance(31)
     assert fired == []
-    deadlines.set(holder, 5.0 + 31)  # earlier than the loop timer armed: armed again
+    deadlines.set(holder, 5.0 + 31)  # Timer B stopped, Timer K left: its 32 s entry is stale
     clock.advance(10)
-    assert fired == [("moved", 36.0)]
+    assert fired == [("moved", 36.0)]  # the stale 32 s entry fired nothing
 
 
 def test_a_holder_let_go_never_fires_and_is_not_kept(clock) -> None:

@@ -26,9 +26,9 @@ logger = logging.getLogger("softswitch.engine")
 # collection comes every 10,000 net allocations (objects freed by reference counting count back)
 # and moves what it finds alive to the middle generation, collected every second young one; a
 # full collection (about a second) waits for 4,000 of those, some 20 minutes at 1,000 calls/s
-# as before. Measured at 1,100 calls/s: the longest pause 41-51 ms and p95 call setup 60-128 ms,
-# against 162-183 ms and 156-312 ms at (50,000, 2, 1000), for the same CPU (the default
-# (700, 10, 10) costs a third more CPU per registration).
+# as before. Measured at 1,100 calls/s in three pairs: the longest pause 41-51 ms and p95 call
+# setup 60-128 ms, against 162-183 ms and 156-312 ms at (50,000, 2, 1000), for the same CPU
+# (the default (700, 10, 10) costs a third more CPU per registration).
 GC_THRESHOLDS = (10_000, 1, 4000)
 
 
