@@ -7,9 +7,11 @@ core 1 (`taskset`); PostgreSQL and Redis are not pinned. vosadmin writes a CDR f
 and rates and charges it (a customer account and a clearing account with 1,001 rates each);
 sippy writes nothing. A rate passes when under 0.1 % of the calls failed on either leg and the
 sustained rate is at least 97 % of the offered one; a system's ladder stops at its first
-failing rate. The figures go to docs/benchmarks.md ("Compared with sippy").
+failing rate, or `--past N` rates after it (to see how it degrades: calls refused with 503 by
+overload control are counted apart from the other failures). The figures go to
+docs/benchmarks.md ("Compared with sippy").
 
-    bench/compare.sh [--rates 100,200,...] [--seconds 20] [--mode pinned|all-cores]
+    bench/compare.sh [--rates 100,200,...] [--seconds 20] [--mode pinned|all-cores] [--past N]
 
 `--mode all-cores` runs only vosadmin, unpinned, for the whole-machine figure. sippy comes from
 its own virtualenv (var/bench/sippy, made by compare.sh), never from the project's.
@@ -77,7 +79,7 @@ class Step:
         resent = retransmissions(self.caller) + retransmissions(self.gateway)
         return (
             f"| {self.offered} | {self.caller.rate:,.0f}/s | {self.caller.failed} | "
-            f"{self.gateway.failed} | {resent} | "
+            f"{self.caller.refused} | {self.gateway.failed} | {resent} | "
             f"{p50:.0f} ms | {p95:.0f} ms | {self.cpu_percent:.0f} % | {cdrs} | "
             f"{'pass' if self.passed else 'FAIL'} |"
         )
@@ -156,10 +158,15 @@ def setup_times(run: SippRun) -> list[float]:
     return times
 
 
-def ladder(name: str, start, rates: list[int], seconds: int, pinned: bool) -> list[Step]:
-    """Rising rates until the first that fails; a fresh system for each rate."""
+def ladder(
+    name: str, start, rates: list[int], seconds: int, pinned: bool, past: int = 0
+) -> list[Step]:
+    """Rising rates until the first that fails, and `past` more after it (how the system
+    degrades past its capacity); a fresh system for each rate."""
     steps: list[Step] = []
     for rate in rates:
+        if sum(not step.passed for step in steps) > past:
+            break
         system, count_cdrs = start()
         try:
             step = run_rate(system, rate, seconds, pinned)
@@ -168,8 +175,6 @@ def ladder(name: str, start, rates: list[int], seconds: int, pinned: bool) -> li
             system.stop()
         steps.append(step)
         print(f"{name}: {step.row()}", flush=True)
-        if not step.passed:
-            break
     return steps
 
 
@@ -194,9 +199,9 @@ def sippy() -> tuple[Sippy, object]:
 
 
 TABLE_HEADER = [
-    "| offered calls/s | sustained | failed (A leg) | failed (B leg) | retransmissions "
-    "| setup p50 | setup p95 | CPU of the system | CDRs written | result |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| offered calls/s | sustained | failed (A leg) | of which 503 | failed (B leg) "
+    "| retransmissions | setup p50 | setup p95 | CPU of the system | CDRs written | result |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 
 
@@ -210,21 +215,28 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--mode", choices=["pinned", "all-cores"], default="pinned")
     parser.add_argument("--workers", type=int, default=0, help="all-cores: (default: cores)")
+    parser.add_argument(
+        "--past", type=int, default=0, help="rates to run past the first failing one"
+    )
     arguments = parser.parse_args()
     rates = [int(rate) for rate in arguments.rates.split(",")]
     env = bench_environment()
     stamp = f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}."
     if arguments.mode == "all-cores":
         workers = arguments.workers or os.cpu_count() or 1
-        one = ladder("vosadmin, 1 core", vosadmin(env, True), rates, arguments.seconds, True)
+        one = ladder(
+            "vosadmin, 1 core", vosadmin(env, True), rates, arguments.seconds, True, arguments.past
+        )
         every = vosadmin(env, False, workers)
-        ours = ladder(f"vosadmin, {workers} workers", every, rates, arguments.seconds, False)
+        ours = ladder(
+            f"vosadmin, {workers} workers", every, rates, arguments.seconds, False, arguments.past
+        )
         first, second = ("one core", one), (f"{workers} workers", ours)
         titles = ("**One worker on core 1** (sipp on core 0)", f"**{workers} workers, unpinned**")
         report("vosadmin on every core", ALL_CORES_TEXT, first, second, titles, stamp)
         return
-    theirs = ladder("sippy", sippy, rates, arguments.seconds, True)
-    ours = ladder("vosadmin", vosadmin(env, True), rates, arguments.seconds, True)
+    theirs = ladder("sippy", sippy, rates, arguments.seconds, True, arguments.past)
+    ours = ladder("vosadmin", vosadmin(env, True), rates, arguments.seconds, True, arguments.past)
     titles = ("**sippy b2bua_simple** (no CDRs)", "**vosadmin** (CDRs, rating and charging on)")
     report("Compared with sippy", PINNED_TEXT, ("sippy", theirs), ("vosadmin", ours), titles, stamp)
 

@@ -217,6 +217,7 @@ class SippRun:
     output: str
     workdir: str = ""  # sipp's working directory (its -trace_rtt files)
     stats_file: str = ""  # its -trace_stat statistics
+    refused: int = 0  # of the failed, those refused with 503 (overload control sheds so)
 
     @property
     def rate(self) -> float:
@@ -283,9 +284,11 @@ def finish(process: subprocess.Popen[str]) -> SippRun:
     elapsed = time.monotonic() - process.started  # type: ignore[attr-defined]
     stats = Path(process.args[process.args.index("-stf") + 1])
     successful, failed = _statistic(output, "Successful call"), _statistic(output, "Failed call")
+    refused = 0
     if (outcomes := stats.parent / OUTCOME_LOG).exists():
         logged = outcomes.read_text().split("\n")
         answered = sum(1 for line in logged if line.endswith("ANSWERED"))
+        refused = sum(1 for line in logged if line.endswith("FAILED 503"))
         successful, failed = answered, failed + successful - answered
     return SippRun(
         successful,
@@ -295,6 +298,7 @@ def finish(process: subprocess.Popen[str]) -> SippRun:
         output,
         workdir=str(stats.parent),
         stats_file=str(stats),
+        refused=refused,
     )
 
 

@@ -319,8 +319,8 @@ SIP_COUNT_CYCLIC_GARBAGE = env.bool("SIP_COUNT_CYCLIC_GARBAGE", default=False)
 # Overload control (docs/adr/0010): once more than this many KB of datagrams have waited unread
 # in the engine's UDP socket for the hold, new INVITEs and REGISTERs get 503 with this
 # Retry-After (seconds).
-SIP_OVERLOAD_QUEUE_KB = env.int("SIP_OVERLOAD_QUEUE_KB", default=2048)  # 0: never (ADR 0010)
-SIP_OVERLOAD_HOLD_MS = env.int("SIP_OVERLOAD_HOLD_MS", default=1000)  # queue past it this long
+SIP_OVERLOAD_DELAY_MS = env.int("SIP_OVERLOAD_DELAY_MS", default=100)  # 0: never (ADR 0010)
+SIP_OVERLOAD_HOLD_MS = env.int("SIP_OVERLOAD_HOLD_MS", default=500)  # the wait past it this long
 SIP_OVERLOAD_RETRY_AFTER = env.int("SIP_OVERLOAD_RETRY_AFTER", default=2)
 
 # Prometheus (SPEC §10). An engine node serves its metrics on SIP_METRICS_LISTEN (HOST:PORT;

@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import functools
 import logging
+import socket
+import struct
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
     from softswitch.engine.process import Engine
     from softswitch.rules.cdr import CallRecord
     from softswitch.rules.charging import CallCharges
+
+SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)  # Linux ≥ 4.6; Python does not name it
+MEMINFO_SIZE = 9 * 4  # SK_MEMINFO_VARS u32 values, RMEM_ALLOC first
 
 logger = logging.getLogger(__name__)
 
@@ -209,9 +214,14 @@ class EngineCollector(Collector):
         yield _gauge("vosadmin_sip_registrations", "Phones registered on this node.", registered)
         yield _gauge("vosadmin_sip_tcp_connections", "Open SIP TCP connections.", len(engine.tcp))
         yield _gauge(
+            "vosadmin_sip_receive_queue_delay_seconds",
+            "How long what the engine receives waits unread (what overload control reads).",
+            engine.probe.seconds(),
+        )
+        yield _gauge(
             "vosadmin_sip_receive_queue_bytes",
-            "Bytes of datagrams waiting unread in the UDP socket (what overload control reads).",
-            engine.overload.backlog.pending_bytes(),
+            "Bytes of datagrams waiting unread in the engine's UDP socket.",
+            _receive_queue_bytes(engine.udp.transport),
         )
         yield _gauge(
             "vosadmin_cdr_journal_backlog",
@@ -223,6 +233,17 @@ class EngineCollector(Collector):
             "Bytes of the CDR journal not yet in the database (at the last heartbeat).",
             self.backlog.bytes,
         )
+
+
+def _receive_queue_bytes(transport: Any) -> int:
+    """What the kernel counts in the socket's receive queue (`SO_MEMINFO` RMEM_ALLOC, `ss -u`'s
+    Recv-Q: each datagram with its buffer); 0 where it cannot be read."""
+    try:
+        sock = transport.get_extra_info("socket")
+        meminfo = sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, MEMINFO_SIZE)
+    except (AttributeError, OSError):
+        return 0
+    return int(struct.unpack_from("I", meminfo)[0])
 
 
 def _counter(name: str, documentation: str, label: str, counts: Mapping[str, int]) -> Any:

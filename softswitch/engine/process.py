@@ -40,7 +40,7 @@ from softswitch.engine.config import ConfigCache
 from softswitch.engine.counters import Counters
 from softswitch.engine.listener import NotificationListener
 from softswitch.engine.metrics import HEARTBEAT_SECONDS, EngineMetrics, Heartbeat
-from softswitch.engine.overload import OverloadGuard, OverloadSettings
+from softswitch.engine.overload import PROBE_SECONDS, DelayProbe, OverloadGuard, OverloadSettings
 from softswitch.engine.registrar import BindingStore, Registrar
 from softswitch.engine.sip_layer import SipLayer
 from softswitch.engine.switch import Switch
@@ -128,7 +128,8 @@ class Engine:
         self.journal = CdrJournal(settings.spool_dir, settings.node)
         self.cache = ConfigCache(self.executor, on_change=self._config_changed)
         self.clock = Clock()
-        self.overload = OverloadGuard(self.clock, settings.overload)
+        self.probe = DelayProbe(self.clock)
+        self.overload = OverloadGuard(self.clock, settings.overload, self.probe)
         self.tcp = self._tcp()
         self.udp = self._udp_endpoint()
         self.peers = self._peers()
@@ -223,6 +224,7 @@ class Engine:
         self.loops.loop("CDR writer", self.cdr_writer.step)
         self.loops.every("bindings", 0.1, self.bindings.flush)
         self.loops.every("housekeeping", 1.0, self._housekeeping)
+        self.loops.every("queue probe", PROBE_SECONDS, self.udp.send_probe)
         self.loops.every("heartbeat", 1.0, self.journal.heartbeat)
         self.loops.every("monitor heartbeat", HEARTBEAT_SECONDS, self.heartbeat.beat)
         self.loops.every("full refresh", FULL_REFRESH_SECONDS, self.cache.refresh)
@@ -259,9 +261,9 @@ class Engine:
 
         worker = self.settings.worker
         return (
-            DispatchedUdpEndpoint(on_datagram, on_peer, worker)
+            DispatchedUdpEndpoint(on_datagram, on_peer, worker, self.probe)
             if worker
-            else UdpEndpoint(on_datagram)
+            else UdpEndpoint(on_datagram, self.probe)
         )
 
     def _peers(self) -> Peers:
@@ -287,7 +289,7 @@ class Engine:
             sock = transport.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER_BYTES)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UDP_BUFFER_BYTES)
-        self.overload.watch(transport.get_extra_info("socket"))
+        logger.info(self.overload.describe())
         self._servers = [transport]
         tcp = self.tcp
         if isinstance(tcp, ProxiedTcp):

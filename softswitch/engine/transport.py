@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from softswitch.engine.clock import Clock
+from softswitch.engine.overload import DelayProbe
 from softswitch.engine.workers import PEER_MESSAGE, WorkerSockets, unwrap
 from softswitch.sip.message import Message
 from softswitch.sip.parser import Malformed
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 MAX_DATAGRAM = 65535
+LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # a wildcard's own address
 _connection_ids = itertools.count(1)
 
 
@@ -64,16 +66,23 @@ MessageHandler = Callable[["Message | Malformed", Flow], None]
 
 
 class UdpEndpoint(asyncio.DatagramProtocol):
-    """The UDP socket: datagrams in, datagrams out."""
+    """The UDP socket: datagrams in, datagrams out, and the probes that time its queue
+    (softswitch.engine.overload.DelayProbe), sent to itself."""
 
-    def __init__(self, on_datagram: Callable[[bytes, Address], None]) -> None:
+    def __init__(self, on_datagram: Callable[[bytes, Address], None], probe: DelayProbe) -> None:
         self.on_datagram = on_datagram
+        self.probe = probe
         self.transport: asyncio.DatagramTransport | None = None
+        self.itself: Address | None = None  # where a datagram to this socket goes
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        host, port = transport.get_extra_info("sockname")[:2]
+        self.itself = (LOOPBACK.get(host, host), port)
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
+        if self.probe.read(data):
+            return
         self.on_datagram(data, (addr[0], addr[1]))
 
     def error_received(self, exc: Exception) -> None:
@@ -82,6 +91,11 @@ class UdpEndpoint(asyncio.DatagramProtocol):
     def send(self, data: bytes, remote: Address) -> None:
         if self.transport is not None:
             self.transport.sendto(data, remote)
+
+    def send_probe(self) -> None:
+        """A probe into this socket's own queue."""
+        if self.transport is not None and self.itself is not None:
+            self.transport.sendto(self.probe.datagram(), self.itself)
 
 
 class DispatchedUdpEndpoint(UdpEndpoint):
@@ -95,8 +109,9 @@ class DispatchedUdpEndpoint(UdpEndpoint):
         on_datagram: Callable[[bytes, Address], None],
         on_peer: Callable[[bytes], None],
         worker: WorkerSockets,
+        probe: DelayProbe,
     ) -> None:
-        super().__init__(on_datagram)
+        super().__init__(on_datagram, probe)
         self.on_peer = on_peer
         self.public = worker.public()
         self.dispatcher = worker.dispatcher
@@ -108,7 +123,7 @@ class DispatchedUdpEndpoint(UdpEndpoint):
             self.on_datagram(datagram, remote)
         elif addr in self.peers and data.startswith(PEER_MESSAGE):
             self.on_peer(data[len(PEER_MESSAGE) :])
-        else:
+        elif not self.probe.read(data):
             logger.debug("a datagram from %s on the worker's inbox ignored", addr)
 
     def send(self, data: bytes, remote: Address) -> None:

@@ -1,18 +1,22 @@
 """Overload control (docs/adr/0010): while the engine is behind, new INVITEs and REGISTERs get
-503 with Retry-After and everything already in progress goes on. The decision on a real
-socket's receive queue, then the switch in memory with a backlog the test sets
-(tests/engine/b2bua.py), then the real engine driven past its capacity by sipp."""
+503 with Retry-After and everything already in progress goes on. The wait in a receive queue,
+timed by probes through a real socket; the decision on it; the switch in memory with a wait
+the test sets (tests/engine/b2bua.py); then the real engine driven past its capacity by sipp."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+from collections import deque
 from pathlib import Path
 
 import pytest
 
 from billing.models import Cdr
-from softswitch.engine.overload import OverloadGuard, OverloadSettings, SocketBacklog
+from softswitch.engine.clock import Clock
+from softswitch.engine.overload import PROBES_KEPT, DelayProbe, OverloadGuard, OverloadSettings
+from softswitch.engine.transport import UdpEndpoint
 from softswitch.models import CurrentCall, MappingGateway, Phone
 from softswitch.sip.fields import Via
 from softswitch.sip.ids import IdGenerator
@@ -29,16 +33,16 @@ from tests.engine.virtual_time import FakeClock
 from tests.monitoring.test_engine_metrics import scrape
 from vosadmin.core.parameters import update_parameter
 
-LIMIT = 64 * 1024
+TARGET = 0.1  # seconds
 
 
-class Backlog:
-    """A receive queue whose size the test sets."""
+class Delay:
+    """A receive queue whose wait the test sets."""
 
-    pending = 0
+    wait = 0.0
 
-    def pending_bytes(self) -> int:
-        return self.pending
+    def seconds(self) -> float:
+        return self.wait
 
 
 def request(method: str, to_tag: str | None = None) -> Request:
@@ -57,61 +61,135 @@ def request(method: str, to_tag: str | None = None) -> Request:
     return built
 
 
-# The decision, on a real socket ------------------------------------------------------------
+# The wait, timed by probes through a real socket -------------------------------------------
 
 
 @pytest.fixture
 def udp():
+    """A socket the probes go through, and a sender of ordinary datagrams into it."""
     receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(5)
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    yield (
-        receiver,
-        lambda count: [sender.sendto(b"x" * 900, receiver.getsockname()) for _ in range(count)],
-    )
+    yield receiver, sender
     receiver.close()
     sender.close()
 
 
-def test_only_new_invites_and_registers_are_shed_once_the_queue_passes_the_threshold(
-    udp, caplog
+def test_the_wait_is_the_last_probes_or_the_age_of_the_oldest_unread_one(udp) -> None:
+    receiver, sender = udp
+    clock = FakeClock()
+    probe = DelayProbe(clock)
+    sender.sendto(probe.datagram(), receiver.getsockname())
+    clock.advance(0.5)
+    assert probe.seconds() == 0  # none has come back yet: nothing is known
+    assert probe.read(receiver.recv(2048)) and probe.seconds() == 0.5
+    sender.sendto(probe.datagram(), receiver.getsockname())
+    sender.sendto(b"INVITE sip:1@x SIP/2.0\r\n\r\n", receiver.getsockname())
+    clock.advance(0.25)
+    assert probe.seconds() == 0.5  # the last read
+    clock.advance(0.5)
+    assert probe.seconds() == 0.75  # the one unread has waited longer: a queue growing
+    assert probe.read(receiver.recv(2048)) and probe.seconds() == 0.75
+    assert not probe.read(receiver.recv(2048))  # SIP is not a probe
+    clock.advance(0.125)
+    probe.datagram()  # lost on the way
+    sender.sendto(probe.datagram(), receiver.getsockname())
+    assert probe.read(receiver.recv(2048)) and probe.seconds() == 0  # the lost one forgotten
+    assert probe.unread == deque()
+
+
+def test_a_probe_cannot_be_forged_or_crash_the_reader() -> None:
+    clock = FakeClock()
+    probe, stranger = DelayProbe(clock), DelayProbe(clock)
+    datagram = probe.datagram()
+    clock.advance(2)
+    for forged in (stranger.datagram(), datagram[:-1], datagram + b"x", b"\0", b""):
+        assert not probe.read(forged)
+    assert probe.seconds() == 0 and probe.read(datagram) and probe.seconds() == 2
+
+
+def test_probes_that_never_come_back_turn_shedding_off_with_one_warning(caplog) -> None:
+    """A firewall on the loopback, say: without a probe read the wait is unknown, and the
+    unread probes kept are bounded."""
+    clock = FakeClock()
+    probe = DelayProbe(clock)
+    with caplog.at_level(logging.WARNING, "softswitch.engine.overload"):
+        for _ in range(3 * PROBES_KEPT):
+            probe.datagram()
+            clock.advance(0.1)
+    assert probe.seconds() == 0 and len(probe.unread) == PROBES_KEPT
+    assert [record.message.split(":")[0] for record in caplog.records] == ["overload control off"]
+
+
+def test_the_endpoint_sends_probes_to_its_own_socket_and_keeps_them_from_sip() -> None:
+    """Bound to every address, a probe goes to the loopback one; only SIP reaches the switch."""
+    received: list[bytes] = []
+    probe = DelayProbe(Clock())
+    endpoint = UdpEndpoint(lambda data, remote: received.append(data), probe)
+
+    async def probe_once() -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: endpoint, local_addr=("0.0.0.0", 0)
+        )
+        try:
+            assert endpoint.itself == ("127.0.0.1", transport.get_extra_info("sockname")[1])
+            endpoint.send_probe()
+            endpoint.send(b"OPTIONS sip:x SIP/2.0\r\n\r\n", endpoint.itself)
+            for _ in range(100):
+                if probe.last is not None and received:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            transport.close()
+
+    asyncio.run(probe_once())
+    assert received == [b"OPTIONS sip:x SIP/2.0\r\n\r\n"]
+    assert probe.last is not None and 0 <= probe.seconds() < 1 and probe.unread == deque()
+
+
+# The decision ------------------------------------------------------------------------------
+
+
+def test_only_new_invites_and_registers_are_shed_while_the_wait_is_past_the_target(
+    caplog,
 ) -> None:
-    receiver, send = udp
-    guard = OverloadGuard(FakeClock(), OverloadSettings(queue_bytes=8 * 1024, hold_seconds=0))
-    guard.watch(receiver)
-    assert isinstance(guard.backlog, SocketBacklog) and guard.backlog.pending_bytes() == 0
-    send(3)
-    assert 0 < guard.backlog.pending_bytes() <= 8 * 1024
+    clock, delay = FakeClock(), Delay()
+    guard = OverloadGuard(clock, OverloadSettings(delay_seconds=TARGET, hold_seconds=0), delay)
+    delay.wait = TARGET
     assert not guard.sheds(request("INVITE"))
-    send(10)
+    delay.wait = TARGET + 0.001
     with caplog.at_level(logging.WARNING, "softswitch.engine.overload"):
         assert guard.sheds(request("INVITE")) and guard.sheds(request("REGISTER"))
         for in_progress in (request("INVITE", to_tag="t"), request("BYE", to_tag="t")):
             assert not guard.sheds(in_progress)
         assert not guard.sheds(request("CANCEL")) and not guard.sheds(request("OPTIONS"))
-        while receiver.recv(2048) and guard.backlog.pending_bytes():
-            pass  # the engine catches up
+        clock.advance(1.5)
+        delay.wait = 0.01  # the engine caught up
         guard.check()  # the housekeeping says so
         assert not guard.sheds(request("INVITE"))
     assert guard.shed == {"INVITE": 1, "REGISTER": 1}
     warnings = [r.message for r in caplog.records if r.levelno == logging.WARNING]
-    assert [message.split(":")[0] for message in warnings] == ["overload", "overload over"]
-    assert warnings[1] == "overload over: 2 requests shed in 0.0 s"
+    assert warnings == [
+        "overload: what the engine receives waits 101 ms; shedding new INVITEs and REGISTERs",
+        "overload over: 2 requests shed in 1.5 s",
+    ]
     assert guard.retry_after == ("Retry-After", "2")
 
 
-def test_shedding_waits_until_the_queue_has_stayed_past_the_threshold_for_the_hold() -> None:
-    """SIP_OVERLOAD_HOLD_MS: a queue past the threshold for less than the hold (a burst, a
+def test_shedding_waits_until_the_wait_has_stayed_past_the_target_for_the_hold() -> None:
+    """SIP_OVERLOAD_HOLD_MS: a wait past the target for less than the hold (a burst, a
     pause of the loop) sheds nothing; one reading under it starts the hold again."""
-    clock, backlog = FakeClock(), Backlog()
-    guard = OverloadGuard(clock, OverloadSettings(queue_bytes=LIMIT, hold_seconds=0.25), backlog)
-    backlog.pending = LIMIT + 1
+    clock, delay = FakeClock(), Delay()
+    guard = OverloadGuard(clock, OverloadSettings(delay_seconds=TARGET, hold_seconds=0.25), delay)
+    delay.wait = TARGET * 2
     assert not guard.sheds(request("INVITE"))  # the hold starts
     clock.advance(0.125)
     assert not guard.sheds(request("REGISTER"))
-    backlog.pending = LIMIT  # caught up for a moment
+    delay.wait = TARGET  # caught up for a moment
     assert not guard.sheds(request("INVITE"))
-    backlog.pending = LIMIT + 1
+    delay.wait = TARGET * 2
     clock.advance(0.125)
     assert not guard.sheds(request("INVITE"))  # past it again: a new hold
     clock.advance(0.125)
@@ -119,55 +197,49 @@ def test_shedding_waits_until_the_queue_has_stayed_past_the_threshold_for_the_ho
     clock.advance(0.125)
     assert guard.sheds(request("INVITE")) and guard.sheds(request("REGISTER"))
     assert not guard.sheds(request("BYE", to_tag="t"))
-    backlog.pending = 0
+    delay.wait = 0
     guard.check()  # the housekeeping: caught up
-    backlog.pending = LIMIT + 1
+    delay.wait = TARGET * 2
     assert not guard.sheds(request("INVITE"))
     assert guard.shed == {"INVITE": 1, "REGISTER": 1}
 
 
-def test_requests_that_answer_a_challenge_are_shed_only_past_twice_the_threshold() -> None:
+def test_requests_that_answer_a_challenge_are_shed_only_past_twice_the_target() -> None:
     """The second REGISTER of a registration, and a phone's INVITE with credentials, complete
     work already paid for: a storm of registrations still completes some of them."""
-    backlog = Backlog()
-    guard = OverloadGuard(FakeClock(), OverloadSettings(queue_bytes=LIMIT, hold_seconds=0), backlog)
+    delay = Delay()
+    settings = OverloadSettings(delay_seconds=TARGET, hold_seconds=0)
+    guard = OverloadGuard(FakeClock(), settings, delay)
     answer = {"REGISTER": request("REGISTER"), "INVITE": request("INVITE")}
     answer["REGISTER"].headers.add("Authorization", 'Digest username="1001"')
     answer["INVITE"].headers.add("Proxy-Authorization", 'Digest username="1001"')
-    backlog.pending = 2 * LIMIT
+    delay.wait = 2 * TARGET
     assert guard.sheds(request("REGISTER")) and guard.sheds(request("INVITE"))
     assert not guard.sheds(answer["REGISTER"]) and not guard.sheds(answer["INVITE"])
-    backlog.pending = 2 * LIMIT + 1
+    delay.wait = 2 * TARGET + 0.001
     assert guard.sheds(answer["REGISTER"]) and guard.sheds(answer["INVITE"])
     assert guard.shed == {"REGISTER": 2, "INVITE": 2}
 
 
-def test_the_threshold_stays_below_half_the_receive_buffer_and_zero_turns_it_off(udp) -> None:
-    """Also off: a socket whose queue cannot be read (here a closed one; a kernel without
-    SO_MEMINFO)."""
-    receiver, send = udp
-    receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-    buffer = receiver.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-    guard = OverloadGuard(
-        FakeClock(), OverloadSettings(queue_bytes=100 * 1024 * 1024, hold_seconds=0)
+def test_zero_turns_shedding_off_and_says_so() -> None:
+    delay = Delay()
+    delay.wait = 10.0
+    off = OverloadGuard(FakeClock(), OverloadSettings(delay_seconds=0, hold_seconds=0), delay)
+    assert not off.sheds(request("INVITE")) and off.shed == {}
+    assert off.describe() == "overload control off (SIP_OVERLOAD_DELAY_MS=0)"
+    assert OverloadGuard(FakeClock()).describe() == (
+        "overload control: new INVITEs and REGISTERs get 503 (Retry-After: 2) once what the "
+        "engine receives has waited more than 100 ms unread for 0.5 s"
     )
-    guard.watch(receiver)
-    assert guard.queue_bytes == buffer // 2
-    off = OverloadGuard(FakeClock(), OverloadSettings(queue_bytes=0))
-    off.watch(receiver)
-    unreadable = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    unreadable.close()
-    blind = OverloadGuard(FakeClock(), OverloadSettings(queue_bytes=1, hold_seconds=0))
-    blind.watch(unreadable)
-    send(40)
-    assert guard.sheds(request("INVITE"))
-    assert not off.sheds(request("INVITE")) and not blind.sheds(request("INVITE"))
 
 
 def test_settings_out_of_range_stop_the_engine_naming_the_variable(settings) -> None:
     from django.core.management import CommandError, call_command
 
-    settings.SIP_OVERLOAD_RETRY_AFTER = 0
+    settings.SIP_OVERLOAD_DELAY_MS = -1
+    with pytest.raises(CommandError, match="SIP_OVERLOAD_DELAY_MS must be 0 or more, not -1"):
+        call_command("runsipengine", "--listen", "127.0.0.1:5999")
+    settings.SIP_OVERLOAD_DELAY_MS, settings.SIP_OVERLOAD_RETRY_AFTER = 100, 0
     with pytest.raises(CommandError, match="SIP_OVERLOAD_RETRY_AFTER must be 1 or more"):
         call_command("runsipengine", "--listen", "127.0.0.1:5999")
     settings.SIP_OVERLOAD_RETRY_AFTER, settings.SIP_OVERLOAD_HOLD_MS = 2, -1
@@ -178,24 +250,24 @@ def test_settings_out_of_range_stop_the_engine_naming_the_variable(settings) -> 
 # The switch in memory ----------------------------------------------------------------------
 
 
-def overloadable(b2bua) -> tuple[object, Backlog]:
-    """The in-memory switch with a receive queue the test fills and drains."""
-    switch, backlog = b2bua(), Backlog()
+def overloadable(b2bua) -> tuple[object, Delay]:
+    """The in-memory switch with a receive queue whose wait the test sets."""
+    switch, delay = b2bua(), Delay()
     switch.switch.overload = OverloadGuard(
-        switch.clock, OverloadSettings(queue_bytes=LIMIT, hold_seconds=0), backlog
+        switch.clock, OverloadSettings(delay_seconds=TARGET, hold_seconds=0), delay
     )
-    return switch, backlog
+    return switch, delay
 
 
 def test_behind_new_calls_get_503_and_calls_in_progress_end_normally(b2bua, customer) -> None:
     gateway = routing_gateway("VENDOR", ["86"])
-    switch, backlog = overloadable(b2bua)
+    switch, delay = overloadable(b2bua)
     vendor = peer(switch, gateway)
     caller, answered, _ = connected_call(switch, vendor, "8613800000001")
     ringing = caller.invite("8613800000002")
     vendor.answer(vendor.take("INVITE"), 180)
     assert caller.take(180)
-    backlog.pending = LIMIT + 1
+    delay.wait = TARGET * 2
 
     shed = caller.invite("8613800000003")
     refusal = caller.take(503)
@@ -218,7 +290,7 @@ def test_behind_new_calls_get_503_and_calls_in_progress_end_normally(b2bua, cust
     assert switch.cdr("8613800000002")["end_reason"] == "487"
     assert [row["callee"] for row in switch.cdrs()].count("8613800000003") == 0
 
-    backlog.pending = LIMIT  # caught up
+    delay.wait = TARGET  # caught up
     caller.invite("8613800000004")
     assert vendor.take("INVITE").uri.user == "8613800000004"
 
@@ -226,16 +298,16 @@ def test_behind_new_calls_get_503_and_calls_in_progress_end_normally(b2bua, cust
 def test_behind_registers_get_503_and_unknown_sources_silence(b2bua) -> None:
     Phone.objects.create(e164="1001", password="pw-1001")
     update_parameter("SS_REPLY_UNAUTHORIZED", False)
-    switch, backlog = overloadable(b2bua)
+    switch, delay = overloadable(b2bua)
     handset = switch.phone("198.51.100.30")
-    backlog.pending = LIMIT + 1
+    delay.wait = TARGET * 2
     assert handset.register("1001", "pw-1001") == 503
     assert handset.register("1002", "no such account") is None  # silence, as ever
     stranger = switch.caller(STRANGER_IP)
     stranger.invite("8613800000005")
     assert stranger.inbox == []  # a source we do not answer is not told we are busy either
     assert switch.switch.overload.shed == {"REGISTER": 2, "INVITE": 1}
-    backlog.pending = 0
+    delay.wait = 0
     assert handset.register("1001", "pw-1001") == 200
 
 
@@ -263,7 +335,7 @@ def test_a_burst_past_capacity_is_shed_and_established_calls_end_normally(
     metrics = f"127.0.0.1:{free_port()}"
     runner = engine_factory(
         env={
-            "SIP_OVERLOAD_QUEUE_KB": "16",
+            "SIP_OVERLOAD_DELAY_MS": "20",
             "SIP_OVERLOAD_HOLD_MS": "0",  # the burst lasts 0.1 s
             "SIP_METRICS_LISTEN": metrics,
         }

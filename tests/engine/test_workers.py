@@ -18,7 +18,9 @@ from django.conf import settings
 
 from billing.flow_numbers import MAX_NODE, SEQUENCE_BITS
 from billing.models import Cdr
+from softswitch.engine.clock import Clock
 from softswitch.engine.dispatcher import POLLS_PER_SECOND, Dispatcher, DropReport
+from softswitch.engine.overload import DelayProbe
 from softswitch.engine.tcp_proxy import (
     LINK_RECORD_BYTES,
     Link,
@@ -376,7 +378,9 @@ def test_a_worker_cannot_send_where_the_socket_cannot_address() -> None:
     sockets = WorkerSockets(
         0, 1, os.dup(public.fileno()), inbox.fileno(), -1, os.getpid(), ("127.0.0.1", 1), ()
     )
-    endpoint = DispatchedUdpEndpoint(lambda data, remote: None, lambda data: None, sockets)
+    endpoint = DispatchedUdpEndpoint(
+        lambda data, remote: None, lambda data: None, sockets, DelayProbe(Clock())
+    )
     with pytest.raises(socket.gaierror):
         endpoint.send(b"OPTIONS", ("::1", 5060))
     endpoint.send(b"OPTIONS", inbox.getsockname())

@@ -67,6 +67,8 @@ def test_engine_metrics_count_real_calls(engine_factory, customer, redis_client)
     assert ("vosadmin_sip_registrations", ()) in samples
     assert ("vosadmin_sip_dialogs", ()) in samples
     assert ("vosadmin_cdr_journal_backlog", ()) in samples
+    assert 0 <= samples[("vosadmin_sip_receive_queue_delay_seconds", ())] < 1  # idle
+    assert ("vosadmin_sip_receive_queue_bytes", ()) in samples
     assert value("process_cpu_seconds_total") > 0
     deadline = time.monotonic() + 8  # the heartbeat runs every 5 s
     for node in runner.nodes:

@@ -49,18 +49,18 @@ def database_params() -> dict[str, Any]:
 
 
 def overload_settings() -> OverloadSettings:
-    """SIP_OVERLOAD_QUEUE_KB (≥ 0; 0: never shed), SIP_OVERLOAD_RETRY_AFTER (≥ 1 s) and
+    """SIP_OVERLOAD_DELAY_MS (≥ 0; 0: never shed), SIP_OVERLOAD_RETRY_AFTER (≥ 1 s) and
     SIP_OVERLOAD_HOLD_MS (≥ 0)."""
-    queue_kb, retry_after = settings.SIP_OVERLOAD_QUEUE_KB, settings.SIP_OVERLOAD_RETRY_AFTER
+    delay_ms, retry_after = settings.SIP_OVERLOAD_DELAY_MS, settings.SIP_OVERLOAD_RETRY_AFTER
     hold_ms = settings.SIP_OVERLOAD_HOLD_MS
-    if queue_kb < 0:
-        raise CommandError(f"SIP_OVERLOAD_QUEUE_KB must be 0 or more, not {queue_kb}")
+    if delay_ms < 0:
+        raise CommandError(f"SIP_OVERLOAD_DELAY_MS must be 0 or more, not {delay_ms}")
     if retry_after < 1:
         raise CommandError(f"SIP_OVERLOAD_RETRY_AFTER must be 1 or more, not {retry_after}")
     if hold_ms < 0:
         raise CommandError(f"SIP_OVERLOAD_HOLD_MS must be 0 or more, not {hold_ms}")
     return OverloadSettings(
-        queue_bytes=queue_kb * 1024, retry_after=retry_after, hold_seconds=hold_ms / 1000
+        delay_seconds=delay_ms / 1000, retry_after=retry_after, hold_seconds=hold_ms / 1000
     )
 
 
