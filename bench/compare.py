@@ -252,13 +252,17 @@ def report(
     """Both ladders' tables and the ratio of their highest passing rates, printed and written
     to docs/benchmarks.md."""
     (first_name, first_steps), (second_name, second_steps) = first, second
-    ratio = best(second_steps) / best(first_steps) if best(first_steps) else float("inf")
+    ratio = (
+        f"**{best(second_steps) / best(first_steps):.2f}×**"
+        if best(first_steps)
+        else f"no ratio ({first_name} passed no rate)"
+    )
     body = [text, ""]
     for title, steps in zip(titles, (first_steps, second_steps), strict=True):
         body += [title, "", *TABLE_HEADER, *(step.row() for step in steps), ""]
     body += [
         f"Highest passing rate: {first_name} {best(first_steps)}/s, {second_name} "
-        f"{best(second_steps)}/s: **{ratio:.2f}×**.", "", stamp,
+        f"{best(second_steps)}/s: {ratio}.", "", stamp,
     ]  # fmt: skip
     print(body[-3], flush=True)
     write_section(section, body)
