@@ -215,8 +215,9 @@ class EngineCollector(Collector):
         yield _gauge("vosadmin_sip_tcp_connections", "Open SIP TCP connections.", len(engine.tcp))
         yield _gauge(
             "vosadmin_sip_receive_queue_delay_seconds",
-            "How long what the engine receives waits unread (what overload control reads).",
-            engine.probe.seconds(),
+            "How long the engine's last probe waited unread in its UDP socket (what overload "
+            "control reads; one every 100 ms).",
+            engine.probe.last or 0.0,  # (the age of one unread needs the loop's clock)
         )
         yield _gauge(
             "vosadmin_sip_receive_queue_bytes",

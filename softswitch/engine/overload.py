@@ -72,7 +72,8 @@ class DelayProbe:
     still unread, the age of the oldest one if that is longer (it has waited at least that
     long): a queue that starts to grow shows at once, not a probe's wait later. A probe lost
     (a full queue drops it) is forgotten when a later one is read. Until the first probe comes
-    back, the path is unproven and the wait reads 0: nothing is shed on a guess."""
+    back, the path is unproven and the wait reads 0: nothing is shed on a guess. Times are the
+    loop's (uvloop's clock counts whole milliseconds, so an idle engine's wait reads 0)."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -108,11 +109,9 @@ class DelayProbe:
     def seconds(self) -> float:
         if self.last is None:
             return 0.0
-        try:  # (read by /metrics's thread too, while the loop's takes probes off)
-            oldest = self.unread[0]
-        except IndexError:
+        if not self.unread:
             return self.last
-        return max(self.last, self.clock.monotonic() - oldest)
+        return max(self.last, self.clock.monotonic() - self.unread[0])
 
 
 class OverloadGuard:
