@@ -316,8 +316,8 @@ SIP_SPOOL_DIR = Path(env.str("SIP_SPOOL_DIR", default=str(VAR_DIR / "spool")))
 # Diagnostics: `kill -USR2` also runs a full collection and counts the cyclic garbage it found
 # (0 expected: a finished call must be freed by reference counting alone). Costs a pause.
 SIP_COUNT_CYCLIC_GARBAGE = env.bool("SIP_COUNT_CYCLIC_GARBAGE", default=False)
-# Overload control (docs/adr/0010): once more than this many KB of datagrams have waited unread
-# in the engine's UDP socket for the hold, new INVITEs and REGISTERs get 503 with this
+# Overload control (docs/adr/0010): once what the engine receives has waited unread in its UDP
+# socket longer than this for the hold, new INVITEs and REGISTERs get 503 with this
 # Retry-After (seconds).
 SIP_OVERLOAD_DELAY_MS = env.int("SIP_OVERLOAD_DELAY_MS", default=100)  # 0: never (ADR 0010)
 SIP_OVERLOAD_HOLD_MS = env.int("SIP_OVERLOAD_HOLD_MS", default=500)  # the wait past it this long

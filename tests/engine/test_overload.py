@@ -233,7 +233,7 @@ def test_zero_turns_shedding_off_and_says_so() -> None:
     )
 
 
-def test_settings_out_of_range_stop_the_engine_naming_the_variable(settings) -> None:
+def test_settings_out_of_range_stop_the_engine_naming_the_variable(settings, monkeypatch) -> None:
     from django.core.management import CommandError, call_command
 
     settings.SIP_OVERLOAD_DELAY_MS = -1
@@ -244,6 +244,10 @@ def test_settings_out_of_range_stop_the_engine_naming_the_variable(settings) -> 
         call_command("runsipengine", "--listen", "127.0.0.1:5999")
     settings.SIP_OVERLOAD_RETRY_AFTER, settings.SIP_OVERLOAD_HOLD_MS = 2, -1
     with pytest.raises(CommandError, match="SIP_OVERLOAD_HOLD_MS must be 0 or more, not -1"):
+        call_command("runsipengine", "--listen", "127.0.0.1:5999")
+    settings.SIP_OVERLOAD_HOLD_MS = 500
+    monkeypatch.setenv("SIP_OVERLOAD_QUEUE_KB", "2048")  # the variable it replaced
+    with pytest.raises(CommandError, match=r"QUEUE_KB is no longer read: .*SIP_OVERLOAD_DELAY_MS"):
         call_command("runsipengine", "--listen", "127.0.0.1:5999")
 
 

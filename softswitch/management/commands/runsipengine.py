@@ -6,6 +6,7 @@ import asyncio
 import faulthandler
 import gc
 import logging
+import os
 import signal
 from typing import Any
 
@@ -53,6 +54,11 @@ def overload_settings() -> OverloadSettings:
     SIP_OVERLOAD_HOLD_MS (≥ 0)."""
     delay_ms, retry_after = settings.SIP_OVERLOAD_DELAY_MS, settings.SIP_OVERLOAD_RETRY_AFTER
     hold_ms = settings.SIP_OVERLOAD_HOLD_MS
+    if "SIP_OVERLOAD_QUEUE_KB" in os.environ:  # gone on 2026-12-02: say so rather than ignore it
+        raise CommandError(
+            "SIP_OVERLOAD_QUEUE_KB is no longer read: overload control goes by the queue's "
+            "delay now; set SIP_OVERLOAD_DELAY_MS instead (docs/adr/0010)"
+        )
     if delay_ms < 0:
         raise CommandError(f"SIP_OVERLOAD_DELAY_MS must be 0 or more, not {delay_ms}")
     if retry_after < 1:
