@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 
-from bench.compare import run_rate, vosadmin
+from bench.compare import SIPP_CORE, run_rate, vosadmin
 from bench.sip_engine import bench_environment
 
 
@@ -30,6 +30,7 @@ def main() -> None:
     try:
         spy = args.output and subprocess.Popen(
             [
+                "taskset", "-c", SIPP_CORE,  # the sampler must not share the engine's core
                 ".venv/bin/py-spy", "record", "--nonblocking", "-p", str(engine.process.pid),
                 "-o", args.output, "-f", args.format, "-d", str(args.seconds + 3), "-r", "200",
             ],

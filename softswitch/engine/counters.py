@@ -44,14 +44,15 @@ end
 return 1
 """
 
-# KEYS: a window's attempts. ARGV: its TTL, then number, count, number, count, ... One command
-# per window instead of a ZINCRBY per number, which redis-py packs and parses in Python: that
-# was 7 % of a loaded engine's main thread (docs/adr/0009).
-ADD_ATTEMPTS = """
+# KEYS: a sorted set (a window's attempts, the no-answer runs). ARGV: its TTL (0: none), then
+# member, increment, member, increment, ... One command per key instead of a ZINCRBY per
+# number, which redis-py packs and parses in Python: that was 7 % of a loaded engine's main
+# thread (docs/adr/0009).
+ADD_SCORES = """
 for i = 2, #ARGV, 2 do
   redis.call('ZINCRBY', KEYS[1], ARGV[i + 1], ARGV[i])
 end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
+if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return 1
 """
 
@@ -189,12 +190,8 @@ class Counters:
         pipe = self.redis.pipeline(transaction=False)
         for key, counts in tallies.attempts.items():
             numbers = [item for number, count in counts.items() for item in (number, count)]
-            pipe.eval(ADD_ATTEMPTS, 1, key, tallies.key_ttls[key], *numbers)
-        for callee, (reset, count) in tallies.no_answer.items():
-            if reset:
-                pipe.zrem(NO_ANSWER_RUN, callee)
-            if count:
-                pipe.zincrby(NO_ANSWER_RUN, count, callee)
+            pipe.eval(ADD_SCORES, 1, key, tallies.key_ttls[key], *numbers)
+        self._queue_no_answer(pipe, tallies)
         self._queue_concurrency(pipe, tallies)
         for key, counts in tallies.security.items():
             for metric, count in counts.items():
@@ -204,6 +201,23 @@ class Counters:
             pipe.hset(key, mapping=values)
             pipe.expire(key, SECURITY_TTL)
         await pipe.execute()
+
+    @staticmethod
+    def _queue_no_answer(pipe: Any, tallies: Tallies) -> None:
+        """A callee's run restarts (answered) before what followed the answer is added: one
+        ZREM for every restart and one script for every increment, not a command per callee
+        (every answered call restarts its callee's run)."""
+        restarted = [callee for callee, (reset, _) in tallies.no_answer.items() if reset]
+        if restarted:
+            pipe.zrem(NO_ANSWER_RUN, *restarted)
+        grown = [
+            item
+            for callee, (_, count) in tallies.no_answer.items()
+            if count
+            for item in (callee, count)
+        ]
+        if grown:
+            pipe.eval(ADD_SCORES, 1, NO_ANSWER_RUN, 0, *grown)
 
     def _queue_concurrency(self, pipe: Any, tallies: Tallies) -> None:
         # Starts first, so a call that started and ended within one flush still raises the peak.

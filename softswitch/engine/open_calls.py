@@ -21,6 +21,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from softswitch.rules.cdr import CallRecord
 
 logger = logging.getLogger(__name__)
@@ -127,7 +129,13 @@ def _fields_of(record: CallRecord) -> dict[str, object]:
 
 
 def _line(entry: dict[str, object]) -> bytes:
-    return json.dumps(entry, separators=(",", ":")).encode() + b"\n"
+    """One JSON line: orjson's (a tenth of json.dumps's time, which was 1.5 % of a loaded
+    engine's CPU), or json's for a string orjson refuses: a lone surrogate, which is how the
+    parser keeps bytes of a header that were not UTF-8 (json escapes it, and reads it back)."""
+    try:
+        return orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return json.dumps(entry, separators=(",", ":")).encode() + b"\n"
 
 
 def write_all(file: Any, data: bytes) -> None:

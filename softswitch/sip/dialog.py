@@ -8,7 +8,7 @@ AnswerRetransmission retransmits a 2xx to an INVITE until its ACK comes (§13.3.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from softswitch.sip.fields import Via
 from softswitch.sip.headers import Headers
@@ -159,7 +159,8 @@ class Dialog:
 
 def _without_tag(address: NameAddr) -> NameAddr:
     params = tuple(pair for pair in address.params if pair[0].lower() != "tag")
-    return replace(address, params=params)
+    # not dataclasses.replace: it costs ~5 µs, twice per dialog (docs/adr/0009)
+    return NameAddr(address.uri, address.display_name, params)
 
 
 def _contact_uri(message: Message, *, fallback: Uri) -> Uri:

@@ -352,6 +352,19 @@ def test_only_calls_without_a_journaled_cdr_are_left_open_and_only_once(tmp_path
     assert CdrJournal(tmp_path, "n1").calls_left_open() == []
 
 
+def test_a_caller_that_was_not_utf8_comes_back_from_the_open_call_log(tmp_path) -> None:
+    """The parser keeps header bytes that are not UTF-8 as lone surrogates, which orjson
+    refuses: such a record is written by json instead and read back unchanged."""
+    journal = CdrJournal(tmp_path, "n1")
+    odd, plain = answered_record(201), answered_record(202)
+    odd.caller = b"10\xff01".decode("utf-8", "surrogateescape")
+    plain.routing_gateway = "GW-Ä"  # non-ASCII UTF-8: orjson's line
+    journal.open_calls.opened(odd)
+    journal.open_calls.opened(plain)
+    journal.close()
+    assert CdrJournal(tmp_path, "n1").calls_left_open() == [odd, plain]
+
+
 def test_a_batch_of_garbage_only_is_set_aside_and_the_journal_compacted(tmp_path) -> None:
     (tmp_path / "cdr-n1.csv").write_bytes(b"garbage\nmore garbage\n")
     journal = CdrJournal(tmp_path, "n1")

@@ -49,6 +49,23 @@ def test_no_answer_run_grows_and_an_answer_resets_it(redis_client) -> None:
     assert redis_client.zscore("vosadmin:bl:no_answer_run", "44") == 1
 
 
+def test_no_answer_runs_of_many_callees_in_one_flush(redis_client) -> None:
+    """Restarts and increments of several callees go in one ZREM and one script."""
+    run(flushed(lambda c: [c.call_unanswered(callee) for callee in ("51", "52", "52")]))
+
+    def mixed(counters: Counters) -> None:
+        counters.call_answered("51")  # its run of 1 restarts
+        counters.call_unanswered("52")  # 2 → 3
+        counters.call_answered("53")  # no run yet: nothing to restart
+        counters.call_unanswered("54")
+        counters.call_unanswered("54")
+
+    run(flushed(mixed))
+    runs = dict(redis_client.zrange("vosadmin:bl:no_answer_run", 0, -1, withscores=True))
+    assert runs == {"52": 3.0, "54": 2.0}
+    assert redis_client.ttl("vosadmin:bl:no_answer_run") == -1  # the runs never expire
+
+
 def test_concurrency_now_and_peak(redis_client) -> None:
     def three_then_one_ends(counters: Counters) -> None:
         for _ in range(3):
