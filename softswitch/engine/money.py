@@ -116,6 +116,10 @@ class MoneyReserver:
         self.pool_idle = POOL_IDLE_SECONDS
         self._trim_pending = False
         self._scripts: dict[str, Any] = {}
+        # account → the lease in flight (its result: what made it fail, or None), and the
+        # reservations of the account waiting for the pool to be topped up
+        self._leasing: dict[int, asyncio.Future[Exception | None]] = {}
+        self._wanting: Counter[int] = Counter()
 
     def _script(self, source: str) -> Any:
         """The script as EVALSHA (sent to Redis once, not with every call), made on first use."""
@@ -137,7 +141,7 @@ class MoneyReserver:
             return Reservation(account_id, 0)  # a free call: nothing to hold
         if self._usable(account_id, spendable_units) < want:
             try:
-                await self._lease(account_id, spendable_units, needed, want)
+                await self._top_up(account_id, spendable_units, needed, want)
             except Exception as error:
                 logger.warning("money: Redis unavailable (%s); reserving on this node only", error)
                 return self._reserve_locally(account_id, spendable_units, needed, want)
@@ -154,10 +158,47 @@ class MoneyReserver:
         beside what this node's calls hold (a pool outlives a lowered balance or credit)."""
         return max(0, min(self.pool[account_id], spendable_units - self.local[account_id]))
 
+    async def _top_up(self, account_id: int, spendable_units: int, needed: int, want: int) -> None:
+        """Lease for a call the pool cannot serve, one lease per account at a time: a call
+        that finds one in flight waits for it, and leases again only if it left too little,
+        then for every call still waiting. A burst that empties the pool so costs a round trip
+        or two instead of one per call, which under overload opened more connections than
+        redis-py's pool holds (100) and timed out the rest (docs/adr/0006)."""
+        self._wanting[account_id] += 1
+        try:
+            while (in_flight := self._leasing.get(account_id)) is not None:
+                failure = await in_flight
+                if failure is not None:
+                    raise ConnectionError(f"the lease this call waited for failed: {failure}")
+                if self._usable(account_id, spendable_units) >= want:
+                    return
+            await self._lead_lease(account_id, spendable_units, needed, want)
+        finally:
+            self._wanting[account_id] -= 1
+            if not self._wanting[account_id]:
+                del self._wanting[account_id]
+
+    async def _lead_lease(
+        self, account_id: int, spendable_units: int, needed: int, want: int
+    ) -> None:
+        done: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
+        self._leasing[account_id] = done
+        failure: Exception | None = None
+        try:
+            await self._lease(account_id, spendable_units, needed, want)
+        except Exception as error:
+            failure = error
+            raise
+        finally:
+            del self._leasing[account_id]
+            done.set_result(failure)
+
     async def _lease(self, account_id: int, spendable_units: int, needed: int, want: int) -> None:
-        """Top the pool up from Redis for a call that wants `want` (one round trip)."""
+        """Top the pool up from Redis for a call that wants `want` and the others waiting
+        (one round trip)."""
         pooled = self.pool[account_id]
-        args = (spendable_units, max(0, needed - pooled), want - pooled, want * LEASE_EXTRA_CALLS)
+        extra = want * (LEASE_EXTRA_CALLS + self._wanting[account_id] - 1)
+        args = (spendable_units, max(0, needed - pooled), want - pooled, extra)
         granted = int(
             await self._script(LEASE)(keys=[RESERVED, self.node_key], args=[account_id, *args])
         )

@@ -71,6 +71,53 @@ def test_many_concurrent_reservations_stay_within_the_money(redis_client) -> Non
     scenario(test)
 
 
+def test_a_burst_on_an_empty_pool_leases_once_or_twice_not_once_per_call(redis_client) -> None:
+    """300 calls of one account arriving together, the node's pool empty: they wait for one
+    lease in flight instead of each opening a connection for its own (which past redis-py's
+    100 failed with "Too many connections" and fell back to reserving on this node only)."""
+
+    async def main() -> None:
+        name = "money-burst-test"
+        client = redis.asyncio.Redis.from_url(settings.REDIS_URL, client_name=name)
+        node = MoneyReserver(client, "n1", Clock())
+        try:
+            calls = await asyncio.gather(
+                *(node.reserve(ACCOUNT, Decimal("1000"), Decimal("0.1"), Decimal("0.3"))
+                  for _ in range(300))
+            )  # fmt: skip
+            connections = [c for c in await client.client_list() if c["name"] == name]
+        finally:
+            await client.aclose()
+        assert all(call is not None and call.shared for call in calls)
+        assert all(call.amount == Decimal("0.3") for call in calls)
+        assert len(connections) <= 2
+        assert reserved(redis_client) == to_units(Decimal("0.3")) * 300 + node.pool[ACCOUNT]
+
+    asyncio.run(main())
+
+
+def test_a_failed_lease_fails_the_calls_waiting_for_it_over_to_their_node(redis_client) -> None:
+    """Redis unreachable: the call that leased and those that waited for it all reserve
+    against this node's own calls, as one call alone would."""
+
+    async def main() -> None:
+        unreachable = redis.asyncio.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+        node = MoneyReserver(unreachable, "n1", Clock())
+        try:
+            calls = await asyncio.gather(
+                *(node.reserve(ACCOUNT, Decimal("1"), Decimal("0.1"), Decimal("0.3"))
+                  for _ in range(5))
+            )  # fmt: skip
+        finally:
+            await unreachable.aclose()
+        granted = [call.amount for call in calls if call is not None]
+        assert granted == [Decimal("0.3")] * 3 + [Decimal("0.1")]
+        assert not any(call.shared for call in calls if call is not None)
+        assert node._leasing == {} and node._wanting == {}
+
+    asyncio.run(main())
+
+
 def test_a_charged_call_holds_its_fee_until_its_cdr_is_committed(redis_client) -> None:
     async def test(node: MoneyReserver) -> None:
         node.settle_delay, node.pool_idle = 0.1, 0.4
