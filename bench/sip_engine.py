@@ -534,18 +534,34 @@ def _sipp_version() -> str:
     return match[1] if match else "?"
 
 
-def write_section(heading: str, body: list[str]) -> None:
-    """Replace (or add) a `### heading` section under "## SIP engine" in docs/benchmarks.md."""
-    text = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n"
+def write_section(heading: str, body: list[str], report: Path = REPORT) -> None:
+    """Replace (or add) a `### heading` section under "## SIP engine" in docs/benchmarks.md.
+    `body` ends with its "Measured …" stamp; what a person wrote under the old stamp (the
+    notes on the figures) is kept under the new one, and a reminder to revise it printed."""
+    text = report.read_text() if report.exists() else "# Benchmarks\n"
     if "## SIP engine" not in text:
         text += "\n## SIP engine\n\nSee `bench/sip_engine.py` for how each figure is measured.\n"
     section = f"### {heading}\n\n" + "\n".join(body) + "\n"
     pattern = re.compile(rf"### {re.escape(heading)}\n.*?(?=\n### |\n## |\Z)", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section.rstrip("\n") + "\n", text)  # keep the blank line
+    if (old := pattern.search(text)) is not None:
+        notes = _notes_after_stamp(old.group(0))
+        if notes:
+            section = section.rstrip("\n") + "\n\n" + notes
+            print(f'{report.name}: the notes under "{heading}" were kept: revise them')
+        text = text[: old.start()] + section.rstrip("\n") + "\n" + text[old.end() :]
     else:
         text = text.rstrip("\n") + "\n\n" + section
-    REPORT.write_text(text.rstrip("\n") + "\n")
+    report.write_text(text.rstrip("\n") + "\n")
+
+
+# A run's stamp: "Measured <date> on <machine>." — its sentence, not the rest of its line.
+_STAMP = re.compile(r"\nMeasured [^\n]*?\.(?=\s|$)")
+
+
+def _notes_after_stamp(section: str) -> str:
+    """What follows the section's first stamp, stripped ('' if nothing does)."""
+    stamp = _STAMP.search(section)
+    return section[stamp.end() :].strip() if stamp else ""
 
 
 REGISTER_TEXT = (
