@@ -178,13 +178,13 @@ def ladder(
     return steps
 
 
-def vosadmin(env: dict[str, str], pinned: bool, workers: int = 1):
+def vosadmin(env: dict[str, str], pinned: bool, workers: int = 1, lines: int = 0):
     """A starter for the engine with rating on, on a fresh database each time: one worker
-    on core 1 (`pinned`), or `workers` of them anywhere."""
+    on core 1 (`pinned`), or `workers` of them anywhere; `lines`: both gateways' line limit."""
 
     def start() -> tuple[Engine, object]:
         setup_django(env)
-        create_route(GATEWAY_PORT, rated=True)
+        create_route(GATEWAY_PORT, rated=True, lines=lines)
         prefix = ["taskset", "-c", SYSTEM_CORE] if pinned else []
         engine = Engine({**env, "SIP_WORKERS": str(workers)}, prefix=prefix)
         from billing.models import Cdr

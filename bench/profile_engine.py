@@ -25,8 +25,9 @@ def main() -> None:
     parser.add_argument("seconds", type=int)
     parser.add_argument("--py-spy", dest="output", help="record with py-spy into this file")
     parser.add_argument("--format", default="raw", choices=["raw", "flamegraph"])
+    parser.add_argument("--lines", type=int, default=0, help="both gateways' line limit")
     args = parser.parse_args()
-    engine, _ = vosadmin(bench_environment(), True)()  # one process on core 1, rating on
+    engine, _ = vosadmin(bench_environment(), True, lines=args.lines)()  # on core 1, rated
     try:
         spy = args.output and subprocess.Popen(
             [

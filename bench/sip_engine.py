@@ -108,19 +108,23 @@ def create_phones() -> None:
     )
 
 
-def create_route(gateway_port: int, rated: bool = False) -> None:
+def create_route(gateway_port: int, rated: bool = False, lines: int = 0) -> None:
     """The customer's mapping gateway and the vendor's routing gateway; `rated`: with a
-    customer account (a balance no call exhausts) and a clearing account, both with rates."""
+    customer account (a balance no call exhausts) and a clearing account, both with rates;
+    `lines`: the line limit of both (0: none)."""
     from softswitch.models import MappingGateway, RoutingGateway
 
     customer, vendor = create_accounts() if rated else (None, None)
-    MappingGateway.objects.create(name="BENCH-CUSTOMER", ips=[CUSTOMER_IP], account=customer)
+    MappingGateway.objects.create(
+        name="BENCH-CUSTOMER", ips=[CUSTOMER_IP], account=customer, capacity=lines
+    )
     RoutingGateway.objects.create(
         name="BENCH-VENDOR",
         host=GATEWAY_IP,
         port=gateway_port,
         prefixes=["86"],
         clearing_account=vendor,
+        capacity=lines,
     )
 
 

@@ -59,7 +59,7 @@ class CallManager:
         self.node = node
         self.executor = executor
         self.flow_numbers = FlowNumberGenerator(node_id)
-        self.capacity = CapacityTracker(switch.counters.redis, node)
+        self.capacity = CapacityTracker(switch.counters.redis, node, self.clock)
         self.money = MoneyReserver(switch.counters.redis, node, self.clock)
         self.resolver = HostResolver(clock=self.clock)
         self.gateways = GatewayMonitor(switch, self.resolver, switch.counters.redis)

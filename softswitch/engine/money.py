@@ -5,26 +5,25 @@
 back what its previous run held. Amounts are integers in 1/10,000 of the currency (the
 storage precision of money): Redis and Lua never see a float of money.
 
-A node leases money from Redis in chunks and hands it to its calls from a local pool, so most
-calls cost no round trip: one Lua script checks and takes a lease (the call's share, plus up
-to half of what is still free for the calls that follow), so concurrent calls of one account on
-any number of nodes never hold more than it may spend. A finished call's money goes back to
-the pool, except the fee it charged, which leaves Redis once its CDR is committed (the fee is
-then in the balance). A pool left idle is given back to Redis. If Redis is unreachable, the node
-checks against its own reservations only (and says so).
+A node leases money from Redis in chunks and hands it to its calls from a local pool
+(`leases.LeasedPool`), so most calls cost no round trip: one Lua script checks and takes a
+lease (the call's share, plus up to half of what is still free for the calls that follow), so
+concurrent calls of one account on any number of nodes never hold more than it may spend. A
+finished call's money goes back to the pool, except the fee it charged, which leaves Redis once
+its CDR is committed (the fee is then in the balance). A pool left idle is given back to Redis.
+If Redis is unreachable, the node checks against its own reservations only (and says so).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from softswitch.engine.capacity import FORGET_NODE  # the same shape: a total and per-node shares
 from softswitch.engine.clock import Clock
+from softswitch.engine.leases import LeasedPool
 from softswitch.redis_keys import BILLING_RESERVED_KEY as RESERVED
 from softswitch.redis_keys import billing_reserved_node_key
 
@@ -57,26 +56,6 @@ end
 return grant
 """
 
-# Releases any number of (account, amount) pairs at once (a CDR batch's calls: one round trip),
-# never more than this node holds: a release that comes after the node's share was given back
-# (FORGET_NODE at a clean stop) changes nothing.
-RELEASE = """
-local released = 0
-for i = 1, #ARGV, 2 do
-  local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
-  local amount = math.min(mine, tonumber(ARGV[i + 1]))
-  if amount > 0 then
-    for k = 1, 2 do
-      if redis.call('HINCRBY', KEYS[k], ARGV[i], -amount) <= 0 then
-        redis.call('HDEL', KEYS[k], ARGV[i])
-      end
-    end
-    released = released + amount
-  end
-end
-return released
-"""
-
 
 def to_units(amount: Decimal, rounding: str = ROUND_CEILING) -> int:
     """Money as an integer of UNIT (needs round up, what one may spend rounds down)."""
@@ -105,27 +84,14 @@ class MoneyReserver:
     """Reserve and release the money of calls in progress, from a pool leased from Redis."""
 
     def __init__(self, redis: Any, node: str, clock: Clock) -> None:
-        self.redis = redis
         self.clock = clock
-        self.node_key = billing_reserved_node_key(node)
+        self.pools: LeasedPool[int] = LeasedPool(
+            redis, RESERVED, billing_reserved_node_key(node), clock, POOL_IDLE_SECONDS, "money"
+        )
         self.local: Counter[int] = Counter()  # money held by this node's calls, by account
-        self.pool: Counter[int] = Counter()  # leased from Redis, held by no call yet
-        self.pool_used: dict[int, float] = {}  # account → monotonic time its pool last moved
+        self.pool = self.pools.spare  # leased from Redis, held by no call yet, by account
         self.unsettled: dict[int, Reservation] = {}  # flow number → held until its CDR commits
         self.settle_delay = SETTLE_DELAY
-        self.pool_idle = POOL_IDLE_SECONDS
-        self._trim_pending = False
-        self._scripts: dict[str, Any] = {}
-        # account → the lease in flight (its result: what made it fail, or None), and the
-        # reservations of the account waiting for the pool to be topped up
-        self._leasing: dict[int, asyncio.Future[Exception | None]] = {}
-        self._wanting: Counter[int] = Counter()
-
-    def _script(self, source: str) -> Any:
-        """The script as EVALSHA (sent to Redis once, not with every call), made on first use."""
-        if source not in self._scripts:
-            self._scripts[source] = self.redis.register_script(source)
-        return self._scripts[source]
 
     async def reserve(
         self, account_id: int, spendable: Decimal, minimum: Decimal, wanted: Decimal
@@ -141,7 +107,11 @@ class MoneyReserver:
             return Reservation(account_id, 0)  # a free call: nothing to hold
         if self._usable(account_id, spendable_units) < want:
             try:
-                await self._top_up(account_id, spendable_units, needed, want)
+                await self.pools.top_up(
+                    account_id,
+                    lambda: self._usable(account_id, spendable_units) >= want,
+                    lambda: self._lease(account_id, spendable_units, needed, want),
+                )
             except Exception as error:
                 logger.warning("money: Redis unavailable (%s); reserving on this node only", error)
                 return self._reserve_locally(account_id, spendable_units, needed, want)
@@ -150,7 +120,7 @@ class MoneyReserver:
             return None
         self.pool[account_id] -= units
         self.local[account_id] += units
-        self._touch(account_id)
+        self.pools.touch(account_id)
         return Reservation(account_id, units)
 
     def _usable(self, account_id: int, spendable_units: int) -> int:
@@ -158,53 +128,15 @@ class MoneyReserver:
         beside what this node's calls hold (a pool outlives a lowered balance or credit)."""
         return max(0, min(self.pool[account_id], spendable_units - self.local[account_id]))
 
-    async def _top_up(self, account_id: int, spendable_units: int, needed: int, want: int) -> None:
-        """Lease for a call the pool cannot serve, one lease per account at a time: a call
-        that finds one in flight waits for it, and leases again only if it left too little,
-        then for every call still waiting. A burst that empties the pool so costs a round trip
-        or two instead of one per call, which under overload opened more connections than
-        redis-py's pool holds (100) and timed out the rest (docs/adr/0006)."""
-        self._wanting[account_id] += 1
-        try:
-            while (in_flight := self._leasing.get(account_id)) is not None:
-                failure = await in_flight
-                if failure is not None:
-                    raise ConnectionError(f"the lease this call waited for failed: {failure}")
-                if self._usable(account_id, spendable_units) >= want:
-                    return
-            await self._lead_lease(account_id, spendable_units, needed, want)
-        finally:
-            self._wanting[account_id] -= 1
-            if not self._wanting[account_id]:
-                del self._wanting[account_id]
-
-    async def _lead_lease(
-        self, account_id: int, spendable_units: int, needed: int, want: int
-    ) -> None:
-        done: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
-        self._leasing[account_id] = done
-        failure: Exception | None = None
-        try:
-            await self._lease(account_id, spendable_units, needed, want)
-        except Exception as error:
-            failure = error
-            raise
-        finally:
-            del self._leasing[account_id]
-            done.set_result(failure)
-
     async def _lease(self, account_id: int, spendable_units: int, needed: int, want: int) -> None:
         """Top the pool up from Redis for a call that wants `want` and the others waiting
         (one round trip)."""
         pooled = self.pool[account_id]
-        extra = want * (LEASE_EXTRA_CALLS + self._wanting[account_id] - 1)
+        extra = want * (LEASE_EXTRA_CALLS + self.pools.waiting[account_id] - 1)
         args = (spendable_units, max(0, needed - pooled), want - pooled, extra)
-        granted = int(
-            await self._script(LEASE)(keys=[RESERVED, self.node_key], args=[account_id, *args])
-        )
-        if granted > 0:
+        if (granted := int(await self.pools.run(LEASE, account_id, *args))) > 0:
             self.pool[account_id] += granted
-            self._touch(account_id)
+            self.pools.touch(account_id)
 
     def _reserve_locally(
         self, account_id: int, spendable: int, minimum: int, wanted: int
@@ -250,43 +182,11 @@ class MoneyReserver:
             if not reservation.shared or reservation.units == 0:
                 continue
             self.pool[account] += reservation.units - reservation.fee_units
-            self._touch(account)
+            self.pools.touch(account)
             spent[account] += reservation.fee_units
-        if pairs := [value for item in (+spent).items() for value in item]:  # +: no zeros
-            asyncio.get_running_loop().create_task(self._release_shared(pairs))
-
-    def _touch(self, account_id: int) -> None:
-        """The pool moved: it goes back to Redis once it stays idle for `pool_idle`."""
-        self.pool_used[account_id] = self.clock.monotonic()
-        if not self._trim_pending:
-            self._trim_pending = True
-            self.clock.call_later(self.pool_idle, self._trim)
-
-    def _trim(self) -> None:
-        """Give the pools idle for `pool_idle` back to Redis, so other nodes can lease them."""
-        self._trim_pending = False
-        idle_since = self.clock.monotonic() - self.pool_idle
-        returned: list[int] = []
-        for account, used in list(self.pool_used.items()):
-            if used > idle_since:
-                continue
-            del self.pool_used[account]
-            if (units := self.pool.pop(account, 0)) > 0:
-                returned += [account, units]
-        if returned:
-            asyncio.get_running_loop().create_task(self._release_shared(returned))
-        if self.pool_used:
-            self._trim_pending = True
-            self.clock.call_later(self.pool_idle, self._trim)
-
-    async def _release_shared(self, pairs: list[int]) -> None:
-        try:
-            await self._script(RELEASE)(keys=[RESERVED, self.node_key], args=pairs)
-        except Exception as error:
-            logger.warning("money: could not release %s in Redis: %s", pairs, error)
+        self.pools.give_back([value for item in (+spent).items() for value in item])  # +: no 0
 
     async def forget_previous_run(self) -> int:
         """Give back everything this node holds in Redis: at start, what a previous run left
         (a killed node's reservations end with its restart); at a clean stop, its own."""
-        self.pool.clear()
-        return int(await self.redis.eval(FORGET_NODE, 2, RESERVED, self.node_key))
+        return await self.pools.forget_previous_run()

@@ -312,8 +312,9 @@ class Engine:
             server.close()
         self.tcp.release_all()
         await self.cdr_writer.flush()
-        with contextlib.suppress(Exception):  # what this node still holds, e.g. unwritten CDRs
-            await self.switch.calls.money.forget_previous_run()
+        for leases in (self.switch.calls.money, self.switch.calls.capacity):
+            with contextlib.suppress(Exception):  # what this node still holds: pools, the
+                await leases.forget_previous_run()  # money of unwritten CDRs
         await self.bindings.flush()
         await self.switch.calls.sync_current_calls()
         await self.counters.flush()

@@ -4,6 +4,7 @@ capacity, and the CDR each call leaves (tests/engine/b2bua.py; the wire is test_
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import weakref
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from blacklist.models import BlacklistGroup, BlacklistNumber, DynamicBlacklistEn
 from softswitch.engine.counters import attempts_key
 from softswitch.models import MappingGateway, RoutingGateway
 from softswitch.redis_keys import (
+    CAPACITY_IN_USE_KEY,
     CONCURRENT_NOW_KEY,
     CONCURRENT_PEAK_KEY,
     GATEWAY_STATUS_KEY,
@@ -396,6 +398,27 @@ def test_full_mapping_gateway_gets_503(b2bua, customer) -> None:
     caller.bye(invite.call_id)
     third = caller.invite("8613800000015")  # the line is free again
     assert vendor.take("INVITE") and third
+
+
+def test_lines_of_large_limits_are_leased_in_chunks_and_go_back(
+    b2bua, customer, redis_client
+) -> None:
+    customer.capacity = 1000
+    customer.save()
+    gateway = routing_gateway("VENDOR", ["86"], capacity=1000)
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    lines = {f"mapping_gateway:{customer.id}": "9", f"routing_gateway:{gateway.id}": "9"}
+    caller, invite, _ = connected_call(switch, vendor, "8613800000016")
+    assert redis_client.hgetall(CAPACITY_IN_USE_KEY) == lines  # the call's and 8 more
+    second = connected_call(switch, vendor, "8613800000017")
+    assert redis_client.hgetall(CAPACITY_IN_USE_KEY) == lines  # from the pools
+    for ended in ((caller, invite), second[:2]):
+        ended[0].bye(ended[1].call_id)
+    assert switch.cdr("8613800000017")["end_reason"] == "200"
+    switch.advance(2.0)  # the pools go back a second or two after their lease
+    switch.run(asyncio.sleep(0.05))
+    assert redis_client.hgetall(CAPACITY_IN_USE_KEY) == {}
 
 
 def test_counters_in_redis_match_the_calls(b2bua, customer, redis_client) -> None:

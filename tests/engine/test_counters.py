@@ -9,6 +9,7 @@ import redis.asyncio
 from django.conf import settings
 
 from softswitch.engine.counters import Counters, attempts_key, security_key
+from tests.engine.redis_nodes import unreachable_redis
 
 NOW = 1_800_000_000.0
 
@@ -111,7 +112,7 @@ def test_security_counters_per_minute(redis_client) -> None:
 
 def test_tallies_survive_a_redis_outage(redis_client) -> None:
     async def scenario() -> None:
-        dead = redis.asyncio.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+        dead = unreachable_redis()
         counters = Counters(dead, "node1")
         counters.call_attempt("1001", "44", (600, 600), NOW)
         counters.call_started("1001")

@@ -10,28 +10,14 @@ from django.conf import settings
 
 from softswitch.engine.clock import Clock
 from softswitch.engine.money import RESERVED, MoneyReserver, to_units
+from tests.engine.redis_nodes import run_nodes, unreachable_redis
 
 ACCOUNT = 7
 
 
 def scenario(test, nodes: tuple[str, ...] = ("n1", "n2")) -> None:
     """Run `test(*reservers)`, one reserver per node, each with its own Redis client."""
-
-    async def main() -> None:
-        clients = [redis.asyncio.Redis.from_url(settings.REDIS_URL) for _ in nodes]
-        try:
-            await test(
-                *(
-                    MoneyReserver(client, node, Clock())
-                    for client, node in zip(clients, nodes, strict=True)
-                )
-            )
-            await asyncio.sleep(0.05)  # background releases
-        finally:
-            for client in clients:
-                await client.aclose()
-
-    asyncio.run(main())
+    run_nodes(test, MoneyReserver, nodes)
 
 
 def reserved(redis_client, node: str | None = None) -> int:
@@ -101,7 +87,7 @@ def test_a_failed_lease_fails_the_calls_waiting_for_it_over_to_their_node(redis_
     against this node's own calls, as one call alone would."""
 
     async def main() -> None:
-        unreachable = redis.asyncio.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+        unreachable = unreachable_redis()
         node = MoneyReserver(unreachable, "n1", Clock())
         try:
             calls = await asyncio.gather(
@@ -113,14 +99,14 @@ def test_a_failed_lease_fails_the_calls_waiting_for_it_over_to_their_node(redis_
         granted = [call.amount for call in calls if call is not None]
         assert granted == [Decimal("0.3")] * 3 + [Decimal("0.1")]
         assert not any(call.shared for call in calls if call is not None)
-        assert node._leasing == {} and node._wanting == {}
+        assert node.pools.leasing == {} and node.pools.waiting == {}
 
     asyncio.run(main())
 
 
 def test_a_charged_call_holds_its_fee_until_its_cdr_is_committed(redis_client) -> None:
     async def test(node: MoneyReserver) -> None:
-        node.settle_delay, node.pool_idle = 0.1, 0.4
+        node.settle_delay, node.pools.idle = 0.1, 0.4
         charged = await node.reserve(ACCOUNT, Decimal("1"), Decimal("0.1"), Decimal("0.5"))
         free = await node.reserve(ACCOUNT, Decimal("1"), Decimal("0.1"), Decimal("0.2"))
         # leases: 0.5 for the first call; 0.2 and a quarter of the free 0.5 for the pool
@@ -135,7 +121,7 @@ def test_a_charged_call_holds_its_fee_until_its_cdr_is_committed(redis_client) -
         await asyncio.sleep(0.1)  # the fee is in the balance: it leaves Redis; the rest is pooled
         assert reserved(redis_client) == to_units(Decimal("0.45"))
         assert node.pool[ACCOUNT] == to_units(Decimal("0.45"))
-        await asyncio.sleep(0.9)  # idle for pool_idle, seen by the next trim (≤ 2 × pool_idle)
+        await asyncio.sleep(0.9)  # idle for pools.idle, seen by the next trim (≤ 2 × idle)
         assert reserved(redis_client) == 0 and not node.pool
 
     scenario(test, ("n1",))
@@ -213,7 +199,7 @@ def test_free_calls_reserve_nothing(redis_client) -> None:
 
 def test_without_redis_a_node_reserves_against_its_own_calls() -> None:
     async def main() -> None:
-        unreachable = redis.asyncio.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+        unreachable = unreachable_redis()
         node = MoneyReserver(unreachable, "n1", Clock())
         first = await node.reserve(ACCOUNT, Decimal("1"), Decimal("0.1"), Decimal("0.7"))
         second = await node.reserve(ACCOUNT, Decimal("1"), Decimal("0.1"), Decimal("0.7"))
