@@ -50,6 +50,7 @@ SIPPY = Path(os.environ.get("SIPPY_B2BUA", "var/bench/sippy/bin/b2bua_simple"))
 HOLD_MS = 500
 PASS_FAILED_SHARE = 0.001
 PASS_SUSTAINED_SHARE = 0.97
+LINES = 10_000  # vosadmin's gateways' line limit, as a carrier sets one (never reached)
 SIPP_CORE, SYSTEM_CORE = "0", "1"
 
 
@@ -218,27 +219,41 @@ def main() -> None:
     parser.add_argument(
         "--past", type=int, default=0, help="rates to run past the first failing one"
     )
+    parser.add_argument(
+        "--lines", type=int, default=LINES, help="vosadmin: both gateways' line limit (0: none)"
+    )
     arguments = parser.parse_args()
     rates = [int(rate) for rate in arguments.rates.split(",")]
     env = bench_environment()
     stamp = f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}."
     if arguments.mode == "all-cores":
         workers = arguments.workers or os.cpu_count() or 1
-        one = ladder(
-            "vosadmin, 1 core", vosadmin(env, True), rates, arguments.seconds, True, arguments.past
-        )
-        every = vosadmin(env, False, workers)
+        pinned = vosadmin(env, True, lines=arguments.lines)
+        one = ladder("vosadmin, 1 core", pinned, rates, arguments.seconds, True, arguments.past)
+        every = vosadmin(env, False, workers, arguments.lines)
         ours = ladder(
             f"vosadmin, {workers} workers", every, rates, arguments.seconds, False, arguments.past
         )
         first, second = ("one core", one), (f"{workers} workers", ours)
         titles = ("**One worker on core 1** (sipp on core 0)", f"**{workers} workers, unpinned**")
-        report("vosadmin on every core", ALL_CORES_TEXT, first, second, titles, stamp)
+        text = ALL_CORES_TEXT + lines_note(arguments.lines)
+        report("vosadmin on every core", text, first, second, titles, stamp)
         return
     theirs = ladder("sippy", sippy, rates, arguments.seconds, True, arguments.past)
-    ours = ladder("vosadmin", vosadmin(env, True), rates, arguments.seconds, True, arguments.past)
+    engine = vosadmin(env, True, lines=arguments.lines)
+    ours = ladder("vosadmin", engine, rates, arguments.seconds, True, arguments.past)
     titles = ("**sippy b2bua_simple** (no CDRs)", "**vosadmin** (CDRs, rating and charging on)")
-    report("Compared with sippy", PINNED_TEXT, ("sippy", theirs), ("vosadmin", ours), titles, stamp)
+    text = PINNED_TEXT + lines_note(arguments.lines)
+    report("Compared with sippy", text, ("sippy", theirs), ("vosadmin", ours), titles, stamp)
+
+
+def lines_note(lines: int) -> str:
+    if not lines:
+        return " vosadmin's gateways have no line limit (`--lines 0`)."
+    return (
+        f" vosadmin's mapping and routing gateways have a line limit of {lines:,} each, as a "
+        "carrier's have (never reached; `--lines`)."
+    )
 
 
 def report(
