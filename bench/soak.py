@@ -10,8 +10,9 @@ on SIGUSR2) are sampled. Fails if, over the second half of the run (the rate ste
 - a count's fitted growth over that half exceeds `--max-count-growth` of its mean there (plus
   20, for counts near zero);
 
-or if, `DRAIN_SECONDS` after the last call, any transaction, dialog, call or leg is left, or
-the engine logged a traceback.
+or if, `DRAIN_SECONDS` after the last call, any transaction, dialog, call or leg is left, if
+a line of the gateways' limits (`--lines`, leased in chunks) is still held in Redis
+`LINES_BACK_SECONDS` later, or if the engine logged a traceback.
 
     make soak                                    10 min at 250 calls/s (half of bench-calls' 500)
     make soak SOAK_SECONDS=120 RATE=50
@@ -27,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 
 from bench import sip_engine
+from bench.compare import LINES, lines_note
 from bench.watch import DRAIN_SECONDS, EngineWatch, conclude, drained, slope, stop_engine
 
 METRICS = ("rss_mb", "transactions", "dialogs", "calls", "legs")
@@ -36,6 +38,7 @@ STEADY_AFTER = 42.0
 # sipp's last calls end `--hold-ms` after the last is placed, a failing one after its 30 s
 # receive timeout: past this, sipp is stopped.
 SIPP_GRACE = 60.0
+LINES_BACK_SECONDS = 5.0  # a pool goes back 1-2 s after its lease (engine/capacity.py)
 
 
 @dataclass
@@ -55,6 +58,7 @@ class SoakReport:
     samples: list[Sample] = field(default_factory=list)
     drained_counts: dict[str, int] = field(default_factory=dict)
     drained_rss_mb: float = 0.0
+    lines_held: dict[str, str] = field(default_factory=dict)  # in Redis once drained
     completed: int = 0
     failed: int = 0
     achieved: float = 0.0
@@ -123,8 +127,27 @@ def soak(
         gateway.wait()
     report.drained_counts = watch.wait_drained(drain_seconds)
     report.drained_rss_mb = watch.rss_kb() / 1024
+    report.lines_held = lines_held_after_the_calls()
     report.tracebacks = watch.tracebacks()
     return report
+
+
+def lines_held_after_the_calls(timeout: float = LINES_BACK_SECONDS) -> dict[str, str]:
+    """The lines still held in Redis once every node's pool had time to go back (a pool goes
+    back a second or two after its lease: a timer that never fired would keep it)."""
+    import redis
+    from django.conf import settings
+
+    from softswitch.redis_keys import CAPACITY_IN_USE_KEY
+
+    client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while (held := client.hgetall(CAPACITY_IN_USE_KEY)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return held
+    finally:
+        client.close()
 
 
 def judge(report: SoakReport, max_rss_slope: float, max_count_growth: float) -> None:
@@ -154,6 +177,8 @@ def judge(report: SoakReport, max_rss_slope: float, max_count_growth: float) -> 
         report.failures.append(
             f"after the last call the engine still holds {report.drained_counts}"
         )
+    if report.lines_held:
+        report.failures.append(f"after the last call Redis still holds lines {report.lines_held}")
     if report.completed == 0:
         report.failures.append("no call completed")
     report.failures += [f"the engine logged a traceback:\n{t}" for t in report.tracebacks[:3]]
@@ -210,13 +235,14 @@ def main() -> None:
     parser.add_argument("--database", default="vosadmin_harness")
     parser.add_argument("--redis-db", type=int, default=13)
     parser.add_argument("--workers", type=int, default=1, help="the engine's SIP_WORKERS")
+    parser.add_argument("--lines", type=int, default=LINES, help="both gateways' line limit")
     parser.add_argument("--no-report", action="store_true", help="leave docs/benchmarks.md")
     arguments = parser.parse_args()
     sip_engine.setup_django(sip_engine.bench_environment(arguments.database, arguments.redis_db))
     from tests.engine.harness import EngineRunner, free_port  # needs Django set up
 
     gateway_port = free_port(sip_engine.GATEWAY_IP)
-    sip_engine.create_route(gateway_port)
+    sip_engine.create_route(gateway_port, lines=arguments.lines)
     engine_env = {"LOG_LEVEL": "INFO", "SIP_WORKERS": str(arguments.workers)}
     runner = EngineRunner(node="soak", env=engine_env).start()
     try:
@@ -239,7 +265,7 @@ def main() -> None:
         f"calls/s for {arguments.seconds} s, {arguments.hold_ms} ms hold, engine sampled "
         f"every {arguments.interval:g} s (RSS from /proc, counts from its SIGUSR2 line); "
         "the memory and counts must not grow over the second half, and nothing may be left "
-        "once the calls are over and the 32 s timers have run."
+        "once the calls are over and the 32 s timers have run." + lines_note(arguments.lines)
     )
     if stopped:
         report.failures.append(stopped)

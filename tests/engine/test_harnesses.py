@@ -51,9 +51,10 @@ def test_soak_short(engine_factory: Callable[..., EngineRunner], transactional_d
     legs must not grow by more than a quarter of their mean (+20); a leak grows them without
     end (transaction timers that never fire: about +40 % over those 20 s). RSS is not judged
     over one minute (still warming up; `make soak` fits it over minutes 5-10). After the last
-    call nothing may be left: that is what fails first on a leak."""
+    call nothing may be left: that is what fails first on a leak; nor a line of the gateways'
+    limits in Redis, once the pools had time to go back."""
     gateway_port = free_port(sip_engine.GATEWAY_IP)
-    sip_engine.create_route(gateway_port)
+    sip_engine.create_route(gateway_port, lines=1000)
     runner = engine_factory(env={"LOG_LEVEL": "INFO", "SIP_COUNT_CYCLIC_GARBAGE": "1"})
     report = soak(runner, rate=10, seconds=60, gateway_port=gateway_port, interval=5)
     judge(report, max_rss_slope=float("inf"), max_count_growth=0.25)
