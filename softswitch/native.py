@@ -1,4 +1,5 @@
-"""Compile the sans-IO SIP core with mypyc: `python -m softswitch.native` (`make native`).
+"""Compile the sans-IO SIP core with mypyc, and the dispatcher's loop in C
+(softswitch/engine/relay.c): `python -m softswitch.native` (`make native`).
 
 The build goes to `var/sip-native/` with a stamp of the sources it was made from, and
 `softswitch.sip` uses it only while that stamp matches (see its docstring). It is an
@@ -12,7 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from softswitch.sip import NATIVE_DIR, NATIVE_STAMP, compiled_sources, source_digest
+from softswitch.sip import (
+    EXTENSION_SOURCES,
+    NATIVE_DIR,
+    NATIVE_STAMP,
+    compiled_sources,
+    source_digest,
+)
 
 # The package directory holds the modules; its grandparent is the build's import root.
 BUILD_ROOT = NATIVE_DIR.parents[1]
@@ -29,13 +36,18 @@ def is_current() -> bool:
 
 
 def compile_core(build_root: Path, work_dir: Path) -> None:
-    """Compile the modules of softswitch/sip but its __init__ into build_root; raise on failure."""
+    """Compile the modules of softswitch/sip but its __init__, and the C extensions, into
+    build_root; raise on failure."""
     from mypyc.build import mypycify  # only the build needs mypyc and setuptools
-    from setuptools import Distribution
+    from setuptools import Distribution, Extension
 
     project_root = compiled_sources()[0].parents[2]
     paths = [str(path.relative_to(project_root)) for path in compiled_sources()]
     modules = mypycify(paths, opt_level="3", target_dir=str(work_dir / "c"), group_name=GROUP_NAME)
+    for source in EXTENSION_SOURCES:  # softswitch/engine/relay.c -> softswitch.engine._relay
+        package = ".".join(source.relative_to(project_root).parent.parts)
+        name = f"{package}._{source.stem}"
+        modules.append(Extension(name, [str(source.relative_to(project_root))]))
     distribution = Distribution({"name": "vosadmin-sip-native", "ext_modules": modules})
     command = distribution.get_command_obj("build_ext")
     command.build_lib = str(build_root)

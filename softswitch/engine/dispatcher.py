@@ -3,11 +3,16 @@
 It binds the SIP address, starts the workers (`run_workers`), hands each datagram to its
 worker (`Dispatcher`, by `workers.worker_for`), holds every TCP connection for them
 (tcp_proxy.py), passes signals on and stops them all when one exits.
+
+The datagrams are handed over by relay.c when `make native` built it (batches of datagrams
+read and sent in one system call each, without the interpreter lock), else by `PythonRelay`,
+one datagram at a time, deciding alike.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import signal
@@ -17,6 +22,9 @@ import sys
 import threading
 from collections.abc import Sequence
 from functools import partial
+from importlib.machinery import PathFinder
+from types import ModuleType
+from typing import Protocol
 
 from softswitch.engine.tcp_proxy import TcpProxy, link_pair
 from softswitch.engine.workers import (
@@ -27,6 +35,7 @@ from softswitch.engine.workers import (
     worker_for,
     wrap,
 )
+from softswitch.sip import NATIVE_DIR, NATIVE_STATUS
 
 logger = logging.getLogger(__name__)
 
@@ -38,17 +47,71 @@ SOCKET_BUFFER_BYTES = 8 * 1024 * 1024
 POLLS_PER_SECOND = 5  # how often the parent looks at its workers
 
 
-class Dispatcher:
-    """Reads the public socket and passes each datagram to its worker's inbox, in a thread of
-    its own (`start`, `stop`)."""
+# What a relay hands over at a time: None once the public socket is shut for reading, else the
+# number of datagrams dropped because an inbox was full, and (host, port, errno) of those lost
+# otherwise.
+Handed = tuple[int, list[tuple[str, int, int]]] | None
 
-    def __init__(self, public: socket.socket, inboxes: Sequence[Address]) -> None:
+
+class Relay(Protocol):
+    def relay(self) -> Handed: ...
+
+
+class PythonRelay:
+    """relay.c's loop in Python, one datagram at a time: what runs without `make native`."""
+
+    def __init__(self, public: socket.socket, sender: socket.socket, inboxes: Sequence[Address]):
+        self.receive, self.send = public.recvfrom, sender.sendto
+        self.inboxes = list(inboxes)
+
+    def relay(self) -> Handed:
+        datagram, remote = self.receive(MAX_DATAGRAM)
+        if remote is None:  # woken by `Dispatcher.stop`
+            return None
+        try:
+            self.send(wrap(datagram, remote), self.inboxes[worker_for(datagram, len(self.inboxes))])
+        except (BlockingIOError, InterruptedError):
+            return 1, []
+        except OSError as error:
+            return 0, [(remote[0], remote[1], error.errno or 0)]
+        return 0, []
+
+
+def native_relay() -> ModuleType | None:
+    """relay.c's module (`Relay(public fd, sender fd, inbox ports)`, `worker_for`), when `make
+    native` built it from the sources here (softswitch.sip.NATIVE_STATUS), else None."""
+    if not NATIVE_STATUS.startswith("compiled"):
+        return None
+    spec = PathFinder.find_spec("_relay", [str(NATIVE_DIR.parent / "engine")])
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+NATIVE_RELAY = native_relay()
+
+
+class Dispatcher:
+    """Reads the public socket and passes each datagram to its worker's inbox (on LOOPBACK), in
+    a thread of its own (`start`, `stop`), by relay.c unless `native` is False or it was not
+    built."""
+
+    def __init__(
+        self, public: socket.socket, inboxes: Sequence[Address], native: bool = True
+    ) -> None:
         self.public = public
         self.inboxes = list(inboxes)
         self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
         self.sender.setblocking(False)
         self.sender.bind((LOOPBACK, 0))  # the one address a worker's inbox takes datagrams from
+        self.relay: Relay = (
+            NATIVE_RELAY.Relay(public.fileno(), self.sender.fileno(), [p for _, p in inboxes])
+            if native and NATIVE_RELAY is not None
+            else PythonRelay(public, self.sender, inboxes)
+        )
         self.dropped = 0  # not handed to a worker (its inbox full): lost, as a full socket loses
         self.thread = threading.Thread(target=self.run, name="sip-dispatcher", daemon=True)
 
@@ -69,25 +132,22 @@ class Dispatcher:
     def run(self) -> None:
         """Until `stop`. A datagram that cannot be handed over is dropped and counted; nothing
         ends the loop but `stop`."""
-        count, inboxes, send = len(self.inboxes), self.inboxes, self.sender.sendto
-        receive = self.public.recvfrom
         while True:
             try:
-                datagram, remote = receive(MAX_DATAGRAM)
+                handed = self.relay.relay()
             except OSError as error:  # e.g. ENOBUFS; a closed socket: the engine is stopping
                 if self.public.fileno() < 0:
                     return
                 logger.warning("SIP dispatcher: reading failed: %s", error)
                 continue
-            if remote is None:  # woken by `stop`
+            if handed is None:
                 return
-            try:
-                send(wrap(datagram, remote), inboxes[worker_for(datagram, count)])
-            except (BlockingIOError, InterruptedError):
-                self.dropped += 1
-            except OSError as error:
-                self.dropped += 1
-                logger.warning("SIP dispatcher: a datagram from %s:%s lost: %s", *remote, error)
+            dropped, lost = handed
+            self.dropped += dropped + len(lost)
+            for host, port, code in lost:
+                logger.warning(
+                    "SIP dispatcher: a datagram from %s:%s lost: %s", host, port, os.strerror(code)
+                )
 
 
 class DropReport:

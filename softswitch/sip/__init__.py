@@ -16,8 +16,9 @@ Modules, in the order a received datagram meets them:
 - frozen: quicker construction of the frozen value classes parsing makes for every message
 
 The core is mypy-strict so that it can also run compiled: `make native` (run by `make run` and
-`make test`) compiles these modules with mypyc into `var/sip-native/`, and importing this
-package puts that build ahead of the sources when it was built from exactly the sources here.
+`make test`) compiles these modules with mypyc into `var/sip-native/`, with the dispatcher's
+loop in C (`softswitch/engine/relay.c`, `EXTENSION_SOURCES`), and importing this package puts
+that build ahead of the sources when it was built from exactly the sources here.
 Anything else — no build, a stale one (a module edited since), another Python, or
 `SIP_NATIVE=0` — runs the pure-Python modules, which are the reference (docs/adr/0009).
 """
@@ -35,6 +36,9 @@ NATIVE_DIR = (
     / "sip"
 )
 NATIVE_STAMP = NATIVE_DIR / "SOURCES"
+# C written as such, built with the core and current or stale with it: the engine's dispatcher
+# loop (softswitch.engine.dispatcher loads it from NATIVE_DIR's sibling `engine`).
+EXTENSION_SOURCES = [SOURCE_DIR.parent / "engine" / "relay.c"]
 
 
 def compiled_sources() -> list[Path]:
@@ -43,10 +47,11 @@ def compiled_sources() -> list[Path]:
 
 
 def source_digest() -> str:
-    """One digest of the interpreter and the compiled modules' names and contents: a build is
-    current if it matches (a build for another Python is as stale as one of other sources)."""
+    """One digest of the interpreter and the compiled modules' (and C extensions') names and
+    contents: a build is current if it matches (a build for another Python is as stale as one
+    of other sources)."""
     digest = hashlib.sha256(sys.version.encode() + b"\0")
-    for path in compiled_sources():
+    for path in [*compiled_sources(), *EXTENSION_SOURCES]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 

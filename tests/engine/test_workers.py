@@ -10,16 +10,20 @@ import signal
 import socket
 import zlib
 from functools import partial
+from pathlib import Path
 from unittest.mock import patch
 
 import psutil
 import pytest
 from django.conf import settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from billing.flow_numbers import MAX_NODE, SEQUENCE_BITS
 from billing.models import Cdr
 from softswitch.engine.clock import Clock
-from softswitch.engine.dispatcher import POLLS_PER_SECOND, Dispatcher, DropReport
+from softswitch.engine.dispatcher import NATIVE_RELAY, POLLS_PER_SECOND, Dispatcher, DropReport
 from softswitch.engine.overload import DelayProbe
 from softswitch.engine.tcp_proxy import (
     LINK_RECORD_BYTES,
@@ -118,6 +122,46 @@ def test_messages_without_a_caller_or_call_id_go_to_the_first_worker() -> None:
     )
 
 
+requires_native_relay = pytest.mark.skipif(
+    NATIVE_RELAY is None, reason="relay.c not built (make native)"
+)
+# Pieces of the headers worker_for searches, and what may surround or break them.
+PIECES = [
+    "\r\n", "\n", "\r\n\r\n", "Call-ID", "call-id", "i", "I", "From", "FROM", "f", "To", "t",
+    ":", " ", "\t", "<", ">", "sip:", "SIPS:", "tel:", "sips", "@", ";", "-w", "-W", "1", "23",
+    "99999", "abc", "2125550100", "tag=a", "\x00", "\xff", "\v", "\f",
+]  # fmt: skip
+STARTS = ["", "SIP/2.0 200 OK\r\n", "REGISTER sip:x SIP/2.0\r\n", "BYE sip:x SIP/2.0\r\n"]
+
+
+@requires_native_relay
+def test_the_compiled_relay_routes_every_test_message_as_worker_for() -> None:
+    """relay.c decides as workers.worker_for on the messages of these tests and the RFC 4475
+    torture tests, for several worker counts."""
+    torture = Path(__file__).parents[1] / "sip" / "fixtures" / "rfc4475"
+    messages = [path.read_bytes() for path in sorted(torture.rglob("*.dat"))]
+    for n in range(300):
+        caller = f"<sip:21255{n:05d}@192.0.2.1>"
+        messages += [
+            message(from_=f"From: {caller};tag=a", call_id=f"Call-ID: {n}-w{n % 5}@h"),
+            message("SIP/2.0 200 OK", f"i: {n}", f"f: {caller}", f"t:{caller}"),
+            message("REGISTER sip:x SIP/2.0", to=f"To: {caller}", call_id=f"Call-ID: r{n}"),
+            message(from_=f'FROM:\t"sip:9999@evil <x>" {caller}', call_id="Call-ID: x-w12345@h"),
+        ]
+    assert len(messages) > 1200
+    for each in messages:
+        for count in (1, 2, 3, 4, 7):
+            assert NATIVE_RELAY.worker_for(each, count) == worker_for(each, count), each
+
+
+@requires_native_relay
+@hypothesis_settings(max_examples=3000, deadline=None)
+@given(st.sampled_from(STARTS), st.lists(st.sampled_from(PIECES), max_size=40), st.integers(1, 9))
+def test_the_compiled_relay_routes_any_bytes_as_worker_for(start, pieces, count) -> None:
+    datagram = (start + "".join(pieces)).encode("latin-1")
+    assert NATIVE_RELAY.worker_for(datagram, count) == worker_for(datagram, count)
+
+
 def test_the_source_travels_with_the_datagram() -> None:
     payload = message(body="v=0\r\n")
     for remote in (("192.0.2.1", 5060), ("2001:db8::1", 65535)):
@@ -131,13 +175,17 @@ def udp_socket() -> socket.socket:
     return sock
 
 
-def test_the_dispatcher_outlives_a_datagram_it_cannot_hand_over(caplog) -> None:
+@pytest.mark.parametrize(
+    "native", [pytest.param(True, marks=requires_native_relay, id="relay.c"), False]
+)
+def test_the_dispatcher_outlives_a_datagram_it_cannot_hand_over(caplog, native) -> None:
     """A failed hand-over loses that datagram only (counted, logged, reported); the next ones
     still reach their workers, and only `stop` ends the dispatcher."""
     public, inbox, peer = udp_socket(), udp_socket(), udp_socket()
     public.settimeout(None)
     unreachable = ("127.0.0.1", 0)  # sendto fails with EINVAL
-    dispatcher = Dispatcher(public, [unreachable, inbox.getsockname()])
+    dispatcher = Dispatcher(public, [unreachable, inbox.getsockname()], native=native)
+    assert (type(dispatcher.relay).__name__ == "Relay") is native
     dispatcher.start()
     to_worker = {n: message(call_id=f"Call-ID: 7{call_id_tag(n)}@192.0.2.1") for n in (0, 1)}
     with caplog.at_level(logging.WARNING, logger="softswitch.engine.workers"):
