@@ -8,15 +8,49 @@ measures the cyclic collector:
 
 prints the step's row (as in docs/benchmarks.md); `--format flamegraph` writes an SVG. py-spy
 is the `profile` extra: `.venv/bin/pip install -e ".[profile]"`.
+
+`--workers N` runs N workers and the dispatcher unpinned, as `make bench-compare
+MODE=all-cores` does, and prints each engine thread's share of a core over the steady part of
+the run (the dispatcher's loop is the parent's `sip-dispatcher` thread; docs/adr/0011):
+
+    .venv/bin/python -m vosadmin.stack exec -- \\
+      .venv/bin/python -m bench.profile_engine 800 20 --lines 10000 --workers 2
 """
 
 from __future__ import annotations
 
 import argparse
 import subprocess
+import threading
+import time
+
+import psutil
 
 from bench.compare import SIPP_CORE, run_rate, vosadmin
 from bench.sip_engine import bench_environment
+
+STEADY = (8, 10)  # the seconds of a run whose threads are measured: after 8 s, for 10 s
+
+
+def thread_seconds(engine: psutil.Process) -> dict[str, float]:
+    """CPU seconds of every thread of the engine and its workers, by process and thread id
+    (with workers, the parent's busiest thread is the dispatcher's loop)."""
+    seconds = {}
+    for process in (engine, *engine.children(recursive=True)):
+        role = "engine" if process.pid == engine.pid else "worker"
+        for thread in process.threads():
+            name = f"{role} {process.pid}, thread {thread.id}"
+            seconds[name] = thread.user_time + thread.system_time
+    return seconds
+
+
+def thread_shares(engine: psutil.Process, shares: dict[str, float]) -> None:
+    """Fill `shares` with each thread's share of a core over STEADY."""
+    time.sleep(STEADY[0])
+    before = thread_seconds(engine)
+    time.sleep(STEADY[1])
+    for name, seconds in thread_seconds(engine).items():
+        shares[name] = (seconds - before.get(name, seconds)) / STEADY[1] * 100
 
 
 def main() -> None:
@@ -26,8 +60,12 @@ def main() -> None:
     parser.add_argument("--py-spy", dest="output", help="record with py-spy into this file")
     parser.add_argument("--format", default="raw", choices=["raw", "flamegraph"])
     parser.add_argument("--lines", type=int, default=0, help="both gateways' line limit")
+    parser.add_argument("--workers", type=int, default=1, help="more than 1: unpinned")
     args = parser.parse_args()
-    engine, _ = vosadmin(bench_environment(), True, lines=args.lines)()  # on core 1, rated
+    pinned = args.workers == 1  # one process on core 1; workers anywhere
+    engine, _ = vosadmin(bench_environment(), pinned, args.workers, args.lines)()  # rated
+    shares: dict[str, float] = {}
+    measuring = threading.Thread(target=thread_shares, args=(engine.ps, shares))
     try:
         spy = args.output and subprocess.Popen(
             [
@@ -37,12 +75,17 @@ def main() -> None:
             ],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        step = run_rate(engine, args.rate, args.seconds, pinned=True)
+        measuring.start()
+        step = run_rate(engine, args.rate, args.seconds, pinned)
+        measuring.join()
         if spy:
             spy.wait()
     finally:
         engine.stop()
     print(step.row())
+    for name, share in sorted(shares.items(), key=lambda item: -item[1]):
+        if share >= 0.5:
+            print(f"{share:5.1f} % of a core: {name}")
 
 
 if __name__ == "__main__":
