@@ -365,6 +365,10 @@ static PyObject *lost_list(Relay *self, const Failure *failures, int failed) {
 static PyObject *Relay_relay(Relay *self, PyObject *unused) {
     Failure failures[BATCH];
     int got, saved_errno = 0, dropped = 0, failed = 0;
+    if (self->buffers == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Relay() was not initialised");
+        return NULL;
+    }
     Py_BEGIN_ALLOW_THREADS;
     got = receive(self);
     saved_errno = errno;
