@@ -143,11 +143,11 @@ class Dispatcher:
             if handed is None:
                 return
             dropped, lost = handed
-            self.dropped += dropped + len(lost)
             for host, port, code in lost:
                 logger.warning(
                     "SIP dispatcher: a datagram from %s:%s lost: %s", host, port, os.strerror(code)
                 )
+            self.dropped += dropped + len(lost)  # after the logs: a count read has its lines
 
 
 class DropReport:
