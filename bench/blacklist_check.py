@@ -204,7 +204,8 @@ def main() -> int:
     redis = redis_py.Redis.from_url(settings.REDIS_URL, db=REDIS_DB, decode_responses=True)
     # The listings are broadcast as in production, but to nobody: a channel layer in db 15.
     layer_url = urlsplit(settings.REDIS_URL)._replace(path=f"/{REDIS_DB}").geturl()
-    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [layer_url]
+    hosts = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]
+    hosts[0] = {**hosts[0], "address": layer_url}
     try:
         clear(redis)
         where = environment(redis)
