@@ -292,10 +292,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A WebSocket consumer waits for its messages in a Redis BZPOPMIN of 5 s (channels_redis's
 # brpop_timeout). redis-py 8 reads with a default socket timeout of 5 s, which ended that wait
 # with a TimeoutError and closed every idle live page's socket each 5 s; and on Python 3.11 each
-# send under a socket timeout goes through asyncio.wait_for, which can swallow a cancellation,
-# so a closed consumer's receive could run on. Hence no socket timeout, as before redis-py 8;
-# its TCP keepalive (on by default since 8) ends a connection whose peer vanished
-# (tests/core/test_channel_layer.py).
+# send under a socket timeout goes through asyncio.wait_for, which can swallow a cancellation
+# (CPython gh-86296; softswitch/engine/background.py), so a closed consumer's receive could run
+# on. Hence no socket timeout, as before redis-py 8; its TCP keepalive (on by default since 8)
+# ends a connection whose peer vanished (tests/core/test_channel_layer.py).
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
