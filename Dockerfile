@@ -6,7 +6,7 @@ ENV PYTHONUNBUFFERED=1 \
     VOSADMIN_VAR_DIR=/var/lib/vosadmin
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml constraints.txt README.md ./
 COPY vosadmin vosadmin
 COPY softswitch softswitch
 COPY billing billing
@@ -15,7 +15,7 @@ COPY templates templates
 COPY static static
 COPY manage.py ./
 
-RUN pip install . \
+RUN pip install -c constraints.txt . \
     && useradd --system --home /var/lib/vosadmin vosadmin \
     && mkdir -p /var/lib/vosadmin \
     && SECRET_KEY=build-only python manage.py collectstatic --noinput \

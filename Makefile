@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
 .PHONY: run test test-workers native lint format system-deps fuzz-api bench-cdr-query bench-reports bench-blacklist bench-register bench-flood bench-calls \
-	fuzz-sip soak faults clean
+	fuzz-sip soak faults clean lock
 
 ## run: install, start embedded PostgreSQL + Redis (unless DATABASE_URL/REDIS_URL), migrate,
 ##      bootstrap, and run console, worker, beat and SIP engine in the foreground (Ctrl-C stops all)
@@ -35,11 +35,26 @@ test: $(INSTALLED) system-deps native
 test-workers: $(INSTALLED) system-deps native
 	$(PY) -m vosadmin.stack exec -- env SIP_WORKERS=2 $(PY) -m pytest -q -p no:cacheprovider -m engine
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[embedded,test,fuzz]'
+	$(PY) -m pip install --quiet -e '.[embedded,test,fuzz]' -c constraints.txt
 	touch $@
+
+## lock: resolve pyproject.toml's dependencies afresh, in a throwaway virtualenv, to the newest
+##       releases they allow, and write those exact versions to constraints.txt, which `run` and
+##       `test` install from (so a new upstream release changes nothing until it is locked and
+##       the suite has passed with it)
+LOCK_VENV := var/lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[embedded,test,fuzz,profile]'
+	{ echo "# The exact versions \`make run\` and \`make test\` install (pip -c). Written by"; \
+	  echo "# \`make lock\` from pyproject.toml; edit pyproject.toml, then run it."; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable; } > constraints.txt
+	rm -rf $(LOCK_VENV)
 
 ## native: compile the sans-IO SIP core (softswitch/sip) with mypyc into var/sip-native, unless
 ##         that build is current; where it cannot be built it says why and the engine runs the
