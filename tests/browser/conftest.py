@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,22 @@ def page(chromium: Any, live_server: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+def in_a_worker_thread(function: Callable[[], Any]) -> Any:
+    """Run `function` as the Celery worker would: outside this thread, whose event loop is
+    Playwright's (async_to_sync, which broadcasts to the live pages, refuses to run inside a
+    running loop; on_commit only logs that, and the page never hears the change)."""
+    from django.db import connection
+
+    def run() -> Any:
+        try:
+            return function()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -14,7 +14,7 @@ from blacklist.entries import expire_entries
 from blacklist.models import DynamicBlacklistEntry
 from tests.blacklist.conftest import clear_counters, configure
 from tests.blacklist.engine_counters import count_attempts
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import in_a_worker_thread, screenshot
 from vosadmin.core.live import redis_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,6 +31,8 @@ def log_in(page, user, server_url: str) -> None:
 
 def test_a_listed_number_appears_and_disappears_live(asgi_page, asgi_server, admin_user) -> None:
     page = asgi_page
+    sockets: list = []
+    page.on("websocket", lambda socket: sockets.append(socket))
     redis = redis_client()
     clear_counters(redis)
     configure("malicious_caller", limit=100)
@@ -44,7 +46,7 @@ def test_a_listed_number_appears_and_disappears_live(asgi_page, asgi_server, adm
     # SETTLE_SECONDS a window's predecessor is not read yet.
     settled = now.timestamp() - 600 - SETTLE_SECONDS
     count_attempts(redis, "caller", "8613912345678", 137, 600, settled)
-    run_check("malicious_caller", now=now, redis=redis)
+    in_a_worker_thread(lambda: run_check("malicious_caller", now=now, redis=redis))
     entry = DynamicBlacklistEntry.objects.get()
     row = page.wait_for_selector(f'tr[data-id="{entry.pk}"]', timeout=10_000)
     text = row.inner_text()
@@ -55,7 +57,8 @@ def test_a_listed_number_appears_and_disappears_live(asgi_page, asgi_server, adm
     assert page.inner_text(".table-footer").startswith("1 in all")
     screenshot(page, "dynamic-black-list-live")
 
-    expire_entries(now + timedelta(hours=1))
+    in_a_worker_thread(lambda: expire_entries(now + timedelta(hours=1)))
     page.wait_for_selector(f'tr[data-id="{entry.pk}"]', state="detached", timeout=10_000)
     assert page.evaluate("window.notReloaded") is True
+    assert len(sockets) == 1, "the row came and went over the open socket, not by reconnecting"
     clear_counters(redis)

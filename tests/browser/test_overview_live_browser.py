@@ -3,34 +3,19 @@ uPlot charts over the WebSocket, without a reload."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import in_a_worker_thread, screenshot
 from tests.browser.test_dynamic_blacklist_browser import log_in
 from vosadmin.core.overview import take_sample
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def in_a_worker_thread(function):
-    """Run `function` as the Celery worker would: outside this thread, whose event loop is
-    Playwright's (async_to_sync refuses to run inside a running loop)."""
-
-    def run():
-        try:
-            return function()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(run).result()
-
-
 def test_a_chart_receives_a_live_point(asgi_page, asgi_server, viewer_user, redis_client) -> None:
     page = asgi_page
+    sockets: list = []
+    page.on("websocket", lambda socket: sockets.append(socket))
     log_in(page, viewer_user, asgi_server)
     page.goto("/")
     page.wait_for_selector("#live-status[data-state=live]")
@@ -43,5 +28,6 @@ def test_a_chart_receives_a_live_point(asgi_page, asgi_server, viewer_user, redi
         page.wait_for_selector(f'#chart-{chart}[data-last="{sample["t"]}"]', timeout=10_000)
     assert int(page.get_attribute("#chart-rates", "data-points")) == before + 1
     assert page.evaluate("window.notReloaded") is True
+    assert len(sockets) == 1, "the point came over the open socket, not after a reconnection"
     assert "Calls per second" in page.inner_text("#chart-rates")
     screenshot(page, "overview-live")
