@@ -169,6 +169,14 @@ def test_a_webhook_is_http_or_https(client, operator_user) -> None:
     assert not Webhook.objects.exists()
 
 
+def test_a_webhook_address_without_a_scheme_is_taken_as_https(client, operator_user) -> None:
+    client.force_login(operator_user)
+    data = {"name": "NOC", "url": "noc.example.net/hook", "secret": "", "memo": ""}
+    response = client.post("/alarm-webhooks/add/", data)
+    assert response.status_code == 302
+    assert Webhook.objects.get().url == "https://noc.example.net/hook"
+
+
 def test_a_webhook_secret_stays_out_of_the_operation_log(client, operator_user) -> None:
     from vosadmin.core.models import AuditLog
 

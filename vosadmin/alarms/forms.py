@@ -14,6 +14,10 @@ class AlarmRuleForm(forms.ModelForm):
 
 
 class WebhookForm(forms.ModelForm):
+    # An address typed without its scheme is taken as https (Django 6's default, not 5's http):
+    # webhook receivers are reached over the internet.
+    url = forms.URLField(label="URL", max_length=500, assume_scheme="https")
+
     class Meta:
         model = Webhook
         fields = ["name", "url", "secret", "enabled", "memo"]
