@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -14,8 +13,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from blacklist.entries import release_entry
-from blacklist.models import DynamicBlacklistEntry
-from tests.blacklist.conftest import NOW
+from tests.blacklist.conftest import NOW, make_entry
 from tests.blacklist.test_live_updates_websocket import open_socket
 
 BLOCKING_WAIT = 5  # seconds: channels_redis's BZPOPMIN, and redis-py 8's default socket timeout
@@ -25,15 +23,7 @@ BLOCKING_WAIT = 5  # seconds: channels_redis's BZPOPMIN, and redis-py 8's defaul
 def test_an_idle_live_page_keeps_its_socket(admin_user, viewer_user) -> None:
     """Nothing happens for longer than one blocking wait; the next event still arrives on the
     same socket (with redis-py 8's default socket timeout, the consumer died after 5 s)."""
-    entry = DynamicBlacklistEntry.objects.create(
-        number="4930000002",
-        type="no_answer",
-        effective_at=NOW,
-        expires_at=NOW + timedelta(days=2),
-        observed=12,
-        limit=10,
-        window_seconds=600,
-    )
+    entry = make_entry("4930000002")
     socket_ = open_socket(viewer_user)
 
     async def scenario() -> None:
