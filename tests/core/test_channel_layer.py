@@ -70,12 +70,16 @@ def test_a_vanished_redis_peer_is_noticed() -> None:
     layer = get_channel_layer()
 
     async def probe() -> tuple[int, int]:
-        connection = await layer.connection(0).connection_pool.get_connection()
-        sock = connection._writer.get_extra_info("socket")
-        return (
-            sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
-            sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
-        )
+        pool = layer.connection(0).connection_pool
+        connection = await pool.get_connection()
+        try:
+            sock = connection._writer.get_extra_info("socket")
+            return (
+                sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+            )
+        finally:
+            await pool.release(connection)
 
     keepalive, idle = async_to_sync(probe)()
     assert keepalive and idle == 30
