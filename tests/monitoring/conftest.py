@@ -17,7 +17,9 @@ class Receiver:
     def __init__(self, url: str) -> None:
         self.url = url
         self.status = 200
+        self.location = ""  # sent as Location when set (a redirect)
         self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.gets: list[str] = []  # paths of any GET, which a webhook never sends
 
     def events(self) -> list[tuple[str, str]]:
         """(event, target) of every body received, in order."""
@@ -34,6 +36,13 @@ def receiver() -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.requests.append((dict(self.headers), body))
             self.send_response(received.status)
+            if received.location:
+                self.send_header("Location", received.location)
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            received.gets.append(self.path)
+            self.send_response(200)
             self.end_headers()
 
         def log_message(self, *args: Any) -> None:

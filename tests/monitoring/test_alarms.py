@@ -207,6 +207,26 @@ def test_a_failing_webhook_is_retried_then_marked_failed_and_shown(
     assert 'data-status="failed"' in page and "HTTP 500 Internal Server Error" in page
 
 
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirecting_webhook_fails_and_is_never_followed(
+    status, receiver, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    """A redirect (http → https is the usual one) is a failure naming it: followed, a POST
+    would turn into a GET without the alarm, which the page behind it may well answer 200."""
+    monkeypatch.setattr(webhooks, "FIRST_RETRY_SECONDS", 0)
+    receiver.status, receiver.location = status, receiver.url + "/moved"
+    Webhook.objects.create(name="moved", url=receiver.url)
+    rule = AlarmRule.objects.create(name="r", type=Type.CONCURRENCY, threshold=Decimal(0))
+    with django_capture_on_commit_callbacks(execute=True):
+        raise_alarm(rule, "all", Decimal(1), NOW)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == Status.FAILED
+    assert delivery.last_error.startswith(f"HTTP {status} ")
+    assert delivery.last_error.endswith(f": a redirect, not followed; use {receiver.url}/moved")
+    assert receiver.gets == []
+    assert len(receiver.requests) == webhooks.MAX_ATTEMPTS
+
+
 def test_a_webhook_that_recovers_is_delivered_on_a_retry(
     receiver, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:

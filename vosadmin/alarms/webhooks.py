@@ -3,8 +3,8 @@
 The body is signed with the webhook's secret: `X-Vosadmin-Signature: sha256=<hex>`, the
 HMAC-SHA256 of the exact body bytes (a receiver recomputes it and compares in constant time).
 A delivery is tried by the Celery worker; a failure (no connection, timeout, a status other
-than 2xx) is retried after 10 s, 20 s, 40 s, 80 s; after MAX_ATTEMPTS it is marked failed and
-stays on the Webhooks page with its last error.
+than 2xx, a redirect included) is retried after 10 s, 20 s, 40 s, 80 s; after MAX_ATTEMPTS it
+is marked failed and stays on the Webhooks page with its last error.
 """
 
 from __future__ import annotations
@@ -88,6 +88,17 @@ def attempt(delivery_id: int) -> float | None:
     return retry_in
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects are answers, not detours: urllib would follow a 301, 302 or 303 with a GET
+    that carries no alarm, and a page answering it 200 would count as a delivery."""
+
+    def redirect_request(self, *args: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
 def post(webhook: Webhook, data: dict[str, Any]) -> str | None:
     """POST `data`; None on a 2xx, else what went wrong."""
     body = json.dumps(data, sort_keys=True).encode()
@@ -96,9 +107,11 @@ def post(webhook: Webhook, data: dict[str, Any]) -> str | None:
         headers[SIGNATURE_HEADER] = signature(webhook.secret, body)
     request = urllib.request.Request(webhook.url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS):
+        with _opener.open(request, timeout=TIMEOUT_SECONDS):
             return None
     except urllib.error.HTTPError as error:
+        if location := error.headers.get("Location"):
+            return f"HTTP {error.code} {error.reason}: a redirect, not followed; use {location}"
         return f"HTTP {error.code} {error.reason}"
     except (urllib.error.URLError, OSError, ValueError) as error:
         return str(getattr(error, "reason", error))
