@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -295,3 +296,20 @@ def test_an_engine_node_named_in_a_rule_covers_its_workers(redis_client) -> None
     }
     assert set(heartbeats("worker")) == {"worker:host1"}
     assert len(heartbeats()) == 6
+
+
+def test_the_retired_worker_heartbeat_schedule_is_removed_on_migrate() -> None:
+    """Beat no longer schedules the worker's heartbeat (the worker sends it, watch.py): an
+    existing installation's row of it goes at the next migrate."""
+    from django.apps import apps
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    retirement = importlib.import_module(
+        "vosadmin.alarms.migrations.0002_retire_worker_heartbeat_schedule"
+    )
+    every = IntervalSchedule.objects.create(every=10, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(name=retirement.NAME, task="x", interval=every)
+    before = set(PeriodicTask.objects.values_list("name", flat=True))
+    retirement.retire(apps, None)
+    assert set(PeriodicTask.objects.values_list("name", flat=True)) == before - {retirement.NAME}
+    assert "Alarms: evaluate" in before

@@ -9,4 +9,4 @@ class AlarmsConfig(AppConfig):
     verbose_name = "Alarm monitoring"
 
     def ready(self) -> None:
-        from . import heartbeats  # noqa: F401 - wires beat's heartbeat (a Celery signal)
+        from . import heartbeats, watch  # noqa: F401 - Celery signals: beat's heartbeat, the watch

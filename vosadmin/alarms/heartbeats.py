@@ -1,8 +1,9 @@
 """Heartbeats of the Celery worker and beat in Redis (engine nodes write their own:
 softswitch/engine/metrics.py). The "process down" alarm reads them all.
 
-The worker beats when it runs `heartbeat_task` (scheduled every 10 s); beat beats whenever it
-publishes a task (several times a minute), from the `before_task_publish` signal.
+The worker beats when it runs `heartbeat_task`, which it sends itself every 10 s (watch.py);
+beat beats whenever it publishes a task (several times a minute), from the
+`before_task_publish` signal.
 """
 
 from __future__ import annotations

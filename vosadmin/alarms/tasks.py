@@ -19,12 +19,11 @@ def evaluate_alarms_task() -> dict[str, Any]:
 @shared_task
 def deliver_webhook_task(delivery_id: int) -> None:
     """Try one delivery; schedule the next try after a growing pause while it fails."""
-    retry_in = webhooks.attempt(delivery_id)
-    if retry_in is not None:
-        deliver_webhook_task.apply_async((delivery_id,), countdown=retry_in)
+    webhooks.deliver(delivery_id)
 
 
 @shared_task
 def heartbeat_task() -> None:
-    """The worker is alive (the "process down" alarm watches `worker:<host>`)."""
+    """The worker runs tasks (the "process down" alarm watches `worker:<host>`); the worker
+    sends it to itself every few seconds (watch.py)."""
     heartbeats.beat("worker")

@@ -9,11 +9,15 @@ is marked failed and stays on the Webhooks page with its last error.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -53,14 +57,37 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+_here = contextvars.ContextVar("deliver_here", default=False)
+
+
+@contextmanager
+def delivered_here() -> Iterator[None]:
+    """Deliveries queued inside are tried at once in this thread, not by the worker."""
+    token = _here.set(True)
+    try:
+        yield
+    finally:
+        _here.reset(token)
+
+
 def queue_deliveries(alarm: Alarm, event: str) -> None:
     """Within the raising/clearing transaction: a delivery per enabled webhook, sent after
-    commit."""
+    commit by the worker (or here, within `delivered_here`)."""
     from vosadmin.alarms.tasks import deliver_webhook_task
 
+    send = deliver if _here.get() else deliver_webhook_task.delay
     for webhook in Webhook.objects.filter(enabled=True):
         delivery = WebhookDelivery.objects.create(webhook=webhook, alarm=alarm, event=event)
-        transaction.on_commit(lambda pk=delivery.pk: deliver_webhook_task.delay(pk), robust=True)
+        transaction.on_commit(partial(send, delivery.pk), robust=True)
+
+
+def deliver(delivery_id: int) -> None:
+    """Try a delivery once; while it fails, the worker tries again after a growing pause."""
+    from vosadmin.alarms.tasks import deliver_webhook_task
+
+    retry_in = attempt(delivery_id)
+    if retry_in is not None:
+        deliver_webhook_task.apply_async((delivery_id,), countdown=retry_in)
 
 
 def attempt(delivery_id: int) -> float | None:

@@ -51,7 +51,6 @@ SCHEDULES: list[Schedule] = [
     dynamic_blacklist_check("concurrent_calls", "SS_BLACK_LIST_CALLER_CONCURRENT_CALL"),
     Schedule("Dynamic blacklist: expiry", "blacklist.tasks.expire_dynamic_blacklist_task", 10, 10),
     Schedule("Alarms: evaluate", "vosadmin.alarms.tasks.evaluate_alarms_task", 30, 30),
-    Schedule("Monitoring: worker heartbeat", "vosadmin.alarms.tasks.heartbeat_task", 10, 10),
     Schedule("Monitoring: overview sample", "vosadmin.core.tasks.sample_overview_task", 5, 5),
 ]
 
