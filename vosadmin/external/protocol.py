@@ -23,9 +23,10 @@ retCodes of ours (VOS3000 has its own table; clients test for 0):
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -42,7 +43,11 @@ UNAUTHENTICATED = -6
 INTERNAL_ERROR = -9
 
 MAX_TEXT = 255
+Moment = TypeVar("Moment", date, datetime)
 MAX_LIST = 10_000
+# A number as text: ASCII digits, an optional sign, point and exponent (Decimal alone would
+# also take "1_000", other scripts' digits and exponents too large to compute with).
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?", re.ASCII)
 
 
 class CallError(Exception):
@@ -130,6 +135,11 @@ def text(
         raise bad_field(field, f"longer than {max_length} characters")
     if "\x00" in value:
         raise bad_field(field, "must not contain NUL characters")
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:  # a lone surrogate, from a "\ud800" escape
+            raise bad_field(field, "must be Unicode text (not a lone surrogate)") from None
     return value
 
 
@@ -151,15 +161,23 @@ def integer(body: dict[str, Any], field: str, default: int | None = None) -> int
     value = body.get(field)
     if absent(value):
         return default
-    if isinstance(value, bool):
-        raise bad_field(field, "must be a whole number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise bad_field(field, "must be a whole number") from None
-    if not number.is_finite() or number != number.to_integral_value() or abs(number) > 2**31:
+    number = _number(value)
+    if number is None or number != number.to_integral_value() or abs(number) > 2**31:
         raise bad_field(field, "must be a whole number")
     return int(number)
+
+
+def _number(value: Any) -> Decimal | None:
+    """`value` (a JSON number, or a number as text) as a Decimal; None if it is not one."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    text = repr(value) if isinstance(value, float) else str(value).strip()
+    if not NUMBER.fullmatch(text):
+        return None  # also NaN and Infinity, as text or as a float
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
 
 
 def money(body: dict[str, Any], field: str, required: bool = False) -> Decimal | None:
@@ -169,13 +187,8 @@ def money(body: dict[str, Any], field: str, required: bool = False) -> Decimal |
         if required:
             raise bad_field(field, "required")
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise bad_field(field, "must be an amount of money")
-    try:
-        amount = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-    except InvalidOperation:
-        raise bad_field(field, "must be an amount of money") from None
-    if not amount.is_finite() or abs(amount) >= 10**10:
+    amount = _number(value)
+    if amount is None or abs(amount) >= 10**10:
         raise bad_field(field, "must be an amount of money")
     return amount
 
@@ -190,7 +203,7 @@ def day(body: dict[str, Any], field: str, required: bool = False) -> date | None
     if not value:
         return None
     try:
-        return datetime.strptime(value, "%Y%m%d").date()
+        return datetime.strptime(_digits(value, 8), "%Y%m%d").date()
     except ValueError:
         raise bad_field(field, "must be a date as yyyyMMdd, e.g. 20251126") from None
 
@@ -201,10 +214,25 @@ def moment(body: dict[str, Any], field: str, required: bool = False) -> datetime
     if not value:
         return None
     try:
-        naive = datetime.strptime(value, "%Y%m%d%H%M%S")
+        naive = datetime.strptime(_digits(value, 14), "%Y%m%d%H%M%S")
     except ValueError:
         raise bad_field(field, "must be a time as yyyyMMddHHmmss, e.g. 20251126083000") from None
     return naive.replace(tzinfo=console_zone())
+
+
+def _digits(value: str, count: int) -> str:
+    """`value` if it is `count` ASCII digits (strptime alone reads "202511" as a day)."""
+    if len(value) != count or not value.isascii() or not value.isdigit():
+        raise ValueError(value)
+    return value
+
+
+def later(value: Moment, step: timedelta) -> Moment | None:
+    """`value` + `step`; None past the calendar's end (an end date of 99991231: no end)."""
+    try:
+        return value + step
+    except OverflowError:
+        return None
 
 
 def day_start(value: date) -> datetime:

@@ -24,6 +24,7 @@ from vosadmin.external.protocol import (
     day,
     day_start,
     filtered,
+    later,
     milliseconds,
     text,
     text_list,
@@ -74,9 +75,10 @@ def cdr_filterset(body: dict[str, Any]) -> CdrFilterSet:
     if end < begin:
         raise bad_field("endTime", "must not be before beginTime")
     values = {parameter: text(body, field, max_length=64) for field, parameter in FILTERS.items()}
+    after_end = later(end, timedelta(days=1))
     values |= {
         "start_after": day_start(begin).isoformat(),
-        "start_before": day_start(end + timedelta(days=1)).isoformat(),
+        "start_before": day_start(after_end).isoformat() if after_end else None,
         "account": text_list(body, "accounts"),
     }
     return filtered(CdrFilterSet, values, Cdr.objects.all(), VOS_NAMES)

@@ -10,7 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -133,7 +133,7 @@ def given_values(body: dict[str, Any]) -> dict[str, Any]:
         if lock not in (0, 1):
             raise bad_field("lockType", "must be 0 (unlocked) or 1 (locked)")
         given["locked"] = "on" if lock else ""
-    if "feeRateGroup" in body:
+    if body.get("feeRateGroup") is not None:  # null: not given, as for every field
         given["rate_group"] = rate_group_id(text(body, "feeRateGroup"))
     return given
 
@@ -155,7 +155,11 @@ def saved_account(form: AccountForm) -> Account:
         if field == "account" and Account.objects.filter(account=form.data.get("account")).exists():
             raise CallError(REFUSED, f"account: {' '.join(messages)}")
         raise bad_field(VOS_NAMES.get(field, field), " ".join(messages))
-    return form.save()
+    try:
+        with transaction.atomic():
+            return form.save()
+    except IntegrityError:  # the same code created meanwhile, by a request racing this one
+        raise CallError(REFUSED, f"account: {form.data.get('account')} exists already") from None
 
 
 @web_call("CreateCustomer", writes=True)

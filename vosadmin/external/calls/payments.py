@@ -18,6 +18,7 @@ from vosadmin.external.protocol import (
     CallError,
     bad_field,
     integer,
+    later,
     milliseconds,
     moment,
     money,
@@ -73,8 +74,9 @@ def get_pay_history(context: CallContext) -> dict[str, Any]:
     data["account"] = str(account.pk)
     if begin := moment(body, "beginTime"):
         data["after"] = begin.isoformat()
-    if end := moment(body, "endTime"):
-        data["before"] = (end + timedelta(seconds=1)).isoformat()  # endTime is inclusive
+    end = moment(body, "endTime")
+    if end and (after_end := later(end, timedelta(seconds=1))):  # endTime is inclusive
+        data["before"] = after_end.isoformat()
     if begin and end and end < begin:
         raise bad_field("endTime", "must not be before beginTime")
     filterset = PaymentFilterSet(data, queryset=Payment.objects.order_by("created", "id"))

@@ -57,17 +57,18 @@ def get_fee_rate(context: CallContext) -> dict[str, Any]:
     return success(infoFeeRates=[info_fee_rate(rate) for rate in rates])
 
 
-def paying_account(body: dict[str, Any]) -> Account | None:
-    """The account named by `account`, or the account of the phone `e164`."""
+def paying_account(body: dict[str, Any]) -> tuple[Account | None, bool]:
+    """The account named by `account`, or the account of the phone `e164`; and whether the
+    calls are rated at all (a phone without an account is not, SPEC §8.3)."""
     if code := text(body, "account", max_length=32):
-        return Account.objects.filter(account=code).first()
+        return Account.objects.filter(account=code).first(), True
     e164 = text(body, "e164", max_length=33)
     if not e164:
         raise bad_field("account", "required (or e164)")
     phone = Phone.objects.select_related("account").filter(e164=e164).first()
     if phone is None:
         raise CallError(NOT_FOUND, f"e164: no phone {e164}")
-    return phone.account
+    return phone.account, phone.account is not None
 
 
 def reserved_money(account: Account) -> Decimal:
@@ -79,16 +80,17 @@ def reserved_money(account: Account) -> Decimal:
     return Decimal(int(units or 0)) * RESERVED_UNIT
 
 
-def time_remain(account: Account | None, callee: str) -> int:
+def time_remain(account: Account | None, callee: str, rated: bool = True) -> int:
     """Seconds the account's money buys for a call to `callee` now (SPEC §8.3), or the
-    negative end reason that would refuse the call."""
+    negative end reason that would refuse the call; in the engine's order of checks
+    (softswitch/rules/charging.py: unrated and clearing calls are never refused)."""
     longest = get_parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL")
+    if not rated or (account is not None and account.type == AccountTypeChoices.CLEARING):
+        return longest
     if account is None:
         return EndReason.ACCOUNT_MISSING
     if account.locked:
         return EndReason.ACCOUNT_LOCKED
-    if account.type == AccountTypeChoices.CLEARING:
-        return longest
     rate = None
     if account.rate_group_id is not None:
         rate = RateTable.for_group(account.rate_group_id).lookup(callee, timezone.now())
@@ -104,4 +106,5 @@ def time_remain(account: Account | None, callee: str) -> int:
 @web_call("GetAvailableTime")
 def get_available_time(context: CallContext) -> dict[str, Any]:
     callee = text(context.body, "calleeE164", required=True, max_length=64)
-    return success(timeRemain=int(time_remain(paying_account(context.body), callee)))
+    account, rated = paying_account(context.body)
+    return success(timeRemain=int(time_remain(account, callee, rated)))
