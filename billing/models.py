@@ -16,6 +16,7 @@ from billing.choices import (
     CdrEndDirectionChoices,
     GatewaySideChoices,
 )
+from vosadmin.core.validators import validate_storable_moment
 
 
 class Cdr(models.Model):
@@ -251,8 +252,12 @@ class Rate(models.Model):
         validators=[MinValueValidator(0)],
         help_text="[Billing rate] the charge per period after the first.",
     )
-    effective_from = models.DateTimeField("effective from", default=timezone.now)
-    effective_to = models.DateTimeField("effective to", null=True, blank=True)
+    effective_from = models.DateTimeField(
+        "effective from", default=timezone.now, validators=[validate_storable_moment]
+    )
+    effective_to = models.DateTimeField(
+        "effective to", null=True, blank=True, validators=[validate_storable_moment]
+    )
     memo = models.CharField(max_length=255, blank=True)
 
     class Meta:

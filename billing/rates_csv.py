@@ -30,9 +30,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from billing.models import MONEY_DIGITS, MONEY_PLACES, RATE_TERMS, Rate, RateGroup
-from blacklist.csv_lists import CsvImportError, RowError, decode_csv, export_lines
+from blacklist.csv_lists import CsvImportError, RowError, decode_csv, export_lines, nul_error
 from vosadmin.core.audit import record_change
 from vosadmin.core.notify import notify_config_change
+from vosadmin.core.validators import is_storable_moment
 
 CSV_COLUMNS = (*RATE_TERMS, "memo")
 REQUIRED_COLUMNS = ("prefix", "period", "fee")
@@ -124,6 +125,8 @@ def parse_rates(content: bytes | str, now: datetime) -> tuple[list[RateRow], lis
 
 def read_row(line: int, cells: list[str], columns: list[str], now: datetime) -> RateRow | RowError:
     """One data row as Rate field values, or the reasons it is bad."""
+    if nul := nul_error(line, cells):
+        return nul
     if len(cells) > len(columns):
         return RowError(line, f"{len(cells)} columns, the header names {len(columns)}")
     text = dict(zip(columns, (cell.strip() for cell in cells), strict=False))
@@ -232,6 +235,9 @@ def _moment(
     moment = _parse_moment(value)
     if moment is None:
         reasons.append(f"{name} is not an ISO 8601 date or time (“{value}”)")
+    elif not is_storable_moment(moment):
+        reasons.append(f"{name} is outside the years 1 to 9999 in UTC (“{value}”)")
+        return None
     return moment
 
 

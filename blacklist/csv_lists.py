@@ -213,6 +213,13 @@ def decode_csv(content: bytes | str) -> str:
         raise CsvImportError([RowError(0, "the file is not UTF-8 text")]) from None
 
 
+def nul_error(line: int, cells: list[str]) -> RowError | None:
+    """A row holding a NUL character, which PostgreSQL cannot store in text, is a bad row."""
+    if any("\x00" in cell for cell in cells):
+        return RowError(line, "contains a NUL character")
+    return None
+
+
 def _header(cells: list[str]) -> list[str] | None:
     """The column names, if this first row is a header (it names a `number` column)."""
     names = [cell.strip().lower() for cell in cells]
@@ -229,6 +236,8 @@ def _header_errors(line: int, columns: list[str]) -> list[RowError]:
 
 
 def _read_row(line: int, cells: list[str], columns: list[str]) -> CsvRow | RowError:
+    if nul := nul_error(line, cells):
+        return nul
     if len(cells) > len(columns):
         expected = ", ".join(columns)
         return RowError(line, f"{len(cells)} columns, expected at most {len(columns)}: {expected}")

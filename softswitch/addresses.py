@@ -35,7 +35,7 @@ def source_key(text: str, with_port: bool) -> tuple[str, int | None]:
 
 
 def _port(text: str, entry: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
         raise ValueError(f"{entry!r}: the port must be a number from 1 to 65535")
     return int(text)
 

@@ -3,6 +3,8 @@ and the live state the SIP engine reports back (registrations, current calls).""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -249,7 +251,7 @@ class RoutingGateway(TimestampedModel):
         """A gateway needs at least one prefix, and the added prefix must be digits."""
         if not self.prefixes:
             raise ValidationError({"prefixes": 'Enter at least one prefix ("*" for all numbers).'})
-        if self.add_prefix and not self.add_prefix.lstrip("+").isdigit():
+        if self.add_prefix and not re.fullmatch(r"\+?[0-9]+", self.add_prefix):
             raise ValidationError({"add_prefix": "Enter digits only (optionally starting with +)."})
 
 

@@ -259,8 +259,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # The schema and its docs are for logged-in users (session or token) only.
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # The schema and its docs are for users holding a role (session or token), as every page.
+    "SERVE_PERMISSIONS": ["vosadmin.core.api.permissions.RolePermission"],
 }
 
 # Content-Security-Policy (django-csp): every script, style, image and font is a local static

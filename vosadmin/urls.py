@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from vosadmin.core.api.auth import ObtainAuthTokenView
+from vosadmin.core.forms import LoginForm
 from vosadmin.core.metrics import metrics_view
 from vosadmin.core.views import HomeView
 
@@ -17,13 +18,17 @@ API_MODULES = [
     "vosadmin.external.api.urls",
 ]
 
+LOGIN_VIEW = auth_views.LoginView.as_view(
+    authentication_form=LoginForm, redirect_authenticated_user=True
+)
+
 api_patterns = [path("", include(module)) for module in API_MODULES] + [
     path("auth/token/", ObtainAuthTokenView.as_view(), name="api-token"),
 ]
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", LOGIN_VIEW, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("vosadmin.core.urls")),
     path("", include("softswitch.urls")),

@@ -30,6 +30,7 @@ from billing.models import Account, Payment, Rate, RateGroup, in_use_message
 from billing.payments import PaymentRefused, make_payment
 from billing.rates_csv import export_response, import_rates
 from blacklist.api.views import CsvListMixin, FirstRendererNegotiation
+from vosadmin.core.api.filters import chosen_id
 from vosadmin.core.api.views import AuditedModelViewSet
 from vosadmin.core.roles import Role
 
@@ -78,9 +79,7 @@ class RateViewSet(CsvListMixin, AuditedModelViewSet):
     )
     @action(detail=False, methods=["get"], content_negotiation_class=FirstRendererNegotiation)
     def export(self, request: Request) -> StreamingHttpResponse:
-        group = request.query_params.get("rate_group")
-        if not group:
-            raise ValidationError({"rate_group": ["Choose the group to export: ?rate_group=<id>."]})
+        group = chosen_id(request, "rate_group")
         queryset = self.filter_queryset(self.get_queryset()).order_by("prefix", "effective_from")
         return export_response(queryset, f"rate-group-{group}.csv")
 

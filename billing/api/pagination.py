@@ -35,7 +35,7 @@ def ordering_of(request: Request) -> CdrOrdering:
 def limit_of(request: Request) -> int:
     """The request's `limit` (rows per page); 400 naming it if it is not 1 to MAX_LIMIT."""
     text = request.query_params.get("limit") or str(DEFAULT_LIMIT)
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
         raise ValidationError({"limit": [f"Give a whole number from 1 to {MAX_LIMIT}."]})
     return int(text)
 

@@ -20,7 +20,7 @@ from billing.models import (
     Rate,
     RateGroup,
 )
-from vosadmin.core.api.serializers import ModelCleanSerializer
+from vosadmin.core.api.serializers import ModelCleanSerializer, StrictCharField
 
 
 class CdrSerializer(serializers.ModelSerializer):
@@ -127,7 +127,7 @@ class PaymentRequestSerializer(serializers.Serializer):
         decimal_places=MONEY_PLACES,
         help_text="Money, at most 4 decimal places; negative = deduction. Send it as a string.",
     )
-    memo = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    memo = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
 
     def validate_amount(self, value: Decimal) -> Decimal:
         if value == 0:

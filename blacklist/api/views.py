@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -38,6 +38,7 @@ from blacklist.models import (
     DynamicBlacklistEntry,
     SystemWhitelistEntry,
 )
+from vosadmin.core.api.filters import chosen_id
 from vosadmin.core.api.views import AuditedModelViewSet
 from vosadmin.core.roles import Role
 
@@ -139,10 +140,7 @@ class BlacklistNumberViewSet(CsvListMixin, AuditedModelViewSet):
         return import_blacklist_numbers(data["group"], data["file"].read(), user)
 
     def export_filename(self, request: Request) -> str:
-        group = request.query_params.get("group")
-        if not group:
-            raise ValidationError({"group": ["Choose the group to export: ?group=<id>."]})
-        return f"blacklist-group-{group}.csv"
+        return f"blacklist-group-{chosen_id(request, 'group')}.csv"
 
 
 class SystemWhitelistEntryViewSet(CsvListMixin, AuditedModelViewSet):

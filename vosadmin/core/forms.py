@@ -6,6 +6,24 @@ import re
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
+
+
+def username_length() -> int:
+    """The longest user name a user can have (the model's column)."""
+    return get_user_model()._meta.get_field("username").max_length
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, refusing a user name longer than any user's before authenticating:
+    Django only tells the browser the limit, and the lock-out's record of a 300-character
+    name failed in the database (a 500)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].validators.append(MaxLengthValidator(username_length()))
 
 
 class ListTextField(forms.CharField):

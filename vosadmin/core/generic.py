@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -50,11 +51,25 @@ class RoleRequiredMixin:
         return has_role(self.request.user, self.write_role)
 
 
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
+
+
+class BoundedPaginator(Paginator):
+    """A page size from the address bar (`per_page`) within 1…MAX_PAGE_SIZE: below 1 is the
+    default size (a negative one made the page fail), above the largest is the largest."""
+
+    def __init__(self, object_list: Any, per_page: int | str, *args: Any, **kwargs: Any) -> None:
+        size = int(per_page)
+        size = PAGE_SIZE if size < 1 else min(size, MAX_PAGE_SIZE)
+        super().__init__(object_list, size, *args, **kwargs)
+
+
 class ObjectListView(RoleRequiredMixin, SingleTableMixin, FilterView):
     """A filterable, sortable, paginated table of a model's objects."""
 
     template_name = "generic/object_list.html"
-    paginate_by = 50
+    paginate_by = PAGE_SIZE
+    paginator_class = BoundedPaginator
     title = ""
     help_text = ""
 

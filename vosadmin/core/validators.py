@@ -1,8 +1,10 @@
-"""Validators shared by the apps: numbers, routing prefixes, and the console password policy."""
+"""Validators shared by the apps: numbers, routing prefixes, moments Python can read back, and
+the console password policy."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -20,6 +22,21 @@ validate_routing_prefix = RegexValidator(
 def is_number(text: str) -> bool:
     """Whether `text` is a phone number as the console accepts them."""
     return bool(re.fullmatch(NUMBER_PATTERN, text))
+
+
+def is_storable_moment(value: datetime) -> bool:
+    """Whether `value` lies within the years 1–9999 in UTC: PostgreSQL stores a moment
+    beyond them (9999-12-31T23:00-05:00), but no Python datetime can read it back."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
+def validate_storable_moment(value: datetime) -> None:
+    if not is_storable_moment(value):
+        raise ValidationError("Enter a time within the years 1 to 9999 (UTC).")
 
 
 class ParameterMinimumLengthValidator:

@@ -19,7 +19,10 @@ from vosadmin.core.first_admin import forget_password_after_login
 
 
 class LockoutAwareAuthTokenSerializer(AuthTokenSerializer):
-    """AuthTokenSerializer that authenticates against the plain Django request."""
+    """AuthTokenSerializer that authenticates against the plain Django request, once the user
+    name is one a user could have (the lock-out's record of a longer one fails)."""
+
+    username = serializers.CharField(label="Username", write_only=True, max_length=150)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         request = self.context["request"]

@@ -37,6 +37,16 @@ def filter_errors(filterset: FilterSet) -> ValidationError:
     return ValidationError(detail)
 
 
+def chosen_id(request: Request, name: str) -> int:
+    """The id that the query's `name` chooses (the group an export is of), or a 400 asking
+    for it. Read as its filter reads it: surrounding spaces aside, but never put raw into a
+    header (a line break there failed the response)."""
+    value = request.query_params.get(name, "").strip()
+    if not (value.isascii() and value.isdigit()):
+        raise ValidationError({name: [f"Choose the group to export: ?{name}=<id>."]})
+    return int(value)
+
+
 def known_parameters(view: Any, filterset: FilterSet | None) -> set[str]:
     """The query parameters a view understands: its filters, pagination, ordering, `format`."""
     names = {api_settings.URL_FORMAT_OVERRIDE}

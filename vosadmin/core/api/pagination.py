@@ -39,8 +39,8 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
 
 def whole_number(name: str, text: str, minimum: int, maximum: int | None) -> int:
     """`text` as an integer within the bounds, or a 400 naming the parameter."""
-    too_big = maximum is not None and text.isdigit() and int(text) > maximum
-    if not text.isascii() or not text.isdigit() or int(text) < minimum or too_big:
+    digits = text.isascii() and text.isdigit()
+    if not digits or int(text) < minimum or (maximum is not None and int(text) > maximum):
         upper = f" to {maximum}" if maximum is not None else " or more"
         raise ValidationError({name: [f"Give a whole number from {minimum}{upper}."]})
     return int(text)
