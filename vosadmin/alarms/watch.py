@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from celery.signals import beat_init, worker_ready
@@ -48,15 +49,13 @@ def _watch(send_heartbeat: bool) -> None:
             logger.exception("process watch: round failed")
         finally:
             connections.close_all()  # this thread's own connections, never left stale
-        threading.Event().wait(WATCH_SECONDS)
+        time.sleep(WATCH_SECONDS)
 
 
-def start(send_heartbeat: bool) -> threading.Thread:
-    thread = threading.Thread(
+def start(send_heartbeat: bool) -> None:
+    threading.Thread(
         target=_watch, args=(send_heartbeat,), name="alarm-process-watch", daemon=True
-    )
-    thread.start()
-    return thread
+    ).start()
 
 
 @worker_ready.connect
