@@ -6,16 +6,19 @@ admits. Each gets the answer the SPEC says, never retCode -9 (internal error).""
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import OperationalError
 
 from billing.models import Account, Payment
 from billing.partitions import ensure_cdr_partitions
 from tests.billing.conftest import cdr, store
 from tests.external.conftest import post
 from tests.external.test_contract import NOV_26
+from vosadmin.external.calls.registry import CALLS, CallContext, WebCall
 
 # --- dates -----------------------------------------------------------------------------------
 
@@ -220,3 +223,15 @@ def test_under_asgi_get_cdr_surrogate_answers_json(customer, rule) -> None:
     status, body = async_to_sync(download)()
     assert status == 200
     assert json.loads(body)["retCode"] == -3, body
+
+
+def test_a_stream_whose_query_fails_is_an_envelope(web_api, monkeypatch) -> None:
+    """The database failing as GetCdr's query runs (before its first chunk) is retCode -9 in
+    an envelope, not a 200 whose body stops short."""
+
+    def failing(context: CallContext) -> Generator[bytes, None, None]:
+        raise OperationalError("the server closed the connection unexpectedly")
+        yield b""  # a generator, as GetCdr's answer is
+
+    monkeypatch.setitem(CALLS, "GetCdr", WebCall("GetCdr", failing, writes=False))
+    assert web_api("GetCdr", {}) == {"retCode": -9, "exception": "Internal error (see the log)."}

@@ -9,7 +9,7 @@ request's sync thread, whose database connection holds the cursor's transaction.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
@@ -32,3 +32,19 @@ async def pull_in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
             yield chunk
     finally:
         await sync_to_async(chunks.close, thread_sensitive=True)()
+
+
+def started(chunks: Generator[bytes, None, None]) -> Generator[bytes, None, None]:
+    """`chunks` with its first chunk made now, in the caller's `try`: the query behind a stream
+    runs for its first chunk, and failing there it can still be answered as an error, where
+    once the response has started it could only be cut short."""
+    first = next(chunks)
+
+    def all_chunks() -> Generator[bytes, None, None]:
+        try:
+            yield first
+            yield from chunks
+        finally:
+            chunks.close()
+
+    return all_chunks()

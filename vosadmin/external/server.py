@@ -3,7 +3,8 @@
 Order: the Web access rules (403 and nothing else when none admits the source; 503 when they
 cannot be read), the optional token, the body, the call. Whatever happens after the access
 check the answer is the VOS3000 envelope with HTTP 200: an unexpected error is logged and
-answered with retCode -9, never 500.
+answered with retCode -9, never 500. A streamed answer (GetCdr) is started only once its first
+chunk is made, so that its query failing is an envelope too, not a cut stream.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from vosadmin.core.audit import ExternalActor
 from vosadmin.core.roles import Role, has_role
-from vosadmin.core.streaming import streaming_body
+from vosadmin.core.streaming import started, streaming_body
 from vosadmin.external.access import admitting_rule, source_address
 from vosadmin.external.calls import CALLS, CallContext
 from vosadmin.external.protocol import (
@@ -59,6 +60,8 @@ def answer_call(request: HttpRequest, name: str) -> HttpResponseBase:
         user = token_user(request, call.writes)
         actor = ExternalActor(actor_label(rule.memo or rule.path, address, user))
         answer = call.handler(CallContext(parse_body(request_body(request)), actor))
+        if not isinstance(answer, dict):
+            answer = started(answer)  # its query failing is an envelope too
     except CallError as error:
         return envelope(failure(error))
     except Exception:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -126,7 +126,7 @@ def info_cdr(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-def cdr_chunks(queryset: Any) -> Iterator[bytes]:
+def cdr_chunks(queryset: Any) -> Generator[bytes, None, None]:
     """`{"retCode": 0, "infoCdrs": [...]}` in ~64 KB chunks, oldest CDR first."""
     parts, size, separator = ['{"retCode":0,"infoCdrs":['], 0, ""
     with transaction.atomic():  # a server-side cursor needs a transaction to stream
@@ -144,6 +144,6 @@ def cdr_chunks(queryset: Any) -> Iterator[bytes]:
 
 
 @web_call("GetCdr")
-def get_cdr(context: CallContext) -> Iterator[bytes]:
+def get_cdr(context: CallContext) -> Generator[bytes, None, None]:
     """CDRs started on the days beginTime..endTime (yyyyMMdd, console time zone)."""
     return cdr_chunks(cdr_filterset(context.body).qs)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
 # What a call returns: the envelope's fields, or (GetCdr) the JSON body as chunks to stream.
-Answer = dict[str, Any] | Iterator[bytes]
+Answer = dict[str, Any] | Generator[bytes, None, None]
 
 
 @dataclass(frozen=True)
