@@ -17,7 +17,9 @@ SCALARS = (
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False)
     | st.text(max_size=40)
+    | st.text(st.characters(exclude_categories=()), max_size=8)  # lone surrogates too
     | st.sampled_from(["", "C100", "RETAIL", "20251126", "20251126083000", "86", "-1", "1e999"])
+    | st.sampled_from(["99991231", "99991231235959", "202511", "9e999999999999999999", "1_000"])
 )
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
 BODIES = st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=8), VALUES, max_size=6)
