@@ -16,13 +16,16 @@ from rest_framework.authtoken.views import ObtainAuthToken
 
 from vosadmin.core.api.parsers import JSONParser
 from vosadmin.core.first_admin import forget_password_after_login
+from vosadmin.core.forms import username_length
 
 
 class LockoutAwareAuthTokenSerializer(AuthTokenSerializer):
     """AuthTokenSerializer that authenticates against the plain Django request, once the user
     name is one a user could have (the lock-out's record of a longer one fails)."""
 
-    username = serializers.CharField(label="Username", write_only=True, max_length=150)
+    username = serializers.CharField(
+        label="Username", write_only=True, max_length=username_length()
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         request = self.context["request"]
