@@ -72,12 +72,12 @@ NULL = r"\N"
 # as NULL too (FORCE_NULL). Unquoted \N, as journals written before quoting have
 # it, is NULL anywhere.
 COPY_OPTIONS = "FORMAT csv, NULL '\\N', FORCE_NULL (connect_time, account_id, pdd_ms)"
-# The hours of the CDRs just inserted (CTE `inserted`), for billing.reports to recompute; in
-# hour order, so that concurrent writers lock the same new hours in the same order.
+# A mark for each hour of the CDRs just inserted (CTE `inserted`), for billing.reports to
+# recompute. Always a new row, even where the hour is marked already: a recompute deletes only
+# the marks it can see, so this one outlives any recompute that cannot see these CDRs.
 MARK_PENDING_HOURS = (
     "INSERT INTO billing_pendingreporthour (hour) "
-    "SELECT DISTINCT date_trunc('hour', start_time, 'UTC') FROM inserted ORDER BY 1 "
-    "ON CONFLICT DO NOTHING"
+    "SELECT DISTINCT date_trunc('hour', start_time, 'UTC') FROM inserted"
 )
 RENDER_ROWS = 200  # ~50 KB of CSV
 READ_SIZE = 64 * 1024

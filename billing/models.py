@@ -422,13 +422,15 @@ class GatewayHour(models.Model):
 
 
 class PendingReportHour(models.Model):
-    """An hour that received CDRs since its gateway report rows were last computed.
+    """A mark: an hour received CDRs since its gateway report rows were last computed.
 
-    The CDR writer adds the hours of the CDRs it inserts, in the same transaction; the beat
-    task recomputes each closed hour listed and removes it (docs/adr/0007-gateway-reports.md).
+    The CDR writer adds a mark for each hour of the CDRs it inserts, in the same transaction;
+    the beat task recomputes each closed hour marked and removes the marks it saw
+    (docs/adr/0007-gateway-reports.md). Marks are only ever inserted, never updated, so an hour
+    may be marked several times: writers take no lock and never wait for a recompute.
     """
 
-    hour = models.DateTimeField(primary_key=True)
+    hour = models.DateTimeField(db_index=True)
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H:00}"

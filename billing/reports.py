@@ -5,9 +5,10 @@ Aggregation (docs/adr/0007-gateway-reports.md): an hour's rows are always recomp
 from its CDRs (delete and insert in one transaction), so any run is idempotent and a rerun
 gives the same rows. Which hours to recompute: the CDR writer marks the hours of the CDRs it
 inserts in `PendingReportHour` (billing.ingest, same transaction as the CDRs), and the beat
-task recomputes every closed hour so marked, then unmarks it — a CDR that arrives late marks
-its old hour again, which the next run corrects. Bulk loads (`generate_cdrs`, imports) do not
-mark: `manage.py aggregate_reports --start … --end …` rebuilds their range.
+task recomputes every closed hour so marked, then deletes the marks it saw — a CDR that
+arrives late marks its old hour again, which the next run corrects. Bulk loads
+(`generate_cdrs`, imports) do not mark: `manage.py aggregate_reports --start … --end …`
+rebuilds their range.
 
 Reading: a day is the sum of its hours (the console's time zone), ratios are computed from the
 sums — ASR = answered / calls, ACD = hold time / answered, PDD = average of the calls that
@@ -64,7 +65,12 @@ WHERE gateway <> ''
 
 def aggregate_range(start: datetime, end: datetime) -> int:
     """Recompute the report rows of every hour in [start, end) (whole UTC hours) from the
-    CDRs, in one transaction, and unmark those hours; returns the rows written."""
+    CDRs, in one transaction, and delete those hours' marks; returns the rows written.
+
+    The marks are deleted before the CDRs are summed, and each statement sees what committed
+    before it started: a writer whose mark the DELETE cannot see (not committed yet) keeps it,
+    and the next run sums its CDRs; one whose mark it deletes committed its CDRs before the sum.
+    """
     with transaction.atomic(), connection.cursor() as cursor:
         # One recompute at a time (beat and the command may overlap): a second one waits, then
         # sees the first one's rows and replaces them, rather than inserting beside them.
@@ -88,7 +94,7 @@ def mark_hours(start: datetime, end: datetime) -> None:
     while hour < end:
         hours.append(PendingReportHour(hour=hour))
         hour += HOUR
-    PendingReportHour.objects.bulk_create(hours, ignore_conflicts=True)
+    PendingReportHour.objects.bulk_create(hours)
 
 
 def aggregate_pending(now: datetime) -> list[datetime]:
@@ -96,14 +102,15 @@ def aggregate_pending(now: datetime) -> list[datetime]:
     computed, oldest first, each in its own short transaction; returns those hours.
 
     The open hour stays marked until it closes. A writer inserting into an hour while it is
-    recomputed either committed first (its CDRs are counted) or marks the hour again after the
-    recompute commits (the next run counts them): no CDR is missed.
+    recomputed either committed first (its CDRs are counted) or its mark outlives the recompute
+    (the next run counts them): no CDR is missed (`aggregate_range`).
     """
     closed = floor_hour(now)
     hours = list(
         PendingReportHour.objects.filter(hour__lt=closed)
         .order_by("hour")
         .values_list("hour", flat=True)
+        .distinct()
     )
     for hour in hours:
         aggregate_range(hour, hour + HOUR)

@@ -4,17 +4,20 @@ hour; reruns change nothing; the management command rebuilds a range."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from billing.ingest import CDR_COLUMNS, copy_csv_idempotent, rows_to_csv
 from billing.models import Cdr, GatewayHour, PendingReportHour
+from billing.partitions import ensure_cdr_partitions
 from billing.reports import aggregate_pending, aggregate_range, report_rows
 from billing.tasks import aggregate_gateway_reports_task
-from tests.billing.conftest import DAY_END, DAY_START, at, cdr, store
+from tests.billing.conftest import DAY, DAY_END, DAY_START, at, cdr, store
+from tests.helpers import connect_to_test_database
 
 
 def answered(name: str, hours: float, hold_s: int, pdd_ms: int | None, **fields) -> Cdr:
@@ -196,3 +199,27 @@ def test_command_keeps_the_reports_of_days_whose_cdrs_are_gone(partitions) -> No
         cursor.execute("ALTER TABLE billing_cdr DETACH PARTITION billing_cdr_p20250310")
     call_command("aggregate_reports", "--start", "2025-03-10", "--end", "2025-03-11", stdout=out)
     assert stored_rows() == rows
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cdr_committed_while_its_hour_is_recomputed_is_counted_by_the_next_run() -> None:
+    """A writer that found its hour already marked, and commits after a recompute of that hour
+    unmarked it and summed the hour without its CDR, must leave the hour marked again."""
+    ensure_cdr_partitions(DAY - timedelta(days=1), DAY + timedelta(days=1))
+    with transaction.atomic():
+        assert journal(answered("before", 1.1, 60, 1000)) == 1
+    writer = connect_to_test_database()
+    writer.autocommit = False
+    try:
+        with writer.cursor() as cursor:
+            lines = rows_to_csv(
+                [tuple(getattr(answered("during", 1.2, 30, 500), column) for column in CDR_COLUMNS)]
+            )
+            assert copy_csv_idempotent(cursor, lines) == 1  # not committed yet
+        assert aggregate_pending(at(3)) == [at(1)]  # does not see "during"
+        writer.commit()
+    finally:
+        writer.close()
+    aggregate_pending(at(3))
+    hour = GatewayHour.objects.get(side="mapping", period_start=at(1))
+    assert (hour.calls, hour.hold_time_ms) == (2, 90_000)
