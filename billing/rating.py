@@ -16,7 +16,8 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 MAX_PRECISION = 4  # SERVER_BILLING_FEE_PRECISTION ranges over 0–4 decimal places
 QUANTUM = {places: Decimal(1).scaleb(-places) for places in range(MAX_PRECISION + 1)}  # 1, 0.1…
@@ -160,19 +161,21 @@ def _start_key(rate: RateTerms) -> float:
 
 
 def affordable_seconds(available: Decimal, rate: RateTerms, precision: int) -> int | None:
-    """The longest hold time (whole seconds) whose fee `available` money pays for at `rate`.
+    """The longest hold time (whole seconds) whose fee, as `rate_call` charges it (rounded),
+    `available` money pays for at `rate`.
 
     0 when it cannot pay the first fee (the call must be refused, SPEC §8.3); None when the
-    rate charges nothing after the first period (money sets no limit). Conservative: neither
-    the exact cost of the result nor its fee rounded as `rate_call` rounds it exceeds
-    `available` (at fewer decimal places, rounding down could buy a little more).
+    rate charges nothing after the first period (money sets no limit). A first fee stored with
+    more places than it is charged with (0.0140 charged 0.01) buys its first period with what
+    it is charged, and the later periods follow from the fees as charged too.
     """
-    first = round_fee(rate.first_fee, precision)
-    if available < first:
+    if available < round_fee(rate.first_fee, precision):
         return 0
     if rate.fee <= 0:
         return None
-    periods = int((available - rate.first_fee) // rate.fee)
-    while periods > 0 and round_fee(rate.first_fee + periods * rate.fee, precision) > available:
-        periods -= 1
+    # Rounded half-up, an amount is at most `available` when it is below `limit`: what
+    # `available` holds in whole quanta, plus half a quantum. Exact, in fractions.
+    quantum = QUANTUM[precision]
+    limit = Fraction(available.quantize(quantum, rounding=ROUND_FLOOR) + quantum / 2)
+    periods = max(math.ceil((limit - Fraction(rate.first_fee)) / Fraction(rate.fee)) - 1, 0)
     return rate.first_period + periods * rate.period

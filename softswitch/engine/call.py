@@ -45,9 +45,11 @@ INTERNAL_STATUS = {
     EndReason.NO_GATEWAY_WITHIN_COST: 503,
     EndReason.ORIGIN_CAPACITY: 503,
 }
-# The switch hangs up a call whose money runs out this much before the last second it paid
-# for, so that the hold time, rounded up to whole seconds, is never one second too many.
-BALANCE_CUT_MARGIN = 0.25
+# The switch hangs up a call this much before the last second it may last (what its money
+# buys, or the longest call allowed, which its reservation pays for), so that the hold time,
+# rounded up to whole seconds and measured by a timer that fires a little late, is never one
+# second (and one period's fee) too many.
+CUT_MARGIN = 0.25
 
 
 class CallHost(Protocol):
@@ -214,8 +216,11 @@ class Call:
         """How long the answered call may last, and the end reason when it reaches that: what
         its reserved money buys (balance exhausted), or SS_SIP_NO_TIMER_REINVITE_INTERVAL."""
         if self.paid_seconds is not None:
-            return max(self.paid_seconds - BALANCE_CUT_MARGIN, 0), EndReason.BALANCE_EXHAUSTED
-        return self.switch.parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL"), EndReason.MAX_DURATION
+            seconds, reason = self.paid_seconds, EndReason.BALANCE_EXHAUSTED
+        else:
+            seconds = self.switch.parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL")
+            reason = EndReason.MAX_DURATION
+        return max(seconds - CUT_MARGIN, 0), reason
 
     def fail_to_caller(self, status: int, reason: int) -> None:
         """Nothing (more) to try: the caller gets the last failure."""

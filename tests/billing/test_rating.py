@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from billing.rating import (
     Charge,
@@ -129,10 +131,44 @@ def test_what_affordable_seconds_buys_never_costs_more_than_the_money(precision)
     for cents in range(0, 300, 7):
         available = Decimal(cents) / 100
         seconds = affordable_seconds(available, SIX_BY_SIX, precision)
-        if seconds:
+        if seconds:  # what it buys is paid for, and one second more is not
             assert rate_call(seconds, SIX_BY_SIX, precision).fee <= available
-        if seconds and precision == 4:  # no rounding at 4 places: one second more is too much
             assert rate_call(seconds + 1, SIX_BY_SIX, precision).fee > available
+
+
+def test_a_first_fee_charged_rounded_down_buys_its_first_period() -> None:
+    """0.0140 is charged 0.01 at two places: 0.01 pays the first minute, and what more money
+    buys follows from the fees as charged, never a negative or shortened first period."""
+    rate = RateTerms("", 60, Decimal("0.0140"), 60, Decimal("0.0100"))
+    assert rate_call(60, rate, 2).fee == Decimal("0.01")
+    assert affordable_seconds(Decimal("0.01"), rate, 2) == 60
+    assert affordable_seconds(Decimal("0.0099"), rate, 2) == 0
+    assert affordable_seconds(Decimal("0.02"), rate, 2) == 120  # 0.0240 is charged 0.02
+    cheap_later = RateTerms("", 60, Decimal("0.0140"), 6, Decimal("0.0001"))
+    assert affordable_seconds(Decimal("0.01"), cheap_later, 2) == 60 + 6 * 9  # 0.0149 → 0.01
+
+
+MONEY = st.decimals(min_value=0, max_value=100, places=4)
+
+
+@given(
+    available=st.decimals(min_value=-1, max_value=100, places=4),
+    first_period=st.integers(0, 120),
+    first_fee=MONEY,
+    period=st.integers(1, 120),
+    fee=MONEY.filter(lambda fee: fee > 0),
+    precision=st.integers(0, 4),
+)
+def test_affordable_seconds_is_the_longest_call_the_money_pays_for(
+    available, first_period, first_fee, period, fee, precision
+) -> None:
+    rate = RateTerms("", first_period, first_fee, period, fee)
+    seconds = affordable_seconds(available, rate, precision)
+    if seconds == 0:  # refused: not even the shortest call is paid for
+        assert rate_call(1, rate, precision).fee > available
+        return
+    assert rate_call(seconds, rate, precision).fee <= available
+    assert rate_call(seconds + 1, rate, precision).fee > available
 
 
 def test_a_free_rate_sets_no_limit() -> None:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.models import Account, Payment
+from billing.models import Account, Payment, Rate
 from billing.partitions import ensure_cdr_partitions
 from softswitch.models import CurrentCall, MappingGateway, Phone, RoutingGateway
 from softswitch.redis_keys import HEARTBEATS_KEY, cdr_backlog_key
@@ -270,6 +270,15 @@ def test_get_available_time(web_api, customer) -> None:
     Phone.objects.create(e164="1001", password="pw", account=customer)
     by_phone = {"e164": "1001", "calleeE164": "8613800000000"}
     assert web_api("GetAvailableTime", by_phone)["timeRemain"] == -22
+
+
+def test_get_available_time_of_a_first_fee_charged_rounded_down(web_api, customer) -> None:
+    """0.6040 is charged 0.60 (two places): 0.60 of money buys the first minute, not less."""
+    Rate.objects.filter(rate_group__name="RETAIL").update(first_fee=Decimal("0.6040"))
+    Account.objects.filter(pk=customer.pk).update(balance=Decimal("0.60"), credit_limit=0)
+    assert web_api("GetAvailableTime", requests.GET_AVAILABLE_TIME)["timeRemain"] == 60
+    Account.objects.filter(pk=customer.pk).update(balance=Decimal("1.20"))
+    assert web_api("GetAvailableTime", requests.GET_AVAILABLE_TIME)["timeRemain"] == 120
 
 
 def test_get_performance(web_api, db, redis_client) -> None:
