@@ -281,7 +281,7 @@ class Call:
         record = self.record
         record.stop_time = self.clock.now()
         record.end_reason, record.end_direction = int(reason), int(direction)
-        record.ended_by_switch = by_switch and record.connect_time is not None
+        record.ended_by_switch = by_switch
         if self.max_duration_timer is not None:
             self.max_duration_timer.cancel()
         self.routing.stop(connected=self.connected)

@@ -32,7 +32,7 @@ class CallRecord:
     routing_gateway: str = ""
     end_reason: int = 0
     end_direction: int = EndDirection.SERVER
-    ended_by_switch: bool = False  # max duration, shutdown, missing ACK: the switch hung up
+    ended_by_switch: bool = False  # max duration, shutdown, missing ACK…: the switch hung up
     flow_no: int | None = None  # fixed at the answer, so a CDR recovered after a crash shares it
     account_id: int | None = None  # the origin's account, charged the fee
     clearing_account_id: int | None = None  # the routing gateway's vendor, giving the cost
@@ -60,16 +60,17 @@ class CallRecord:
 
 
 def should_record(record: CallRecord, parameters: dict[str, Any]) -> bool:
-    """SPEC §4.3: illegal calls by their own switch; calls the switch ended by
-    SERVER_BILLING_RECORD_SERVER_HANG_UP; zero hold time by SERVER_BILLING_RECORD_ZERO_HOLD_TIME
-    (answered calls always get one)."""
+    """SPEC §4.3: illegal calls by their own switch; answered calls always (a CDR is what
+    charges a call, SPEC §8.2: one the switch hung up is charged too); calls the switch ended
+    before an answer by SERVER_BILLING_RECORD_SERVER_HANG_UP; other unanswered calls (zero
+    hold time) by SERVER_BILLING_RECORD_ZERO_HOLD_TIME."""
     if record.billing_mode == BillingMode.ILLEGAL_CALL:
         return bool(parameters["SERVER_BILLING_RECORD_ILLEGAL_CALL"] == 1)
+    if record.connect_time is not None:
+        return True
     if record.ended_by_switch:
         return bool(parameters["SERVER_BILLING_RECORD_SERVER_HANG_UP"] == 1)
-    if record.connect_time is None and record.hold_time_ms == 0:
-        return bool(parameters["SERVER_BILLING_RECORD_ZERO_HOLD_TIME"] == 1)
-    return True
+    return bool(parameters["SERVER_BILLING_RECORD_ZERO_HOLD_TIME"] == 1)
 
 
 def cdr_row(record: CallRecord, flow_no: int, charges: CallCharges) -> CdrRow:

@@ -8,6 +8,7 @@ import asyncio
 import gc
 import weakref
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -15,6 +16,7 @@ from django.utils import timezone
 from billing.choices import CdrBillingModeChoices as Mode
 from billing.choices import CdrEndDirectionChoices as Direction
 from billing.choices import CdrEndReasonChoices as Reason
+from billing.models import Account, Rate, RateGroup
 from blacklist.models import BlacklistGroup, BlacklistNumber, DynamicBlacklistEntry
 from softswitch.engine.counters import attempts_key
 from softswitch.models import MappingGateway, RoutingGateway
@@ -473,6 +475,27 @@ def test_max_duration_is_ended_by_the_switch(b2bua, customer) -> None:
         str(Direction.SERVER),
     )
     assert (record["hold_time_ms"], record["fee_time"]) == ("59750", "60")
+
+
+def test_an_answered_call_the_switch_hangs_up_is_charged_whatever_the_parameter(b2bua) -> None:
+    """SERVER_BILLING_RECORD_SERVER_HANG_UP = 0 drops the CDRs of calls the switch ends before
+    an answer only: an answered call's CDR is what charges it (SPEC §4.3, §8.2)."""
+    update_parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL", 60)
+    update_parameter("SERVER_BILLING_RECORD_SERVER_HANG_UP", 0)
+    group = RateGroup.objects.create(name="retail")
+    Rate.objects.create(rate_group=group, prefix="86", period=60, fee=Decimal("0.06"))
+    account = Account.objects.create(account="ACME", balance=Decimal(10), rate_group=group)
+    MappingGateway.objects.create(name="GW-CUSTOMER", ips=[CUSTOMER_IP], account=account)
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    connected_call(switch, peer(switch, gateway), "8613800000024")
+    switch.advance(60)
+    record = switch.cdr("8613800000024")
+    assert (record["end_reason"], record["account_id"]) == (
+        str(Reason.MAX_DURATION),
+        str(account.pk),
+    )
+    assert (record["fee_time"], record["fee"]) == ("60", "0.06")
 
 
 def test_a_caller_that_never_acks_the_answer_is_hung_up(b2bua, customer) -> None:

@@ -43,6 +43,8 @@ SERVER_ENDED = {
     "end_direction": Direction.SERVER,
 }
 
+SERVER_ENDED_RINGING = {**SERVER_ENDED, "connect_time": None, "end_reason": -16}
+
 
 @pytest.mark.parametrize(
     ("fields", "parameter", "value", "recorded"),
@@ -52,8 +54,11 @@ SERVER_ENDED = {
         (FAILED, "SERVER_BILLING_RECORD_ZERO_HOLD_TIME", 1, True),
         (ILLEGAL, "SERVER_BILLING_RECORD_ILLEGAL_CALL", 0, False),
         (ILLEGAL, "SERVER_BILLING_RECORD_ZERO_HOLD_TIME", 0, True),  # its own switch governs it
-        (SERVER_ENDED, "SERVER_BILLING_RECORD_SERVER_HANG_UP", 0, False),
+        (SERVER_ENDED, "SERVER_BILLING_RECORD_SERVER_HANG_UP", 0, True),  # answered: charged
         (SERVER_ENDED, "SERVER_BILLING_RECORD_SERVER_HANG_UP", 1, True),
+        (SERVER_ENDED_RINGING, "SERVER_BILLING_RECORD_SERVER_HANG_UP", 0, False),
+        (SERVER_ENDED_RINGING, "SERVER_BILLING_RECORD_SERVER_HANG_UP", 1, True),
+        (SERVER_ENDED_RINGING, "SERVER_BILLING_RECORD_ZERO_HOLD_TIME", 0, True),
     ],
 )
 def test_recording_switches(fields, parameter, value, recorded) -> None:

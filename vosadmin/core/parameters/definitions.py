@@ -282,7 +282,8 @@ BILLING_PARAMETERS = [
         Kind.FLAG,
         1,
         "1: calls the switch itself ends (maximum duration, shutdown) get a CDR with end "
-        'direction "Server".',
+        'direction "Server". 0: only those it ends before an answer get none; an answered '
+        "call always gets its CDR, which charges it.",
         "1: those calls are billable and must be reconciled.",
     ),
     Parameter(
