@@ -41,6 +41,7 @@ from billing.choices import (
     GatewaySideChoices,
     end_reason_choices,
 )
+from billing.hours import ceil_day, ceil_hour
 from billing.models import Account, Cdr, GatewayHour, Payment, Rate, RateGroup
 from billing.reports import ReportRow, report_rows
 from softswitch.addresses import parse_source_address
@@ -381,15 +382,13 @@ class GatewayReportFilterSet(django_filters.FilterSet):
         choices=GRANULARITIES, empty_label=None, method="group_by", label="Per"
     )
     start = StartTimeFilter(
-        field_name="period_start",
-        lookup_expr="gte",
+        method="bound",
         label="From",
         help_text="ISO 8601, inclusive. Default: a day (per hour) or 30 days (per day) before end.",
         widget=forms.TextInput(attrs={"placeholder": "a day / 30 days before the end"}),
     )
     end = StartTimeFilter(
-        field_name="period_start",
-        lookup_expr="lt",
+        method="bound",
         label="Before",
         help_text="ISO 8601, exclusive. Default: now.",
         widget=forms.TextInput(attrs={"placeholder": "now"}),
@@ -415,23 +414,26 @@ class GatewayReportFilterSet(django_filters.FilterSet):
         """The granularity groups the rows (`report`); it filters nothing."""
         return queryset
 
+    def bound(self, queryset: QuerySet, name: str, value: datetime) -> QuerySet:
+        """Start and end filter through the `window` they give, rounded to whole periods."""
+        return queryset
+
     @property
     def granularity_value(self) -> str:
         return self.form.cleaned_data["granularity"]
 
     @property
     def window(self) -> tuple[datetime, datetime]:
-        """The [start, end) of the periods reported; without a start, the window before the
-        end from a whole hour (per hour) or midnight (per day, the console's time zone)."""
+        """The [start, end) of the periods reported: those that start within it, whole.
+
+        Bounds are moved up to the start of a period (an hour, or a day of the console's time
+        zone), so that a day reported from 13:00 is the next whole day, never the half of one;
+        without a start, the window before the end (a day per hour, 30 days per day)."""
         data = self.form.cleaned_data
-        end = data.get("end") or self.now
-        if data.get("start"):
-            return data["start"], end
-        start = timezone.localtime(end - REPORT_WINDOWS[self.granularity_value])
-        whole = {"minute": 0, "second": 0, "microsecond": 0}
-        if self.granularity_value == "day":
-            whole["hour"] = 0
-        return start.replace(**whole), end
+        ceil = ceil_day if self.granularity_value == "day" else ceil_hour
+        end = ceil(data.get("end") or self.now)
+        start = data.get("start") or end - REPORT_WINDOWS[self.granularity_value]
+        return ceil(start), end
 
     def report(self) -> list[ReportRow]:
         """The report's rows: the filtered hours summed per gateway and period."""

@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from billing.hours import HOUR_OF_START, hour_shift
 from vosadmin.core.notify import CONFIG_CHANNEL
 
 
@@ -76,8 +77,7 @@ COPY_OPTIONS = "FORMAT csv, NULL '\\N', FORCE_NULL (connect_time, account_id, pd
 # recompute. Always a new row, even where the hour is marked already: a recompute deletes only
 # the marks it can see, so this one outlives any recompute that cannot see these CDRs.
 MARK_PENDING_HOURS = (
-    "INSERT INTO billing_pendingreporthour (hour) "
-    "SELECT DISTINCT date_trunc('hour', start_time, 'UTC') FROM inserted"
+    f"INSERT INTO billing_pendingreporthour (hour) SELECT DISTINCT {HOUR_OF_START} FROM inserted"
 )
 RENDER_ROWS = 200  # ~50 KB of CSV
 READ_SIZE = 64 * 1024
@@ -197,7 +197,8 @@ def copy_csv_charging(cursor: Any, csv_file: Any, origin: str = "") -> Inserted:
         f"SELECT DISTINCT ON (flow_no) {COLUMN_LIST} FROM cdr_incoming "
         "ON CONFLICT (flow_no, start_time) DO NOTHING RETURNING account_id, fee, start_time), "
         f"pending AS ({MARK_PENDING_HOURS}) "
-        "SELECT account_id, sum(fee), count(*) FROM inserted GROUP BY account_id"
+        "SELECT account_id, sum(fee), count(*) FROM inserted GROUP BY account_id",
+        {"shift": hour_shift()},
     )
     totals = cursor.fetchall()
     fees = {account: fee for account, fee, _ in totals if account and fee}

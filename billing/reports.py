@@ -19,18 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import Trunc
 
+from billing.hours import HOUR, HOUR_OF_START, ceil_day, ceil_hour, floor_hour, hour_shift
 from billing.models import GatewayHour, PendingReportHour
 from billing.partitions import existing_partition_days
 
-HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
+MICROSECOND = timedelta(microseconds=1)
 TABLE = GatewayHour._meta.db_table
 PENDING_TABLE = PendingReportHour._meta.db_table
 LOCK_KEY = 4_210_002  # pg_advisory_xact_lock key (billing.partitions has 4_210_001)
@@ -44,7 +44,7 @@ FROM (
     SELECT
         CASE WHEN GROUPING(mapping_gateway) = 0 THEN 'mapping' ELSE 'routing' END AS side,
         COALESCE(mapping_gateway, routing_gateway) AS gateway,
-        date_trunc('hour', start_time, 'UTC') AS hour,
+        {HOUR_OF_START} AS hour,
         count(*) AS calls,
         count(connect_time) AS answered,
         sum(hold_time_ms) AS hold_time_ms,
@@ -55,8 +55,8 @@ FROM (
     FROM billing_cdr
     WHERE start_time >= %(start)s AND start_time < %(end)s
     GROUP BY GROUPING SETS (
-        (date_trunc('hour', start_time, 'UTC'), mapping_gateway),
-        (date_trunc('hour', start_time, 'UTC'), routing_gateway)
+        ({HOUR_OF_START}, mapping_gateway),
+        ({HOUR_OF_START}, routing_gateway)
     )
 ) AS summed
 WHERE gateway <> ''
@@ -64,7 +64,7 @@ WHERE gateway <> ''
 
 
 def aggregate_range(start: datetime, end: datetime) -> int:
-    """Recompute the report rows of every hour in [start, end) (whole UTC hours) from the
+    """Recompute the report rows of every hour in [start, end) (whole report hours) from the
     CDRs, in one transaction, and delete those hours' marks; returns the rows written.
 
     The marks are deleted before the CDRs are summed, and each statement sees what committed
@@ -75,7 +75,7 @@ def aggregate_range(start: datetime, end: datetime) -> int:
         # One recompute at a time (beat and the command may overlap): a second one waits, then
         # sees the first one's rows and replaces them, rather than inserting beside them.
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-        bounds = {"start": start, "end": end}
+        bounds = {"start": start, "end": end, "shift": hour_shift()}
         cursor.execute(
             f"DELETE FROM {PENDING_TABLE} WHERE hour >= %(start)s AND hour < %(end)s", bounds
         )
@@ -118,31 +118,23 @@ def aggregate_pending(now: datetime) -> list[datetime]:
 
 
 def rebuild(start: datetime, end: datetime) -> Iterator[tuple[datetime, int | None]]:
-    """Recompute [start, end) rounded out to whole hours, a UTC day per transaction; yields
-    each day's start and the rows written (for progress output) — None for a day without a
-    CDR partition (dropped by retention), whose report rows are kept, not erased."""
+    """Recompute [start, end) rounded out to whole hours, a day of the console's time zone per
+    transaction; yields each day's start and the rows written (for progress output) — None for
+    a day that has lost CDRs to retention (a UTC day it overlaps has no partition), whose
+    report rows are kept, not erased."""
     cursor, end = floor_hour(start), ceil_hour(end)
     stored = set(existing_partition_days())
     while cursor < end:
-        stop = min(floor_day(cursor) + DAY, end)
-        yield cursor, aggregate_range(cursor, stop) if cursor.date() in stored else None
+        stop = min(ceil_day(cursor + HOUR), end)
+        whole = all(day in stored for day in utc_days(cursor, stop))
+        yield cursor, aggregate_range(cursor, stop) if whole else None
         cursor = stop
 
 
-def floor_hour(moment: datetime) -> datetime:
-    """The start of the UTC hour holding `moment`."""
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def ceil_hour(moment: datetime) -> datetime:
-    """`moment` if it starts an hour, else the start of the next one."""
-    floor = floor_hour(moment)
-    return floor if floor == moment else floor + HOUR
-
-
-def floor_day(moment: datetime) -> datetime:
-    """The start of the UTC day holding `moment`."""
-    return floor_hour(moment).replace(hour=0)
+def utc_days(start: datetime, end: datetime) -> list[date]:
+    """The UTC days (CDR partitions) that [start, end) overlaps."""
+    first, last = start.astimezone(UTC).date(), (end - MICROSECOND).astimezone(UTC).date()
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
 # The columns of a report row, in the API's JSON, the CSV file and the page's table.

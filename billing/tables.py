@@ -207,7 +207,7 @@ class GatewayReportTable(ConsoleTable):
 
     def __init__(self, *args: Any, granularity: str = "hour", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.period_format = "%Y-%m-%d %H:00" if granularity == "hour" else "%Y-%m-%d"
+        self.period_format = "%Y-%m-%d %H:%M" if granularity == "hour" else "%Y-%m-%d"
 
     def render_period_start(self, value: datetime) -> str:
         return timezone.localtime(value).strftime(self.period_format)

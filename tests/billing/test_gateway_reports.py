@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from billing.ingest import CDR_COLUMNS, copy_csv_idempotent, rows_to_csv
 from billing.models import Cdr, GatewayHour, PendingReportHour
 from billing.partitions import ensure_cdr_partitions
-from billing.reports import aggregate_pending, aggregate_range, report_rows
+from billing.reports import aggregate_pending, aggregate_range, rebuild, report_rows
 from billing.tasks import aggregate_gateway_reports_task
 from tests.billing.conftest import DAY, DAY_END, DAY_START, at, cdr, store
 from tests.helpers import connect_to_test_database
@@ -223,3 +223,21 @@ def test_a_cdr_committed_while_its_hour_is_recomputed_is_counted_by_the_next_run
     aggregate_pending(at(3))
     hour = GatewayHour.objects.get(side="mapping", period_start=at(1))
     assert (hour.calls, hour.hold_time_ms) == (2, 90_000)
+
+
+def test_hours_and_days_are_those_of_a_half_hour_time_zone(partitions, settings) -> None:
+    """Asia/Kolkata is UTC+5:30: its hours start at :30 past UTC hours, and 23:50 and 00:10
+    there are two days, not one UTC hour."""
+    settings.TIME_ZONE = "Asia/Kolkata"
+    journal(answered("late", 18 + 20 / 60, 60, 900), answered("early", 18 + 40 / 60, 30, 700))
+    assert aggregate_pending(at(20)) == [at(17.5), at(18.5)]
+    mapping = GatewayHour.objects.filter(side="mapping")
+    hours = report_rows(mapping, "hour")
+    assert [(row.period_start, row.calls) for row in hours] == [(at(17.5), 1), (at(18.5), 1)]
+    days = report_rows(mapping, "day")
+    assert [(row.period_start, row.calls) for row in days] == [(at(-5.5), 1), (at(18.5), 1)]
+    assert list(rebuild(at(17.5), at(19.5))) == [(at(17.5), 2), (at(18.5), 2)]
+    assert [(row.period_start, row.calls) for row in report_rows(mapping, "hour")] == [
+        (at(17.5), 1),
+        (at(18.5), 1),
+    ]

@@ -78,6 +78,15 @@ def test_csv_has_the_same_rows_as_the_json(viewer_api, reported) -> None:
     assert parsed == expected
 
 
+def test_csv_keeps_a_pdd_of_zero(viewer_api, partitions) -> None:
+    """A gateway that answers at once has a PDD of 0 ms, which is not "no PDD"."""
+    store(cdr("a", at(1.2), pdd_ms=0), cdr("b", at(1.3), mapping_gateway="GW-X", pdd_ms=None))
+    aggregate_range(DAY_START, DAY_END)
+    response = viewer_api.get(URL, {**WHOLE_DAY, "format": "csv"})
+    parsed = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(row["gateway"], row["pdd_ms"]) for row in parsed] == [("GW-ACME", "0"), ("GW-X", "")]
+
+
 @pytest.mark.parametrize(
     ("params", "parameter"),
     [
@@ -108,6 +117,36 @@ def test_api_reads_by_role_and_nobody_writes(users, db, who: str, expected: int)
     assert client.get(URL).status_code == expected
     assert client.get(URL, {"format": "csv"}).status_code == expected
     assert client.post(URL, {}, format="json").status_code in (401, 403, 405)
+
+
+def test_a_report_covers_whole_periods_only(viewer_api, reported) -> None:
+    """A day reported from 01:30 would be the half of one: the window starts at the next
+    midnight (the next whole hour per hour), and says so."""
+    mid_day = {"start": at(1.5).isoformat(), "end": at(51.5).isoformat(), "granularity": "day"}
+    body = viewer_api.get(URL, mid_day).json()
+    assert (body["start"], body["end"]) == ("2025-03-11T00:00:00Z", "2025-03-13T00:00:00Z")
+    assert body["results"] == []  # every CDR is on the 10th
+    per_hour = viewer_api.get(URL, {**mid_day, "granularity": "hour"}).json()
+    assert per_hour["start"] == "2025-03-10T02:00:00Z"
+    assert [row["period_start"] for row in per_hour["results"]] == [
+        "2025-03-10T03:00:00Z",
+        "2025-03-10T03:00:00Z",
+    ]
+
+
+def test_a_half_hour_time_zone_labels_its_own_hours(client, viewer_user, partitions, settings):
+    settings.TIME_ZONE = "Asia/Kolkata"
+    store(cdr("a", at(18 + 20 / 60)), cdr("b", at(18 + 40 / 60)))
+    aggregate_range(at(17.5), at(19.5))
+    client.force_login(viewer_user)
+    window = {"start": "2025-03-10T23:00+05:30", "end": "2025-03-11T01:00+05:30"}
+    html = client.get(PAGE, window).content.decode()
+    assert "2025-03-10 23:00" in html and "2025-03-11 00:00" in html
+    per_day = client.get(PAGE, {**window, "start": "2025-03-10T00:00+05:30", "granularity": "day"})
+    assert [(row.period_start, row.calls) for row in per_day.context["table"].data] == [
+        (at(-5.5), 1),
+        (at(18.5), 1),
+    ]
 
 
 @pytest.mark.parametrize(

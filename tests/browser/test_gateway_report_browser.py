@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from billing.generation import generate_cdrs
-from billing.reports import floor_hour, rebuild
+from billing.hours import floor_hour
+from billing.reports import rebuild
 from tests.browser.conftest import screenshot
 from tests.browser.test_parameter_page_browser import log_in
 
