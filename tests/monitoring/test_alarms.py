@@ -23,7 +23,7 @@ from tests.billing.conftest import DAY, at, cdr, store
 from vosadmin.alarms import webhooks
 from vosadmin.alarms.choices import AlarmTypeChoices as Type
 from vosadmin.alarms.choices import DeliveryStatusChoices as Status
-from vosadmin.alarms.evaluation import evaluate_rules, raise_alarm
+from vosadmin.alarms.evaluation import clear_alarm, evaluate_rules, raise_alarm
 from vosadmin.alarms.models import Alarm, AlarmRule, Webhook, WebhookDelivery
 from vosadmin.core.models import AuditLog
 
@@ -313,3 +313,48 @@ def test_the_retired_worker_heartbeat_schedule_is_removed_on_migrate() -> None:
     retirement.retire(apps, None)
     assert set(PeriodicTask.objects.values_list("name", flat=True)) == before - {retirement.NAME}
     assert "Alarms: evaluate" in before
+
+
+def test_a_long_process_name_is_raised_once_not_on_every_round(
+    redis_client, django_capture_on_commit_callbacks
+) -> None:
+    """A host name makes a heartbeat's name longer than an alarm's target (64): the alarm
+    keeps it shortened, and the next round must know it for the same one."""
+    long_name = "worker:" + "h" * 80
+    redis_client.hset(HEARTBEATS_KEY, long_name, time.time() - 120)
+    AlarmRule.objects.create(name="r", type=Type.PROCESS_DOWN, threshold=Decimal(60))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert evaluate_rules(NOW) == {"raised": 1, "cleared": 0, "skipped": []}
+        assert evaluate_rules(NOW) == {"raised": 0, "cleared": 0, "skipped": []}
+    assert Alarm.objects.get().target == long_name[:64]
+
+
+def test_deleting_a_rule_clears_its_alarms_posts_it_and_keeps_the_history(
+    receiver, admin_client, operator_api, django_capture_on_commit_callbacks
+) -> None:
+    Webhook.objects.create(name="noc", url=receiver.url)
+    rule = AlarmRule.objects.create(name="calls", type=Type.CONCURRENCY, threshold=Decimal(7))
+    other = AlarmRule.objects.create(name="more", type=Type.CONCURRENCY, threshold=Decimal(9))
+    with django_capture_on_commit_callbacks(execute=True):
+        raise_alarm(rule, "all", Decimal(8), NOW - timedelta(hours=1))
+        clear_alarm(Alarm.objects.get().pk, NOW - timedelta(minutes=30))
+        raise_alarm(rule, "all", Decimal(9), NOW)
+        raise_alarm(other, "all", Decimal(10), NOW)
+        response = admin_client.post(f"/alarm-rules/{rule.pk}/delete/")
+    assert response.status_code == 302
+    events = ["raised", "cleared", "raised", "raised", "cleared"]  # the last: the rule deleted
+    assert receiver.events() == [(event, "all") for event in events]
+    kept = Alarm.objects.filter(rule=None).order_by("pk")
+    assert [(alarm.rule_name, alarm.threshold, alarm.cleared_at) for alarm in kept] == [
+        ("calls", Decimal(7), NOW - timedelta(minutes=30)),
+        ("calls", Decimal(7), kept[1].cleared_at),
+    ]
+    assert kept[1].cleared_at is not None
+    history = operator_api.get("/api/v1/alarms/history/").json()["results"]
+    assert [(row["rule_name"], row["type"], row["value"]) for row in history] == [
+        ("calls", Type.CONCURRENCY, "9.0000"),
+        ("calls", Type.CONCURRENCY, "8.0000"),
+    ]
+    current = operator_api.get("/api/v1/alarms/current/").json()["results"]
+    assert [row["rule_name"] for row in current] == ["more"]
+    assert "calls" in admin_client.get("/alarms/history/").content.decode()

@@ -4,6 +4,7 @@ only; the output parses with Prometheus's own parser and carries the switch-wide
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -12,7 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from softswitch.models import CurrentCall
 from softswitch.redis_keys import HEARTBEATS_KEY, cdr_backlog_key, security_key
 from tests.conftest import api_client_for
-from vosadmin.alarms.models import Alarm, AlarmRule
+from vosadmin.alarms.evaluation import raise_alarm
+from vosadmin.alarms.models import AlarmRule
 
 pytestmark = pytest.mark.django_db
 
@@ -46,8 +48,8 @@ def test_switch_wide_figures_parse(admin_api, redis_client) -> None:
     redis_client.hset(HEARTBEATS_KEY, mapping={"engine:node1": now - 3, "beat:host": now})
     redis_client.set(cdr_backlog_key("node1"), 12)
     redis_client.hset(security_key(int(now // 60) - 1), "unauthorized", 7)
-    rule = AlarmRule.objects.create(name="r", type="balance", threshold=1, level=3)
-    Alarm.objects.create(rule=rule, target="ACME", level=3, message="low", raised_at=timezone.now())
+    rule = AlarmRule.objects.create(name="r", type="balance", threshold=Decimal(1), level=3)
+    raise_alarm(rule, "ACME", Decimal("0.5"), timezone.now())
     response = admin_api.get("/metrics")
     assert response.status_code == 200
     samples = {

@@ -9,4 +9,5 @@ class AlarmsConfig(AppConfig):
     verbose_name = "Alarm monitoring"
 
     def ready(self) -> None:
-        from . import heartbeats, watch  # noqa: F401 - Celery signals: beat's heartbeat, the watch
+        # Celery signals (beat's heartbeat, the watch) and a deleted rule's open alarms
+        from . import heartbeats, signals, watch  # noqa: F401

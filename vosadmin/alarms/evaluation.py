@@ -38,6 +38,7 @@ def evaluate_rules(
             logger.warning("alarm rule %s not evaluated: %s", rule, error)
             summary["skipped"].append(rule.name)
             continue
+        fired = {stored_target(target): value for target, value in fired.items()}
         for target, value in fired.items():
             summary["raised"] += raise_alarm(rule, target, value, now) is not None
         open_targets = rule.alarms.filter(cleared_at__isnull=True).values_list("target", "pk")
@@ -53,13 +54,22 @@ def describe(rule: AlarmRule, target: str, value: Decimal) -> str:
     return f"{label}: {target} at {value.normalize():f} (threshold {rule.threshold.normalize():f})"
 
 
+def stored_target(target: str) -> str:
+    """The target as an alarm stores it (a long process name is cut), so that the next round
+    finds the alarm it opened for it."""
+    return target[: Alarm._meta.get_field("target").max_length]
+
+
 def raise_alarm(rule: AlarmRule, target: str, value: Decimal, now: datetime) -> Alarm | None:
     """Open an alarm unless one is open for this rule and target already (then None)."""
     try:
         with transaction.atomic():
             alarm = Alarm.objects.create(
                 rule=rule,
-                target=target[:64],
+                rule_name=rule.name,
+                type=rule.type,
+                threshold=rule.threshold,
+                target=stored_target(target),
                 level=rule.level,
                 value=round(value, 4),
                 message=describe(rule, target, value)[:255],

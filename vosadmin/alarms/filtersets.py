@@ -15,7 +15,7 @@ class AlarmRuleFilterSet(SearchFilterSet):
 
 
 class AlarmFilterSet(SearchFilterSet):
-    search_fields = ("target", "message", "rule__name")
+    search_fields = ("target", "message", "rule_name")
 
     class Meta:
         model = Alarm

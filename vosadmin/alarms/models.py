@@ -60,9 +60,19 @@ class AlarmRule(models.Model):
 
 
 class Alarm(models.Model):
-    """One raised alarm: current while `cleared_at` is empty, history after."""
+    """One raised alarm: current while `cleared_at` is empty, history after.
 
-    rule = models.ForeignKey(AlarmRule, on_delete=models.CASCADE, related_name="alarms")
+    It keeps what its rule was when it was raised (name, type, threshold): the history reads
+    the same after the rule is edited or deleted (deleting a rule clears its open alarms,
+    `vosadmin.alarms.signals`, and leaves them without a rule).
+    """
+
+    rule = models.ForeignKey(
+        AlarmRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="alarms"
+    )
+    rule_name = models.CharField("rule", max_length=64)
+    type = models.CharField(max_length=32, choices=AlarmTypeChoices.choices)
+    threshold = models.DecimalField(max_digits=14, decimal_places=4)
     target = models.CharField(max_length=64)
     level = models.PositiveSmallIntegerField(choices=AlarmLevelChoices.choices)
     value = models.DecimalField(max_digits=18, decimal_places=4, default=Decimal(0))
@@ -88,7 +98,7 @@ class Alarm(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule} · {self.target}"
+        return f"{self.rule_name} · {self.target}"
 
 
 class Webhook(models.Model):

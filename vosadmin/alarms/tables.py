@@ -27,7 +27,7 @@ class CurrentAlarmTable(ConsoleTable):
 
     class Meta(ConsoleTable.Meta):
         model = Alarm
-        fields = ("level", "rule", "target", "message", "raised_at", "acknowledge")
+        fields = ("level", "rule_name", "target", "message", "raised_at", "acknowledge")
         row_attrs = {"data-id": lambda record: record.pk, "data-level": lambda record: record.level}
 
 
@@ -36,7 +36,7 @@ class AlarmHistoryTable(ConsoleTable):
         model = Alarm
         fields = (
             "level",
-            "rule",
+            "rule_name",
             "target",
             "message",
             "raised_at",

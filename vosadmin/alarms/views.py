@@ -26,9 +26,7 @@ RECENT_DELIVERIES = 50
 class CurrentAlarmListView(ObjectListView):
     """Alarm monitoring → Current alarms: open alarms, updated live over a WebSocket."""
 
-    queryset = Alarm.objects.filter(cleared_at__isnull=True).select_related(
-        "rule", "acknowledged_by"
-    )
+    queryset = Alarm.objects.filter(cleared_at__isnull=True).select_related("acknowledged_by")
     table_class = tables.CurrentAlarmTable
     filterset_class = filtersets.AlarmFilterSet
     template_name = "alarms/current_list.html"
@@ -42,9 +40,7 @@ class CurrentAlarmListView(ObjectListView):
 class AlarmHistoryView(ObjectListView):
     """Cleared alarms, newest first."""
 
-    queryset = Alarm.objects.filter(cleared_at__isnull=False).select_related(
-        "rule", "acknowledged_by"
-    )
+    queryset = Alarm.objects.filter(cleared_at__isnull=False).select_related("acknowledged_by")
     table_class = tables.AlarmHistoryTable
     filterset_class = filtersets.AlarmFilterSet
     title = "Alarm history"
@@ -93,7 +89,7 @@ class WebhookListView(ObjectListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        recent = WebhookDelivery.objects.select_related("webhook", "alarm__rule")
+        recent = WebhookDelivery.objects.select_related("webhook", "alarm")
         deliveries = tables.WebhookDeliveryTable(recent[:RECENT_DELIVERIES], prefix="delivery-")
         RequestConfig(self.request, paginate=False).configure(deliveries)
         context["deliveries"] = deliveries

@@ -34,17 +34,16 @@ SIGNATURE_HEADER = "X-Vosadmin-Signature"
 
 def payload(alarm: Alarm, event: str) -> dict[str, Any]:
     """What a webhook receives."""
-    rule = alarm.rule
     return {
         "event": event,
         "alarm": {
             "id": alarm.pk,
-            "rule": rule.name,
-            "type": rule.type,
+            "rule": alarm.rule_name,
+            "type": alarm.type,
             "target": alarm.target,
             "level": alarm.level,
             "value": str(alarm.value),
-            "threshold": str(rule.threshold),
+            "threshold": str(alarm.threshold),
             "message": alarm.message,
             "raised_at": alarm.raised_at.isoformat(),
             "cleared_at": alarm.cleared_at.isoformat() if alarm.cleared_at else None,
@@ -93,7 +92,7 @@ def deliver(delivery_id: int) -> None:
 def attempt(delivery_id: int) -> float | None:
     """Try a pending delivery once; the seconds to wait before the next try, or None (done)."""
     delivery = (
-        WebhookDelivery.objects.select_related("webhook", "alarm__rule")
+        WebhookDelivery.objects.select_related("webhook", "alarm")
         .filter(pk=delivery_id, status=Status.PENDING)
         .first()
     )

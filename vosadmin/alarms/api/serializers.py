@@ -17,8 +17,6 @@ class AlarmRuleSerializer(ModelCleanSerializer):
 class AlarmSerializer(serializers.ModelSerializer):
     """A raised alarm (read only; current ones can be acknowledged)."""
 
-    rule_name = serializers.CharField(source="rule.name", read_only=True)
-    type = serializers.CharField(source="rule.type", read_only=True)
     acknowledged_by = serializers.CharField(
         source="acknowledged_by.username", read_only=True, default=None
     )

@@ -34,9 +34,7 @@ class AlarmReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 class CurrentAlarmViewSet(AlarmReadViewSet):
     """Open alarms. POST …/{id}/acknowledge/ (operators) records who, when and a memo."""
 
-    queryset = Alarm.objects.filter(cleared_at__isnull=True).select_related(
-        "rule", "acknowledged_by"
-    )
+    queryset = Alarm.objects.filter(cleared_at__isnull=True).select_related("acknowledged_by")
 
     def get_serializer_class(self) -> type:
         if self.action == "acknowledge":
@@ -63,6 +61,4 @@ class CurrentAlarmViewSet(AlarmReadViewSet):
 class AlarmHistoryViewSet(AlarmReadViewSet):
     """Cleared alarms."""
 
-    queryset = Alarm.objects.filter(cleared_at__isnull=False).select_related(
-        "rule", "acknowledged_by"
-    )
+    queryset = Alarm.objects.filter(cleared_at__isnull=False).select_related("acknowledged_by")
