@@ -24,6 +24,7 @@ from vosadmin.alarms import webhooks
 from vosadmin.alarms.choices import AlarmTypeChoices as Type
 from vosadmin.alarms.choices import DeliveryStatusChoices as Status
 from vosadmin.alarms.evaluation import clear_alarm, evaluate_rules, raise_alarm
+from vosadmin.alarms.measures import MEASURES, firing
 from vosadmin.alarms.models import Alarm, AlarmRule, Webhook, WebhookDelivery
 from vosadmin.core.models import AuditLog
 
@@ -358,3 +359,57 @@ def test_deleting_a_rule_clears_its_alarms_posts_it_and_keeps_the_history(
     current = operator_api.get("/api/v1/alarms/current/").json()["results"]
     assert [row["rule_name"] for row in current] == ["more"]
     assert "calls" in admin_client.get("/alarms/history/").content.decode()
+
+
+def in_progress(name: str, side_field: str, minutes_ago: float, connected: bool) -> None:
+    """A call of gateway "GW" (on `side_field`'s side) started `minutes_ago`, still going."""
+    started = NOW - timedelta(minutes=minutes_ago)
+    fields = (
+        {"origin_type": "mapping_gateway", "origin": "GW"}
+        if side_field == "mapping_gateway"
+        else {"origin_type": "mapping_gateway", "origin": "CUSTOMER", "routing_gateway": "GW"}
+    )
+    CurrentCall.objects.create(
+        node="node1",
+        call_id=name,
+        caller="1",
+        callee="2",
+        state="connected" if connected else "ringing",
+        started_at=started,
+        connected_at=started + timedelta(seconds=5) if connected else None,
+        **fields,
+    )
+
+
+def measured(rule: AlarmRule) -> dict[str, Decimal]:
+    measure, _ = MEASURES[rule.type]
+    return measure(rule, NOW)
+
+
+@pytest.mark.parametrize("side", ["mapping_gateway", "routing_gateway"])
+def test_asr_and_acd_count_answered_calls_still_in_progress(side, partitions) -> None:
+    """4 calls failed and 6 are answered and still talking: the ASR is 60 %, not 0 %, and the
+    ACD counts what those 6 have held so far. A call ended whose CDR is in but which the
+    current calls still show (they follow the engine about once a second) counts once."""
+    kind = side.split("_")[0]
+    store(
+        *[
+            cdr(f"f{i}", NOW - timedelta(minutes=2), hold_time_ms=0, **{side: "GW"})
+            for i in range(4)
+        ]
+    )
+    for i in range(6):
+        in_progress(f"a{i}", side, minutes_ago=3, connected=True)
+    in_progress("ringing", side, minutes_ago=1, connected=False)  # not decided: not counted
+    in_progress("old", side, minutes_ago=20, connected=True)  # started before the period
+    store(cdr("a0", NOW - timedelta(minutes=3), hold_time_ms=30_000, **{side: "GW"}))
+    asr_rule = AlarmRule.objects.create(
+        name="asr", type=f"{kind}_asr", threshold=Decimal(50), period_minutes=5, min_calls=5
+    )
+    acd_rule = AlarmRule.objects.create(
+        name="acd", type=f"{kind}_acd", threshold=Decimal(60), period_minutes=5, min_calls=5
+    )
+    assert firing(asr_rule, NOW) == {}
+    assert measured(asr_rule) == {"GW": Decimal(60)}
+    # a0 held 30 s (its CDR); a1…a5 have held 175 s each so far
+    assert measured(acd_rule) == {"GW": Decimal(30 + 5 * 175) / 6}

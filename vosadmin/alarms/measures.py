@@ -2,8 +2,9 @@
 
 ASR and ACD come straight from the CDRs of the rule's last period (a range on `start_time`,
 the partition key, so only the last day's partition is scanned; the hourly report tables
-are too coarse for "the last 5 minutes"); concurrency from the current calls; illegal calls,
-CDR backlogs and heartbeats from Redis (softswitch/redis_keys.py); balances from the accounts.
+are too coarse for "the last 5 minutes") and its answered calls still in progress;
+concurrency from the current calls; illegal calls, CDR backlogs and heartbeats from Redis
+(softswitch/redis_keys.py); balances from the accounts.
 A measure that cannot be taken raises, and the rule is skipped: nothing is raised or cleared
 on a guess.
 """
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from softswitch.redis_keys import HEARTBEATS_KEY, cdr_backlog_key, security_key
 from vosadmin.alarms.choices import AlarmTypeChoices as Type
@@ -27,12 +28,15 @@ ALL = "all"  # the target of a switch-wide figure
 
 
 def _cdr_figures(rule: AlarmRule, now: datetime, side: str) -> list[dict]:
+    """Per gateway on `side` (the rule's target, or each one): the calls that started in the
+    rule's last period and are decided — their CDRs, and the answered calls still in progress
+    (`_talking`) — with how many were answered and their hold time so far. A gateway with
+    fewer than `min_calls` such calls is left out (not judged)."""
     from billing.models import Cdr
 
     field = f"{side}_gateway"
-    cdrs = Cdr.objects.filter(
-        start_time__gte=now - timedelta(minutes=rule.period_minutes), start_time__lt=now
-    ).exclude(**{field: ""})
+    since = now - timedelta(minutes=rule.period_minutes)
+    cdrs = Cdr.objects.filter(start_time__gte=since, start_time__lt=now).exclude(**{field: ""})
     if rule.target:
         cdrs = cdrs.filter(**{field: rule.target})
     rows = (
@@ -44,7 +48,51 @@ def _cdr_figures(rule: AlarmRule, now: datetime, side: str) -> list[dict]:
         )
         .order_by()
     )
-    return [{"target": row[field], **row} for row in rows if row["calls"] >= max(rule.min_calls, 1)]
+    figures = {row[field]: {**row, "held_ms": row["held_ms"] or 0} for row in rows}
+    for gateway, held_ms in _talking(rule, since, now, side, cdrs):
+        row = figures.setdefault(gateway, {"calls": 0, "answered": 0, "held_ms": 0})
+        row["calls"], row["answered"] = row["calls"] + 1, row["answered"] + 1
+        row["held_ms"] += held_ms
+    return [
+        {"target": gateway, **row}
+        for gateway, row in figures.items()
+        if row["calls"] >= max(rule.min_calls, 1)
+    ]
+
+
+def _talking(
+    rule: AlarmRule, since: datetime, now: datetime, side: str, cdrs: QuerySet
+) -> list[tuple[str, int]]:
+    """(gateway, hold time so far in ms) of each answered call in progress that started in
+    [since, now) on `side`: without them a period's ASR counts every failure (a CDR at once)
+    but no answered call before it ends, and its ACD only the calls that were short. A call
+    whose CDR is in `cdrs` already (the current calls follow the engine about once a second)
+    is not counted twice."""
+    from softswitch.choices import CurrentCallOriginChoices
+    from softswitch.models import CurrentCall
+
+    calls = CurrentCall.objects.filter(
+        connected_at__isnull=False, started_at__gte=since, started_at__lt=now
+    )
+    if side == "mapping":
+        gateway = "origin"
+        calls = calls.filter(origin_type=CurrentCallOriginChoices.MAPPING_GATEWAY)
+    else:
+        gateway = "routing_gateway"
+        calls = calls.exclude(routing_gateway="")
+    if rule.target:
+        calls = calls.filter(**{gateway: rule.target})
+    talking = list(calls.values_list("call_id", gateway, "connected_at"))
+    ended = set(
+        cdrs.filter(call_id__in=[call_id for call_id, _, _ in talking]).values_list(
+            "call_id", flat=True
+        )
+    )
+    return [
+        (name, max(int((now - connected).total_seconds() * 1000), 0))
+        for call_id, name, connected in talking
+        if call_id not in ended
+    ]
 
 
 def asr(side: str) -> Callable[[AlarmRule, datetime], Values]:
