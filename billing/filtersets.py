@@ -80,20 +80,24 @@ class StartTimeFilter(django_filters.IsoDateTimeFilter):
 
 
 class ExactOrPrefixFilter(django_filters.CharFilter):
-    """`1001` matches exactly; `8613*` matches every value starting with `8613`."""
+    """`1001` matches exactly; `8613*` matches every value starting with `8613`. With `also`,
+    a row matches when any of the fields does (`field_name` or those named in `also`)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, also: tuple[str, ...] = (), **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 64)
         kwargs.setdefault("validators", [TRAILING_STAR_ONLY])
         super().__init__(**kwargs)
+        self.also = also
 
     def filter(self, qs: QuerySet, value: str) -> QuerySet:
-        if not value:
+        if not value or value == "*":
             return qs
-        if value.endswith("*"):
-            prefix = value[:-1]
-            return qs.filter(**{f"{self.field_name}__startswith": prefix}) if prefix else qs
-        return qs.filter(**{self.field_name: value})
+        prefix = value.endswith("*")
+        lookup, value = ("__startswith", value[:-1]) if prefix else ("", value)
+        matches = Q()
+        for field in (self.field_name, *self.also):
+            matches |= Q(**{f"{field}{lookup}": value})
+        return qs.filter(matches)
 
 
 def validate_address_or_prefix(value: str) -> None:

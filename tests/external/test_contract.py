@@ -76,6 +76,27 @@ def test_get_cdr(web_api, customer) -> None:
     assert len(web_api("GetCdr", both_days)["infoCdrs"]) == 3
 
 
+def test_get_cdr_caller_gateway_finds_what_caller_gateway_id_shows(web_api, rule) -> None:
+    """callerGatewayId is the mapping gateway's name, or the phone's number for a phone's
+    call: callerGateway selects by the same value, exactly or by a prefix ending in *."""
+    ensure_cdr_partitions(NOV_26, NOV_26)
+    start = datetime(2025, 11, 26, 8, 0, tzinfo=UTC)
+    store(
+        cdr("gateway", start),
+        cdr("phone", start, mapping_gateway="", phone="1001", billing_mode=0),
+        cdr("other phone", start, mapping_gateway="", phone="1002", billing_mode=0),
+    )
+
+    def ids(caller_gateway: str) -> list[str]:
+        body = {**requests.GET_CDR, "accounts": "", "callerGateway": caller_gateway}
+        return sorted(entry["callerGatewayId"] for entry in web_api("GetCdr", body)["infoCdrs"])
+
+    assert ids("1001") == ["1001"]
+    assert ids("100*") == ["1001", "1002"]
+    assert ids("GW-ACME") == ["GW-ACME"]
+    assert ids("") == ["1001", "1002", "GW-ACME"]
+
+
 def test_get_cdr_streams_a_large_range(web_api, rule) -> None:
     from tests.external.conftest import post
 

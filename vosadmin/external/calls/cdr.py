@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Aggregate
 from django.utils import timezone
 
-from billing.filtersets import CdrFilterSet
+from billing.filtersets import CdrFilterSet, ExactOrPrefixFilter
 from billing.models import Cdr
 from vosadmin.external.calls.registry import CallContext, web_call
 from vosadmin.external.protocol import (
@@ -36,7 +36,7 @@ FETCH_ROWS = 2000
 FILTERS = {
     "callerE164": "caller",
     "calleeE164": "callee",
-    "callerGateway": "mapping_gateway",
+    "callerGateway": "caller_gateway",
     "calleeGateway": "routing_gateway",
 }
 COLUMNS = (
@@ -68,6 +68,13 @@ VOS_NAMES = {value: key for key, value in FILTERS.items()} | {
 }
 
 
+class WebApiCdrFilterSet(CdrFilterSet):
+    """The CDR page's filters, and VOS3000's caller gateway: what `callerGatewayId` shows, the
+    mapping gateway's name or, for a phone's call, the phone's number."""
+
+    caller_gateway = ExactOrPrefixFilter(field_name="mapping_gateway", also=("phone",))
+
+
 def cdr_filterset(body: dict[str, Any]) -> CdrFilterSet:
     """The CDR FilterSet for a GetCdr request; bad fields raise naming the VOS3000 field."""
     begin = day(body, "beginTime") or timezone.localdate()
@@ -81,7 +88,7 @@ def cdr_filterset(body: dict[str, Any]) -> CdrFilterSet:
         "start_before": day_start(after_end).isoformat() if after_end else None,
         "account": text_list(body, "accounts"),
     }
-    return filtered(CdrFilterSet, values, Cdr.objects.all(), VOS_NAMES)
+    return filtered(WebApiCdrFilterSet, values, Cdr.objects.all(), VOS_NAMES)
 
 
 def cdr_totals(
