@@ -167,8 +167,11 @@ def affordable_seconds(available: Decimal, rate: RateTerms, precision: int) -> i
     0 when it cannot pay the first fee (the call must be refused, SPEC §8.3); None when the
     rate charges nothing after the first period (money sets no limit). A first fee stored with
     more places than it is charged with (0.0140 charged 0.01) buys its first period with what
-    it is charged, and the later periods follow from the fees as charged too.
+    it is charged, and the later periods follow from the fees as charged too. A negative amount
+    (an account in debt) buys what nothing buys: a first period charged 0.00, as the engine
+    admits such a call.
     """
+    available = max(available, Decimal(0))
     if available < round_fee(rate.first_fee, precision):
         return 0
     if rate.fee <= 0:

@@ -116,7 +116,7 @@ class Call:
         self.max_duration_timer: Timer | None = None
         self.money = money
         self.reservation: Reservation | None = None
-        self.paid_seconds: int | None = None  # what the reserved money buys, if less than allowed
+        self.paid_seconds: int | None = None  # what the reserved money buys, at most the longest
         manager.register_dialog(self._a_dialog_id(), self, "a")
 
     # Starting ---------------------------------------------------------------------------
@@ -158,10 +158,9 @@ class Call:
             self.manager.money.release(reservation)
             return True
         self.reservation = reservation
-        longest = self.switch.parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL")
-        precision = self.switch.parameter("SERVER_BILLING_FEE_PRECISTION")
-        paid = longest_call(reservation.amount, money.rate, longest, precision)
-        self.paid_seconds = paid if paid < longest else None
+        self.paid_seconds = longest_call(
+            reservation.amount, money.rate, money.longest, money.precision
+        )
         return True
 
     # What routing reports (call_routing.RoutedCall) ----------------------------------------
@@ -214,12 +213,15 @@ class Call:
 
     def _duration_limit(self) -> tuple[float, int]:
         """How long the answered call may last, and the end reason when it reaches that: what
-        its reserved money buys (balance exhausted), or SS_SIP_NO_TIMER_REINVITE_INTERVAL."""
-        if self.paid_seconds is not None:
-            seconds, reason = self.paid_seconds, EndReason.BALANCE_EXHAUSTED
-        else:
+        its reserved money buys (balance exhausted), or SS_SIP_NO_TIMER_REINVITE_INTERVAL (for
+        a rated call, as it was when the call reserved the fee of that long a call)."""
+        if self.paid_seconds is None:  # not rated: nothing reserved
             seconds = self.switch.parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL")
             reason = EndReason.MAX_DURATION
+        else:
+            seconds = self.paid_seconds
+            exhausted = self.money is not None and seconds < self.money.longest
+            reason = EndReason.BALANCE_EXHAUSTED if exhausted else EndReason.MAX_DURATION
         return max(seconds - CUT_MARGIN, 0), reason
 
     def fail_to_caller(self, status: int, reason: int) -> None:

@@ -61,15 +61,15 @@ class CallRecord:
 
 def should_record(record: CallRecord, parameters: dict[str, Any]) -> bool:
     """SPEC §4.3: illegal calls by their own switch; answered calls always (a CDR is what
-    charges a call, SPEC §8.2: one the switch hung up is charged too); calls the switch ended
-    before an answer by SERVER_BILLING_RECORD_SERVER_HANG_UP; other unanswered calls (zero
-    hold time) by SERVER_BILLING_RECORD_ZERO_HOLD_TIME."""
+    charges a call, SPEC §8.2: one the switch hung up is charged too); unanswered calls (zero
+    hold time) by SERVER_BILLING_RECORD_ZERO_HOLD_TIME, and those the switch ended also by
+    SERVER_BILLING_RECORD_SERVER_HANG_UP: either one at 0 drops them."""
     if record.billing_mode == BillingMode.ILLEGAL_CALL:
         return bool(parameters["SERVER_BILLING_RECORD_ILLEGAL_CALL"] == 1)
     if record.connect_time is not None:
         return True
-    if record.ended_by_switch:
-        return bool(parameters["SERVER_BILLING_RECORD_SERVER_HANG_UP"] == 1)
+    if record.ended_by_switch and parameters["SERVER_BILLING_RECORD_SERVER_HANG_UP"] != 1:
+        return False
     return bool(parameters["SERVER_BILLING_RECORD_ZERO_HOLD_TIME"] == 1)
 
 

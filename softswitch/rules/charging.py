@@ -70,13 +70,17 @@ class MoneyCheck:
     """What admission needs to reserve for a rated call (amounts in money, Decimal).
 
     `minimum`: the fee of the shortest call (the first period); `wanted`: the fee of the
-    longest call the switch allows. `rate` prices the call; `refusal` is set when the call
-    must be refused before any reservation.
+    longest call the switch allows, `longest` seconds (SS_SIP_NO_TIMER_REINVITE_INTERVAL at
+    admission: a later change must not make the call outlast what it reserved), rated at
+    `precision` places. `rate` prices the call; `refusal` is set when the call must be
+    refused before any reservation.
     """
 
     rate: RateTerms | None = None
     minimum: Decimal = Decimal(0)
     wanted: Decimal = Decimal(0)
+    longest: int = 0
+    precision: int = 0
     refusal: int | None = None
     unlimited: bool = False  # clearing account: admitted, nothing reserved
 
@@ -102,7 +106,7 @@ def check_money(
         return MoneyCheck(refusal=EndReason.NO_RATE)
     minimum = rate_call(1, rate, precision).fee
     wanted = rate_call(longest, rate, precision).fee
-    return MoneyCheck(rate=rate, minimum=minimum, wanted=wanted)
+    return MoneyCheck(rate, minimum, wanted, longest, precision)
 
 
 def longest_call(granted: Decimal, rate: RateTerms, longest: int, precision: int) -> int:

@@ -164,11 +164,20 @@ def test_affordable_seconds_is_the_longest_call_the_money_pays_for(
 ) -> None:
     rate = RateTerms("", first_period, first_fee, period, fee)
     seconds = affordable_seconds(available, rate, precision)
+    money = max(available, 0)  # a debt buys what nothing buys
     if seconds == 0:  # refused: not even the shortest call is paid for
-        assert rate_call(1, rate, precision).fee > available
+        assert rate_call(1, rate, precision).fee > money
         return
-    assert rate_call(seconds, rate, precision).fee <= available
-    assert rate_call(seconds + 1, rate, precision).fee > available
+    assert rate_call(seconds, rate, precision).fee <= money
+    assert rate_call(seconds + 1, rate, precision).fee > money
+
+
+def test_an_account_in_debt_buys_a_first_period_charged_nothing() -> None:
+    """The engine admits a call whose first period is charged 0.00 (0.004 at two places)
+    whatever the debt, and cuts it at that period's end; GetAvailableTime must say the same."""
+    rate = RateTerms("", 60, Decimal("0.004"), 60, Decimal("0.01"))
+    assert affordable_seconds(Decimal("-1"), rate, 2) == 60
+    assert affordable_seconds(Decimal("-1"), rate, 3) == 0  # 0.004 at three places: refused
 
 
 def test_a_free_rate_sets_no_limit() -> None:

@@ -27,6 +27,7 @@ from softswitch.redis_keys import (
     GATEWAY_STATUS_KEY,
     NO_ANSWER_RUN_KEY,
 )
+from tests.engine.b2bua import load_config
 from vosadmin.core.parameters import update_parameter
 
 CUSTOMER_IP = "198.51.100.2"
@@ -496,6 +497,50 @@ def test_an_answered_call_the_switch_hangs_up_is_charged_whatever_the_parameter(
         str(account.pk),
     )
     assert (record["fee_time"], record["fee"]) == ("60", "0.06")
+
+
+def test_a_ringing_call_the_switch_ends_has_no_cdr_without_zero_hold_time_cdrs(
+    b2bua, customer
+) -> None:
+    """SERVER_BILLING_RECORD_ZERO_HOLD_TIME = 0 (the DDoS switch) drops every unanswered
+    call's CDR, those the switch ends too (here an operator's disconnect while it rings)."""
+    update_parameter("SERVER_BILLING_RECORD_ZERO_HOLD_TIME", 0)
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000031")
+    vendor.answer(vendor.take("INVITE"), 180)
+    switch.step(lambda: switch.switch.calls.disconnect(invite.call_id))
+    assert caller.take(503) and switch.cdrs() == []
+
+
+def test_a_longer_max_duration_set_while_a_call_rings_keeps_it_within_its_reservation(
+    b2bua,
+) -> None:
+    """The reservation pays for the maximum duration as it was at admission: raising it
+    before the answer must not let the call run, and be charged, past that."""
+    update_parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL", 60)
+    group = RateGroup.objects.create(name="retail")
+    Rate.objects.create(rate_group=group, prefix="86", period=60, fee=Decimal("0.06"))
+    account = Account.objects.create(account="ACME", balance=Decimal(10), rate_group=group)
+    MappingGateway.objects.create(name="GW-CUSTOMER", ips=[CUSTOMER_IP], account=account)
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000033")
+    forwarded = vendor.take("INVITE")
+    (call,) = switch.switch.calls.calls
+    assert call.reservation.amount == Decimal("0.06")
+    update_parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL", 7200)
+    switch.switch.cache.config = load_config()  # as the NOTIFY would
+    vendor.answer(forwarded, 200)
+    caller.ack(invite, caller.take(200))
+    switch.advance(300)
+    record = switch.cdr("8613800000033")
+    assert (record["end_reason"], record["fee_time"]) == (str(Reason.MAX_DURATION), "60")
+    assert Decimal(record["fee"]) == Decimal("0.06")
 
 
 def test_a_caller_that_never_acks_the_answer_is_hung_up(b2bua, customer) -> None:

@@ -58,7 +58,8 @@ SERVER_ENDED_RINGING = {**SERVER_ENDED, "connect_time": None, "end_reason": -16}
         (SERVER_ENDED, "SERVER_BILLING_RECORD_SERVER_HANG_UP", 1, True),
         (SERVER_ENDED_RINGING, "SERVER_BILLING_RECORD_SERVER_HANG_UP", 0, False),
         (SERVER_ENDED_RINGING, "SERVER_BILLING_RECORD_SERVER_HANG_UP", 1, True),
-        (SERVER_ENDED_RINGING, "SERVER_BILLING_RECORD_ZERO_HOLD_TIME", 0, True),
+        (SERVER_ENDED_RINGING, "SERVER_BILLING_RECORD_ZERO_HOLD_TIME", 0, False),  # the DDoS
+        (SERVER_ENDED_RINGING, "SERVER_BILLING_RECORD_ZERO_HOLD_TIME", 1, True),
     ],
 )
 def test_recording_switches(fields, parameter, value, recorded) -> None:

@@ -332,3 +332,13 @@ def test_get_cdr_days_are_in_the_console_time_zone(web_api, settings) -> None:
     assert [entry["start"] for entry in reply["infoCdrs"]] == [
         ms(datetime(2025, 11, 25, 17, 0, tzinfo=UTC))
     ]
+
+
+def test_get_available_time_of_an_account_in_debt_with_a_free_first_period(
+    web_api, customer
+) -> None:
+    """The engine admits the call (its first minute is charged 0.00) and cuts it after that
+    minute: GetAvailableTime answers that minute, not "insufficient balance"."""
+    Rate.objects.filter(rate_group__name="RETAIL").update(first_fee=Decimal("0.004"))
+    Account.objects.filter(pk=customer.pk).update(balance=Decimal(-30), credit_limit=0)
+    assert web_api("GetAvailableTime", requests.GET_AVAILABLE_TIME)["timeRemain"] == 60
