@@ -41,7 +41,7 @@ from billing.choices import (
     GatewaySideChoices,
     end_reason_choices,
 )
-from billing.hours import ceil_day, ceil_hour
+from billing.hours import ceil_day, ceil_hour, floor_day
 from billing.models import Account, Cdr, GatewayHour, Payment, Rate, RateGroup
 from billing.reports import ReportRow, report_rows
 from softswitch.addresses import parse_source_address
@@ -355,6 +355,7 @@ class PaymentFilterSet(django_filters.FilterSet):
 GRANULARITIES = (("hour", "Hour"), ("day", "Day"))
 REPORT_WINDOWS = {"hour": timedelta(days=1), "day": timedelta(days=30)}  # when no start is given
 MAX_REPORT_RANGE = timedelta(days=400)
+HALF_DAY = timedelta(hours=12)
 
 
 class GatewayReportForm(forms.Form):
@@ -434,10 +435,14 @@ class GatewayReportFilterSet(django_filters.FilterSet):
         zone), so that a day reported from 13:00 is the next whole day, never the half of one;
         without a start, the window before the end (a day per hour, 30 days per day)."""
         data = self.form.cleaned_data
-        ceil = ceil_day if self.granularity_value == "day" else ceil_hour
+        per_day = self.granularity_value == "day"
+        ceil = ceil_day if per_day else ceil_hour
         end = ceil(data.get("end") or self.now)
-        start = data.get("start") or end - REPORT_WINDOWS[self.granularity_value]
-        return ceil(start), end
+        if data.get("start"):
+            return ceil(data["start"]), end
+        start = end - REPORT_WINDOWS[self.granularity_value]
+        # 30 days of the console's: a day of a daylight saving change is 23 or 25 hours long
+        return (floor_day(start + HALF_DAY) if per_day else start), end
 
     def report(self) -> list[ReportRow]:
         """The report's rows: the filtered hours summed per gateway and period."""

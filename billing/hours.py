@@ -2,7 +2,7 @@
 
 Most time zones are a whole number of hours from UTC, and their hours are UTC hours. Some are
 not: Asia/Kolkata (+5:30), Asia/Kathmandu (+5:45), America/St_Johns (−3:30)… Their hours start
-at 30 or 45 minutes past each UTC hour, and a report hour must too, or every hour of the page
+at 30 or 15 minutes past each UTC hour, and a report hour must too, or every hour of the page
 and every day it sums would straddle two of the console's. So a report hour is a UTC hour
 shifted by `hour_shift()`: always 60 minutes, whatever daylight saving time does (it moves
 clocks by whole hours), so it never needs the zone's rules; and each falls within one day of
@@ -26,9 +26,10 @@ REFERENCE = datetime(2025, 1, 1, tzinfo=UTC)
 
 def hour_shift() -> timedelta:
     """How far past each UTC hour the hours of the console's time zone (TIME_ZONE) start:
-    0 for most zones, 30 minutes for Asia/Kolkata, 45 for Asia/Kathmandu."""
+    0 for most zones, 30 minutes for Asia/Kolkata (+5:30) and America/St_Johns (−3:30), 15 for
+    Asia/Kathmandu (+5:45: its midnight is 18:15 UTC)."""
     offset = REFERENCE.astimezone(timezone.get_default_timezone()).utcoffset()
-    return (offset or timedelta(0)) % HOUR
+    return -(offset or timedelta(0)) % HOUR
 
 
 def floor_hour(moment: datetime) -> datetime:

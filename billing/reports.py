@@ -64,7 +64,7 @@ WHERE gateway <> ''
 
 
 def aggregate_range(start: datetime, end: datetime) -> int:
-    """Recompute the report rows of every hour in [start, end) (whole report hours) from the
+    """Recompute the report rows of every report hour that [start, end) overlaps from the
     CDRs, in one transaction, and delete those hours' marks; returns the rows written.
 
     The marks are deleted before the CDRs are summed, and each statement sees what committed
@@ -75,7 +75,7 @@ def aggregate_range(start: datetime, end: datetime) -> int:
         # One recompute at a time (beat and the command may overlap): a second one waits, then
         # sees the first one's rows and replaces them, rather than inserting beside them.
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-        bounds = {"start": start, "end": end, "shift": hour_shift()}
+        bounds = {"start": floor_hour(start), "end": ceil_hour(end), "shift": hour_shift()}
         cursor.execute(
             f"DELETE FROM {PENDING_TABLE} WHERE hour >= %(start)s AND hour < %(end)s", bounds
         )
@@ -125,7 +125,7 @@ def rebuild(start: datetime, end: datetime) -> Iterator[tuple[datetime, int | No
     cursor, end = floor_hour(start), ceil_hour(end)
     stored = set(existing_partition_days())
     while cursor < end:
-        stop = min(ceil_day(cursor + HOUR), end)
+        stop = min(ceil_hour(ceil_day(cursor + HOUR)), end)
         whole = all(day in stored for day in utc_days(cursor, stop))
         yield cursor, aggregate_range(cursor, stop) if whole else None
         cursor = stop

@@ -4,13 +4,14 @@ hour; reruns change nothing; the management command rebuilds a range."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
+from billing.hours import floor_hour
 from billing.ingest import CDR_COLUMNS, copy_csv_idempotent, rows_to_csv
 from billing.models import Cdr, GatewayHour, PendingReportHour
 from billing.partitions import ensure_cdr_partitions
@@ -241,3 +242,43 @@ def test_hours_and_days_are_those_of_a_half_hour_time_zone(partitions, settings)
         (at(17.5), 1),
         (at(18.5), 1),
     ]
+
+
+def test_a_quarter_hour_time_zone_reports_its_own_hours_and_days(partitions, settings) -> None:
+    """Asia/Kathmandu is UTC+5:45: its midnight is 18:15 UTC, so its hours start at :15."""
+    settings.TIME_ZONE = "Asia/Kathmandu"
+    midnight = at(18.25)  # 2025-03-11 00:00 there
+    assert floor_hour(midnight) == midnight
+    journal(answered("late", 18.25 - 10 / 60, 60, 900), answered("early", 18.25 + 10 / 60, 30, 700))
+    aggregate_pending(at(22))
+    days = report_rows(GatewayHour.objects.filter(side="mapping"), "day")
+    assert [(row.period_start, row.calls) for row in days] == [(at(-5.75), 1), (midnight, 1)]
+    steps = list(rebuild(at(-5.75), at(42.25)))  # two of its days, one transaction each
+    assert [start for start, _ in steps] == [at(-5.75), midnight]
+    again = report_rows(GatewayHour.objects.filter(side="mapping"), "day")
+    assert [(row.period_start, row.calls) for row in again] == [(at(-5.75), 1), (midnight, 1)]
+
+
+def test_marks_of_other_hours_recompute_the_report_hours_they_overlap(partitions, settings):
+    """A mark on a whole UTC hour (written before report hours followed the time zone, or
+    under another zone) in Asia/Kolkata: the hours it overlaps are recomputed, once each."""
+    settings.TIME_ZONE = "Asia/Kolkata"
+    store(cdr("a", at(10 + 40 / 60)), cdr("b", at(11 + 10 / 60)))  # both in the 10:30 hour
+    PendingReportHour.objects.bulk_create(
+        [PendingReportHour(hour=at(10)), PendingReportHour(hour=at(11))]
+    )
+    aggregate_pending(at(13))
+    rows = GatewayHour.objects.filter(side="mapping").values_list("period_start", "calls")
+    assert list(rows) == [(at(10.5), 2)]
+    assert not PendingReportHour.objects.exists()
+
+
+def test_a_rebuild_in_a_zone_whose_minutes_change_with_the_season(db, settings) -> None:
+    """Australia/Lord_Howe is +11 in (its) summer and +10:30 in winter: report hours keep the
+    summer's minutes, and a winter rebuild must still not insert an hour twice."""
+    settings.TIME_ZONE = "Australia/Lord_Howe"
+    july = date(2025, 7, 10)
+    ensure_cdr_partitions(july - timedelta(days=1), july + timedelta(days=2))
+    store(cdr("a", at(13 + 20 / 60, july)), cdr("b", at(13 + 40 / 60, july)))
+    list(rebuild(at(-10.5, july), at(37.5, july)))
+    assert sum(GatewayHour.objects.filter(side="mapping").values_list("calls", flat=True)) == 2

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, time
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
+from billing.filtersets import GatewayReportFilterSet
+from billing.models import GatewayHour
 from billing.reports import REPORT_COLUMNS, aggregate_range
 from tests.billing.conftest import DAY_END, DAY_START, at, cdr, store
 from tests.conftest import api_client_for
@@ -205,3 +209,22 @@ def test_days_are_days_of_the_console_time_zone(viewer_api, partitions, settings
         ("2025-03-10T00:00:00+08:00", 1),
         ("2025-03-11T00:00:00+08:00", 1),
     ]
+
+
+@pytest.mark.parametrize(
+    ("zone", "now"),
+    [
+        ("America/New_York", datetime(2025, 11, 20, 17, tzinfo=UTC)),
+        ("Europe/Berlin", datetime(2025, 11, 20, 11, tzinfo=UTC)),
+    ],
+)
+def test_the_default_day_window_is_30_days_across_a_clock_change(db, settings, zone, now) -> None:
+    """Its 30 days hold a 25-hour day (the autumn's clock change): still 30 whole days."""
+    settings.TIME_ZONE = zone
+    filterset = GatewayReportFilterSet(
+        {"granularity": "day"}, queryset=GatewayHour.objects.all(), now=now
+    )
+    assert filterset.is_valid(), filterset.errors
+    start, end = (timezone.localtime(bound) for bound in filterset.window)
+    assert (start.time(), end.time()) == (time(0), time(0))
+    assert (end.date() - start.date()).days == 30

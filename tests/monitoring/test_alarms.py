@@ -413,3 +413,20 @@ def test_asr_and_acd_count_answered_calls_still_in_progress(side, partitions) ->
     assert measured(asr_rule) == {"GW": Decimal(60)}
     # a0 held 30 s (its CDR); a1…a5 have held 175 s each so far
     assert measured(acd_rule) == {"GW": Decimal(30 + 5 * 175) / 6}
+
+
+def test_an_alarm_left_open_by_a_rule_deleted_under_an_evaluation_is_cleared(
+    receiver, django_capture_on_commit_callbacks
+) -> None:
+    """An evaluation that read a rule just before it was deleted may commit its alarm just
+    after: the next evaluation clears it, webhook included."""
+    Webhook.objects.create(name="noc", url=receiver.url)
+    rule = AlarmRule.objects.create(name="gone", type=Type.CONCURRENCY, threshold=Decimal(7))
+    with django_capture_on_commit_callbacks(execute=True):
+        alarm = raise_alarm(rule, "all", Decimal(8), NOW)
+    Alarm.objects.filter(pk=alarm.pk).update(rule=None)  # what the deletion's SET NULL does
+    AlarmRule.objects.filter(pk=rule.pk).delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert evaluate_rules(NOW)["cleared"] == 1
+    assert receiver.events() == [("raised", "all"), ("cleared", "all")]
+    assert not Alarm.objects.filter(cleared_at__isnull=True).exists()

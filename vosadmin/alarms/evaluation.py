@@ -31,6 +31,7 @@ def evaluate_rules(
     now = now or timezone.now()
     summary = {"raised": 0, "cleared": 0, "skipped": []}
     rules = AlarmRule.objects.all()
+    summary["cleared"] += clear_orphans(now)
     for rule in rules if types is None else rules.filter(type__in=types):
         try:
             fired = firing(rule, now) if rule.enabled else {}
@@ -46,6 +47,14 @@ def evaluate_rules(
             if target not in fired:
                 summary["cleared"] += clear_alarm(pk, now)
     return summary
+
+
+def clear_orphans(now: datetime) -> int:
+    """Clear the open alarms whose rule is gone: deleting a rule clears its alarms first, but
+    one raised by an evaluation that read the rule just before it was deleted, and committed
+    just after, would stay open for good."""
+    orphans = Alarm.objects.filter(rule__isnull=True, cleared_at__isnull=True)
+    return sum(clear_alarm(pk, now) for pk in orphans.values_list("pk", flat=True))
 
 
 def describe(rule: AlarmRule, target: str, value: Decimal) -> str:
