@@ -261,6 +261,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The schema and its docs are for users holding a role (session or token), as every page.
     "SERVE_PERMISSIONS": ["vosadmin.core.api.permissions.RolePermission"],
+    # A rule's type and an alarm's (the rule's when it was raised) are one enum.
+    "ENUM_NAME_OVERRIDES": {"AlarmTypeEnum": "vosadmin.alarms.choices.AlarmTypeChoices"},
 }
 
 # Content-Security-Policy (django-csp): every script, style, image and font is a local static
