@@ -76,6 +76,19 @@ def test_navigation_follows_the_vos3000_client_and_the_role(client, users) -> No
     assert all("Users" not in [i["label"] for i in group["items"]] for group in operator_menu)
 
 
+@pytest.mark.parametrize(
+    ("path", "marked"),
+    [("/alarms/history/", "Alarm history"), ("/alarms/", "Current alarms"), ("/cdrs/", "CDR")],
+)
+def test_navigation_marks_the_one_page_open(client, users, path, marked) -> None:
+    """Alarm history (/alarms/history/) lies under Current alarms (/alarms/): only the
+    closest match is the page open."""
+    client.force_login(users["admin"])
+    menu = client.get(path).context["menu"]
+    active = [item["label"] for group in menu for item in group["items"] if item["active"]]
+    assert active == [marked]
+
+
 def test_static_assets_are_served_locally(client, admin_user) -> None:
     client.force_login(admin_user)
     page = client.get("/").content.decode()

@@ -84,18 +84,21 @@ MENU = (
 
 
 def menu_for(user: Any, current_path: str) -> list[dict[str, Any]]:
-    """The navigation this user sees, with the current page marked."""
+    """The navigation this user sees, with the current page marked: the item whose URL is the
+    longest start of the path (Alarm history's /alarms/history/, not Current alarms' /alarms/)."""
     groups = []
     for group in MENU:
         items = []
         for item in group.items:
             url = page_url(item.url_name)
             if url and has_role(user, item.role):
-                items.append(
-                    {"label": item.label, "url": url, "active": current_path.startswith(url)}
-                )
+                items.append({"label": item.label, "url": url, "active": False})
         if items:
             groups.append({"label": group.label, "items": items})
+    shown = [item for group in groups for item in group["items"]]
+    matches = [item for item in shown if current_path.startswith(item["url"])]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return groups
 
 
