@@ -478,15 +478,23 @@ def test_max_duration_is_ended_by_the_switch(b2bua, customer) -> None:
     assert (record["hold_time_ms"], record["fee_time"]) == ("59750", "60")
 
 
-def test_an_answered_call_the_switch_hangs_up_is_charged_whatever_the_parameter(b2bua) -> None:
-    """SERVER_BILLING_RECORD_SERVER_HANG_UP = 0 drops the CDRs of calls the switch ends before
-    an answer only: an answered call's CDR is what charges it (SPEC §4.3, §8.2)."""
-    update_parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL", 60)
-    update_parameter("SERVER_BILLING_RECORD_SERVER_HANG_UP", 0)
+@pytest.fixture
+def rated_customer(db) -> Account:
+    """The customer's gateway, with account ACME (10.00) paying 0.06 a minute for 86."""
     group = RateGroup.objects.create(name="retail")
     Rate.objects.create(rate_group=group, prefix="86", period=60, fee=Decimal("0.06"))
     account = Account.objects.create(account="ACME", balance=Decimal(10), rate_group=group)
     MappingGateway.objects.create(name="GW-CUSTOMER", ips=[CUSTOMER_IP], account=account)
+    return account
+
+
+def test_an_answered_call_the_switch_hangs_up_is_charged_whatever_the_parameter(
+    b2bua, rated_customer
+) -> None:
+    """SERVER_BILLING_RECORD_SERVER_HANG_UP = 0 drops the CDRs of calls the switch ends before
+    an answer only: an answered call's CDR is what charges it (SPEC §4.3, §8.2)."""
+    update_parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL", 60)
+    update_parameter("SERVER_BILLING_RECORD_SERVER_HANG_UP", 0)
     gateway = routing_gateway("VENDOR", ["86"])
     switch = b2bua()
     connected_call(switch, peer(switch, gateway), "8613800000024")
@@ -494,7 +502,7 @@ def test_an_answered_call_the_switch_hangs_up_is_charged_whatever_the_parameter(
     record = switch.cdr("8613800000024")
     assert (record["end_reason"], record["account_id"]) == (
         str(Reason.MAX_DURATION),
-        str(account.pk),
+        str(rated_customer.pk),
     )
     assert (record["fee_time"], record["fee"]) == ("60", "0.06")
 
@@ -516,15 +524,11 @@ def test_a_ringing_call_the_switch_ends_has_no_cdr_without_zero_hold_time_cdrs(
 
 
 def test_a_longer_max_duration_set_while_a_call_rings_keeps_it_within_its_reservation(
-    b2bua,
+    b2bua, rated_customer
 ) -> None:
     """The reservation pays for the maximum duration as it was at admission: raising it
     before the answer must not let the call run, and be charged, past that."""
     update_parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL", 60)
-    group = RateGroup.objects.create(name="retail")
-    Rate.objects.create(rate_group=group, prefix="86", period=60, fee=Decimal("0.06"))
-    account = Account.objects.create(account="ACME", balance=Decimal(10), rate_group=group)
-    MappingGateway.objects.create(name="GW-CUSTOMER", ips=[CUSTOMER_IP], account=account)
     gateway = routing_gateway("VENDOR", ["86"])
     switch = b2bua()
     vendor = peer(switch, gateway)
