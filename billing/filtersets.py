@@ -32,7 +32,6 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
 from billing.choices import (
@@ -46,6 +45,7 @@ from billing.models import Account, Cdr, GatewayHour, Payment, Rate, RateGroup
 from billing.reports import ReportRow, report_rows
 from softswitch.addresses import parse_source_address
 from softswitch.filtersets import SearchFilterSet, TextsFilter
+from vosadmin.core.filtersets import UtcIsoDateTimeField, UtcIsoDateTimeFilter
 
 DEFAULT_WINDOW = timedelta(days=1)
 # End reasons are SIP statuses (100–699) or internal codes (negative); anything else is a typo.
@@ -62,7 +62,7 @@ TRAILING_STAR_ONLY = RegexValidator(
 )
 
 
-class StartTimeField(IsoDateTimeField):
+class StartTimeField(UtcIsoDateTimeField):
     """An ISO 8601 date-time (or date); naive values are in the console's time zone."""
 
     default_validators = [MinValueValidator(EARLIEST_START), MaxValueValidator(LATEST_START)]
@@ -73,7 +73,7 @@ class StartTimeField(IsoDateTimeField):
         return super().to_python(value)
 
 
-class StartTimeFilter(django_filters.IsoDateTimeFilter):
+class StartTimeFilter(UtcIsoDateTimeFilter):
     """A bound of the start-time window."""
 
     field_class = StartTimeField
@@ -314,9 +314,7 @@ class RateFilterSet(SearchFilterSet):
         field_name="prefix", label="Prefix (exact)", help_text="Exact; repeat for several."
     )
     area_name = django_filters.CharFilter(lookup_expr="icontains", label="Area name")
-    in_force_at = django_filters.IsoDateTimeFilter(
-        method="filter_in_force_at", label="In force at (ISO 8601)"
-    )
+    in_force_at = UtcIsoDateTimeFilter(method="filter_in_force_at", label="In force at (ISO 8601)")
 
     class Meta:
         model = Rate
@@ -344,8 +342,8 @@ class PaymentFilterSet(django_filters.FilterSet):
     """Filter the payment ledger by account, who paid, and when (ISO 8601)."""
 
     username = django_filters.CharFilter(lookup_expr="iexact", label="By (user)")
-    after = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="gte")
-    before = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="lt")
+    after = UtcIsoDateTimeFilter(field_name="created", lookup_expr="gte")
+    before = UtcIsoDateTimeFilter(field_name="created", lookup_expr="lt")
 
     class Meta:
         model = Payment

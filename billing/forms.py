@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from billing.models import MONEY_DIGITS, MONEY_PLACES, RATE_TERMS, Account, Rate, RateGroup
+from vosadmin.core.forms import UtcDateTimeField
 
 RATES_CSV_HELP = (
     "UTF-8 CSV with the export's header row: <code>prefix,area_name,first_period,first_fee,"
@@ -32,6 +33,7 @@ class RateForm(forms.ModelForm):
     class Meta:
         model = Rate
         fields = ["rate_group", *RATE_TERMS, "memo"]
+        field_classes = {"effective_from": UtcDateTimeField, "effective_to": UtcDateTimeField}
 
 
 class AccountForm(forms.ModelForm):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -85,15 +85,19 @@ def copy_rates(group: RateGroup, rows: list[RateRow]) -> int:
     # Quoted CSV values are never NULL, except in FORCE_NULL columns where "" is NULL.
     options = "FORMAT csv, FORCE_NULL (effective_to)"
     sql = f"COPY {Rate._meta.db_table} ({columns}) FROM STDIN WITH ({options})"
-    with connection.cursor() as cursor:
+    # copy_expert is not among the cursor methods whose errors Django wraps: without this a
+    # rate added meanwhile (UniqueViolation) would not be the IntegrityError `import_rates`
+    # reports, but a 500.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.copy_expert(sql, buffer)
     return len(rows)
 
 
 def _copy_value(value: Any) -> Any:
+    """A value as COPY reads it; times in UTC (PostgreSQL refuses offsets past ±15:59)."""
     if value is None:
         return ""
-    return value.isoformat() if isinstance(value, datetime) else value
+    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
 
 
 def parse_rates(content: bytes | str, now: datetime) -> tuple[list[RateRow], list[RowError]]:

@@ -181,3 +181,57 @@ def test_a_file_of_many_bad_rows_reports_the_count_and_the_first_100(operator_ap
     assert body["error_count"] == 250
     assert [error["line"] for error in body["errors"]] == list(range(2, 102))
     assert Rate.objects.count() == 1
+
+
+def test_rates_added_to_the_group_meanwhile_are_reported_not_a_500(
+    operator_api, group, monkeypatch
+) -> None:
+    """A rate stored between the import's duplicate check and its COPY: the constraint refuses
+    the COPY, and the answer says to try again (COPY's error is not one Django wraps)."""
+    from billing import rates_csv
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    check = rates_csv.duplicate_errors
+
+    def meanwhile(rows, existing):
+        errors = check(rows, existing)
+        Rate.objects.create(rate_group=group, prefix="44", fee=Decimal("0.2"), effective_from=start)
+        return errors
+
+    monkeypatch.setattr(rates_csv, "duplicate_errors", meanwhile)
+    response = post(operator_api, group, HEADER + "44,UK,0,0,60,0.1,2026-01-01T00:00:00Z,,\n")
+    assert response.status_code == 400
+    assert "meanwhile" in response.json()["errors"][0]["reason"]
+    assert Rate.objects.filter(rate_group=group, prefix="44").count() == 0  # rolled back
+
+
+def test_a_time_with_an_offset_postgresql_cannot_store_is_stored_in_utc(operator_api, group):
+    """+23:59 is a valid ISO 8601 offset (Python takes it) that PostgreSQL refuses: the
+    import, the rate form and the filters take such a time in UTC."""
+    text = HEADER + "44,UK,0,0,60,0.1,2026-01-01T00:00:00+23:59,,\n"
+    assert post(operator_api, group, text).status_code == 201
+    rate = Rate.objects.get(rate_group=group, prefix="44")
+    assert rate.effective_from == datetime(2025, 12, 31, 0, 1, tzinfo=UTC)
+
+
+def test_the_rate_form_and_the_filters_take_any_offset(admin_client, group) -> None:
+    form = {
+        "rate_group": group.pk,
+        "prefix": "49",
+        "area_name": "",
+        "first_period": "0",
+        "first_fee": "0",
+        "period": "60",
+        "fee": "0.1",
+        "effective_from": "2026-01-01T00:00:00+23:59",
+        "effective_to": "",
+        "memo": "",
+    }
+    assert admin_client.post("/rates/add/", form).status_code == 302
+    assert Rate.objects.get(prefix="49").effective_from == datetime(2025, 12, 31, 0, 1, tzinfo=UTC)
+    far = {"rate_group": group.pk, "in_force_at": "2026-01-01T00:00:00+23:59"}
+    assert admin_client.get("/rates/", far).status_code == 200
+    assert admin_client.get("/payments/", {"after": "2026-01-01T00:00:00-23:59"}).status_code == 200
+    assert (
+        admin_client.get("/operation-log/", {"before": "2026-01-01T00:00+23:59"}).status_code == 200
+    )

@@ -5,9 +5,21 @@ from __future__ import annotations
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django_filters.fields import IsoDateTimeField
 
+from vosadmin.core.forms import InUtc
 from vosadmin.core.models import AuditLog
 from vosadmin.core.roles import Role
+
+
+class UtcIsoDateTimeField(InUtc, IsoDateTimeField):
+    """An ISO 8601 date-time, in UTC (`InUtc`)."""
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time filter whose value reaches the database in UTC."""
+
+    field_class = UtcIsoDateTimeField
 
 
 class UserFilterSet(django_filters.FilterSet):
@@ -37,8 +49,8 @@ class AuditLogFilterSet(django_filters.FilterSet):
     username = django_filters.CharFilter(lookup_expr="iexact", label="User")
     object_type = django_filters.CharFilter(lookup_expr="icontains")
     object_repr = django_filters.CharFilter(lookup_expr="icontains", label="Object")
-    after = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte")
-    before = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="lt")
+    after = UtcIsoDateTimeFilter(field_name="time", lookup_expr="gte")
+    before = UtcIsoDateTimeFilter(field_name="time", lookup_expr="lt")
 
     class Meta:
         model = AuditLog
