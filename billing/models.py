@@ -367,6 +367,13 @@ class Payment(models.Model):
     username = models.CharField("by", max_length=150, help_text="Who paid, kept if the user goes.")
     created = models.DateTimeField(default=timezone.now)
     memo = models.CharField(max_length=255, blank=True)
+    key = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The console confirmation's or API call's Idempotency-Key: paid once.",
+    )
 
     class Meta:
         verbose_name = "payment"
@@ -377,6 +384,7 @@ class Payment(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="billing_payment_amount_not_zero"),
+            models.UniqueConstraint(fields=["account", "key"], name="billing_payment_once_per_key"),
         ]
 
     def __str__(self) -> str:

@@ -6,10 +6,15 @@ writes the ledger row and the operation log, all in one transaction. Two concurr
 deductions therefore run one after the other, and the second sees the first's balance: they
 can never overdraw the account together. Lock order: the account row only (charges of CDRs
 will take the same lock, so nothing can deadlock on it).
+
+A payment may carry a key (the console's confirmation, an API call's Idempotency-Key): a
+payment sent twice with one key — a double click, a script retrying after a lost answer — is
+made once. The key is checked under the same lock, so even two at once pay once.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,6 +27,8 @@ from vosadmin.core.notify import notify_config_change
 MONEY_STEP = Decimal(1).scaleb(-MONEY_PLACES)
 MONEY_LIMIT = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES)
 MEMO_LENGTH = Payment._meta.get_field("memo").max_length
+KEY_LENGTH = Payment._meta.get_field("key").max_length
+KEY_FORMAT = re.compile(rf"[!-~]{{1,{KEY_LENGTH}}}")  # visible ASCII, as HTTP header values
 
 
 class PaymentRefused(Exception):
@@ -30,6 +37,34 @@ class PaymentRefused(Exception):
     def __init__(self, message: str, field: str = "amount") -> None:
         super().__init__(message)
         self.field = field
+
+
+class KeyReused(PaymentRefused):
+    """A key already used for another payment (another amount or memo) of the account."""
+
+    def __init__(self, payment: Payment) -> None:
+        super().__init__(
+            f"This key was already used for a payment of {payment.amount} at "
+            f"{payment.created.isoformat(timespec='seconds')}; send a new key.",
+            "key",
+        )
+
+
+class PaymentAlreadyMade(Exception):
+    """The payment of this key was made before (`payment`): it is not made again."""
+
+    def __init__(self, payment: Payment) -> None:
+        super().__init__(f"Payment {payment.pk} was already made with this key.")
+        self.payment = payment
+
+
+def parse_key(value: str) -> str:
+    """A payment's key: 1 to 64 visible ASCII characters."""
+    if not KEY_FORMAT.fullmatch(value):
+        raise PaymentRefused(
+            f"A payment key is 1 to {KEY_LENGTH} visible ASCII characters, without spaces.", "key"
+        )
+    return value
 
 
 def parse_amount(value: Any) -> Decimal:
@@ -49,17 +84,24 @@ def parse_amount(value: Any) -> Decimal:
     return amount.quantize(MONEY_STEP)
 
 
-def make_payment(account_id: int, amount: Any, memo: str, user: Any) -> Payment:
+def make_payment(
+    account_id: int, amount: Any, memo: str, user: Any, key: str | None = None
+) -> Payment:
     """Add `amount` (negative: deduct) to an account's balance and write its ledger row.
 
-    Raises PaymentRefused for a bad amount or a deduction below −credit_limit, and
+    Raises PaymentRefused for a bad amount, key or a deduction below −credit_limit (KeyReused
+    for a key of another payment), PaymentAlreadyMade for a key already paid with, and
     Account.DoesNotExist for an unknown account; nothing changes then.
     """
     amount = parse_amount(amount)
     if len(memo) > MEMO_LENGTH:
         raise PaymentRefused(f"The memo is longer than {MEMO_LENGTH} characters.", "memo")
+    if key is not None:
+        key = parse_key(key)
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
+        if key is not None:
+            refuse_a_second_use(account, key, amount, memo)
         before = account.balance
         after = before + amount
         if amount < 0 and after < -account.credit_limit:
@@ -79,6 +121,7 @@ def make_payment(account_id: int, amount: Any, memo: str, user: Any) -> Payment:
             user=user if getattr(user, "is_authenticated", False) else None,
             username=actor_name(user)[:150],
             memo=memo,
+            key=key,
         )
         changes = {"balance": [str(before), str(after)], "amount": [None, str(amount)]}
         if memo:
@@ -87,3 +130,13 @@ def make_payment(account_id: int, amount: Any, memo: str, user: Any) -> Payment:
         record_change(user, action, "Account", account.pk, str(account), changes)
     account.balance = after
     return payment
+
+
+def refuse_a_second_use(account: Account, key: str, amount: Decimal, memo: str) -> None:
+    """Raise if the account has a payment of `key` already (with the account's row locked)."""
+    earlier = Payment.objects.filter(account=account, key=key).first()
+    if earlier is None:
+        return
+    if (earlier.amount, earlier.memo) != (amount, memo):
+        raise KeyReused(earlier)
+    raise PaymentAlreadyMade(earlier)

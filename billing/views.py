@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlencode
+from uuid import uuid4
 
 from django.contrib import messages
 from django.core.exceptions import BadRequest
@@ -29,7 +30,7 @@ from billing.models import (
     RateGroup,
     in_use_message,
 )
-from billing.payments import PaymentRefused, make_payment
+from billing.payments import PaymentAlreadyMade, PaymentRefused, make_payment
 from billing.rates_csv import export_response as export_rates
 from billing.rates_csv import import_rates
 from billing.rating import RateTable, rate_call
@@ -338,7 +339,8 @@ class AccountDeleteView(ProtectedDeleteView):
 
 class AccountPayView(RoleRequiredMixin, View):
     """Pay into or deduct from an account (administrators): the form, then a confirmation
-    showing the balance before and after, then the payment."""
+    showing the balance before and after, then the payment. The confirmation carries a
+    one-time key, so a confirmation sent twice pays once."""
 
     required_role = Role.ADMINISTRATOR
     write_role = Role.ADMINISTRATOR
@@ -354,17 +356,24 @@ class AccountPayView(RoleRequiredMixin, View):
             return self.render(account, form, status=400)
         amount, memo = form.cleaned_data["amount"], form.cleaned_data["memo"]
         if "confirm" not in request.POST:
-            return self.render(account, form, confirming=True, after=account.balance + amount)
+            after = account.balance + amount
+            return self.render(account, form, confirming=True, after=after, key=uuid4().hex)
         try:
-            payment = make_payment(account.pk, amount, memo, request.user)
+            payment = make_payment(account.pk, amount, memo, request.user, request.POST.get("key"))
+        except PaymentAlreadyMade as made:
+            messages.info(request, already_made_message(made.payment))
+            return self.redirect_to_payments(account)
         except PaymentRefused as refused:
-            form.add_error(refused.field, str(refused))
+            form.add_error(refused.field if refused.field in form.fields else None, str(refused))
             return self.render(account, form, status=400)
         verb = "paid into" if amount > 0 else "deducted from"
         messages.success(
             request,
             f"{abs(amount)} {verb} {account}: the balance is now {payment.balance_after}.",
         )
+        return self.redirect_to_payments(account)
+
+    def redirect_to_payments(self, account: Account) -> HttpResponse:
         return HttpResponseRedirect(
             f"{reverse('billing:payment_list')}?{urlencode({'account': account.pk})}"
         )
@@ -372,6 +381,15 @@ class AccountPayView(RoleRequiredMixin, View):
     def render(self, account: Account, form: Any, status: int = 200, **extra: Any) -> HttpResponse:
         context = {"account": account, "form": form, "title": f"Pay — {account}", **extra}
         return render(self.request, self.template_name, context, status=status)
+
+
+def already_made_message(payment: Payment) -> str:
+    """What the console says when a confirmation comes a second time."""
+    made = timezone.localtime(payment.created).strftime("%Y-%m-%d %H:%M:%S")
+    return (
+        f"This payment of {payment.amount} was already made at {made} by {payment.username or '—'}"
+        f" (the confirmation was sent twice); it was not made again."
+    )
 
 
 class PaymentListView(ObjectListView):

@@ -12,10 +12,10 @@ from typing import Any
 from django.db.models import Count, ProtectedError
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -27,7 +27,7 @@ from billing.filtersets import (
     RateGroupFilterSet,
 )
 from billing.models import Account, Payment, Rate, RateGroup, in_use_message
-from billing.payments import PaymentRefused, make_payment
+from billing.payments import KeyReused, PaymentAlreadyMade, PaymentRefused, make_payment
 from billing.rates_csv import export_response, import_rates
 from blacklist.api.views import CsvListMixin, FirstRendererNegotiation
 from vosadmin.core.api.filters import chosen_id
@@ -38,6 +38,23 @@ from vosadmin.core.roles import Role
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+class KeyConflict(APIException):
+    """An Idempotency-Key sent again with another payment (draft-ietf-httpapi-idempotency-key)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Optional, 1–64 visible ASCII characters: a payment sent again with the same "
+    "key (a retry after a lost answer) is made once; the retry gets the payment back with 200 "
+    "and `Idempotent-Replayed: true`. The key of another amount or memo is a 422.",
+)
 
 
 class ProtectedDeleteMixin:
@@ -113,9 +130,14 @@ class AccountViewSet(ProtectedDeleteMixin, AuditedModelViewSet):
     @extend_schema(
         methods=["POST"],
         request=serializers.PaymentRequestSerializer,
+        parameters=[IDEMPOTENCY_KEY],
         responses={
             201: serializers.PaymentSerializer,
-            400: OpenApiResponse(description="Bad amount, or the deduction would overdraw."),
+            200: OpenApiResponse(
+                serializers.PaymentSerializer, description="Already made with this key."
+            ),
+            400: OpenApiResponse(description="Bad amount or key, or the deduction would overdraw."),
+            422: OpenApiResponse(description="The key was already used for another payment."),
         },
         description="Pay (positive amount) or deduct (negative). Administrators only.",
     )
@@ -129,9 +151,17 @@ class AccountViewSet(ProtectedDeleteMixin, AuditedModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        key = request.headers.get("Idempotency-Key")
         try:
-            payment = make_payment(account.pk, data["amount"], data["memo"], request.user)
+            payment = make_payment(account.pk, data["amount"], data["memo"], request.user, key)
+        except PaymentAlreadyMade as made:
+            body = serializers.PaymentSerializer(made.payment).data
+            return Response(body, headers={"Idempotent-Replayed": "true"})
+        except KeyReused as reused:
+            raise KeyConflict(f"Idempotency-Key: {reused}") from None
         except PaymentRefused as refused:
+            if refused.field == "key":
+                raise ParseError(f"Idempotency-Key: {refused}") from None
             raise ValidationError({refused.field: [str(refused)]}) from None
         body = serializers.PaymentSerializer(payment).data
         return Response(body, status=status.HTTP_201_CREATED)

@@ -276,3 +276,36 @@ def test_list_pages_cost_a_fixed_number_of_queries(
     for url in ("/accounts/", "/payments/", f"/rates/?rate_group={retail.pk}", "/rate-groups/"):
         with django_assert_max_num_queries(12):
             assert admin_client.get(url).status_code == 200
+
+
+def test_a_confirmation_sent_twice_pays_once(admin_client, account) -> None:
+    """A double click on Confirm, or the browser sending the form again, must not pay twice:
+    the confirmation carries a one-time key, and its second use only shows the payment."""
+    url = f"/accounts/{account.pk}/pay/"
+    confirming = admin_client.post(url, {"amount": "100", "memo": "wire 42"})
+    key = confirming.context["key"]
+    assert f'name="key" value="{key}"' in confirming.content.decode()
+    confirm = {"amount": "100", "memo": "wire 42", "confirm": "1", "key": key}
+    assert admin_client.post(url, confirm).status_code == 302
+    again = admin_client.post(url, confirm, follow=True)
+    assert again.status_code == 200
+    assert "already made" in again.content.decode()
+    account.refresh_from_db()
+    assert account.balance == Decimal(100)
+    assert Payment.objects.count() == 1 and AuditLog.objects.count() == 1
+    second = admin_client.post(url, {"amount": "100", "memo": "wire 42"}).context["key"]
+    assert second != key  # a new confirmation is a new payment
+    admin_client.post(url, {**confirm, "key": second})
+    account.refresh_from_db()
+    assert account.balance == Decimal(200)
+
+
+def test_a_confirmation_key_reused_for_another_amount_is_refused(admin_client, account) -> None:
+    url = f"/accounts/{account.pk}/pay/"
+    key = admin_client.post(url, {"amount": "100"}).context["key"]
+    admin_client.post(url, {"amount": "100", "confirm": "1", "key": key})
+    response = admin_client.post(url, {"amount": "-50", "confirm": "1", "key": key})
+    assert response.status_code == 400
+    assert "already used" in response.content.decode()
+    account.refresh_from_db()
+    assert account.balance == Decimal(100) and Payment.objects.count() == 1

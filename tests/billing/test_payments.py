@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from billing.models import Account, Payment
-from billing.payments import PaymentRefused, make_payment
+from billing.payments import PaymentAlreadyMade, PaymentRefused, make_payment
 from tests.conftest import api_client_for
 from vosadmin.core.models import AuditLog
 
@@ -195,3 +195,83 @@ def test_an_api_edit_racing_a_payment_keeps_the_payment(operator_api, account) -
     assert response.status_code == 200
     account.refresh_from_db()
     assert (account.memo, account.balance) == ("x", Decimal(3))
+
+
+def test_an_idempotency_key_makes_a_retried_payment_a_replay(admin_api, account) -> None:
+    """A script that retries a payment (its answer was lost) with the same Idempotency-Key
+    gets the first payment's answer back; the balance moves once."""
+    headers = {"HTTP_IDEMPOTENCY_KEY": "wire-2026-12-04-0001"}
+    first = admin_api.post(
+        pay_url(account), {"amount": "25", "memo": "wire"}, format="json", **headers
+    )
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first
+    again = admin_api.post(
+        pay_url(account), {"amount": "25", "memo": "wire"}, format="json", **headers
+    )
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    account.refresh_from_db()
+    assert account.balance == Decimal(25)
+    assert Payment.objects.count() == 1 and AuditLog.objects.count() == 1
+    other = admin_api.post(pay_url(account), {"amount": "25", "memo": "wire"}, format="json")
+    assert other.status_code == 201  # no key: a new payment
+    account.refresh_from_db()
+    assert account.balance == Decimal(50)
+
+
+@pytest.mark.parametrize(
+    "body", [{"amount": "26", "memo": "wire"}, {"amount": "25", "memo": "cheque"}]
+)
+def test_an_idempotency_key_reused_for_another_payment_is_422(admin_api, account, body) -> None:
+    headers = {"HTTP_IDEMPOTENCY_KEY": "k1"}
+    admin_api.post(pay_url(account), {"amount": "25", "memo": "wire"}, format="json", **headers)
+    response = admin_api.post(pay_url(account), body, format="json", **headers)
+    assert response.status_code == 422
+    assert "already used" in response.json()["detail"]
+    account.refresh_from_db()
+    assert account.balance == Decimal(25) and Payment.objects.count() == 1
+
+
+def test_the_same_key_on_another_account_is_another_payment(admin_api, account) -> None:
+    other = Account.objects.create(account="C1002")
+    headers = {"HTTP_IDEMPOTENCY_KEY": "k1"}
+    for target in (account, other):
+        response = admin_api.post(pay_url(target), {"amount": "5"}, format="json", **headers)
+        assert response.status_code == 201
+    assert Payment.objects.count() == 2
+
+
+@pytest.mark.parametrize("key", ["", "x" * 65, "tab\there"])
+def test_a_bad_idempotency_key_is_400(admin_api, account, key) -> None:
+    response = admin_api.post(
+        pay_url(account), {"amount": "5"}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
+    assert response.status_code == 400 and "Idempotency-Key" in response.json()["detail"]
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_payments_with_one_key_pay_once() -> None:
+    """Eight threads send the same keyed payment at once: one pays, seven get it back."""
+    account = Account.objects.create(account="C-KEY")
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def pay() -> None:
+        try:
+            barrier.wait()
+            make_payment(account.pk, Decimal("10"), "retry", None, key="once")
+            outcomes.append("paid")
+        except PaymentAlreadyMade as made:
+            outcomes.append(f"replayed {made.payment.amount}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=pay) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["paid"] + ["replayed 10.0000"] * 7
+    account.refresh_from_db()
+    assert account.balance == Decimal(10) and Payment.objects.count() == 1
