@@ -7,7 +7,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import ExpressionWrapper, F, Q, Value
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from billing.choices import (
@@ -16,7 +17,18 @@ from billing.choices import (
     CdrEndDirectionChoices,
     GatewaySideChoices,
 )
+from vosadmin.core.parameters.definitions import PARAMETERS
 from vosadmin.core.validators import validate_storable_moment
+
+# Money: 4 decimal places in storage (SPEC §8.1); 14 integer digits is far beyond any balance.
+MONEY_DIGITS = 18
+MONEY_PLACES = 4
+# What one call may cost at most: the fee and cost columns of a CDR are numeric(14, 4), and a
+# rate is bounded so that its longest call (the largest SS_SIP_NO_TIMER_REINVITE_INTERVAL),
+# rounded, still fits (a CDR that does not fit is refused by PostgreSQL).
+CDR_MONEY_DIGITS = 14
+MAX_CALL_FEE = Decimal(10) ** (CDR_MONEY_DIGITS - MONEY_PLACES) - 1
+LONGEST_CALL_S = PARAMETERS["SS_SIP_NO_TIMER_REINVITE_INTERVAL"].maximum
 
 
 class Cdr(models.Model):
@@ -43,7 +55,9 @@ class Cdr(models.Model):
     stop_time = models.DateTimeField("stop time")
     hold_time_ms = models.BigIntegerField("hold time (ms)", default=0)
     fee_time = models.IntegerField("fee time (s)", default=0)
-    fee = models.DecimalField("fee", max_digits=14, decimal_places=4, default=0)
+    fee = models.DecimalField(
+        "fee", max_digits=CDR_MONEY_DIGITS, decimal_places=MONEY_PLACES, default=0
+    )
     end_reason = models.IntegerField("end reason")
     end_direction = models.SmallIntegerField(
         "end direction", choices=CdrEndDirectionChoices.choices
@@ -67,7 +81,11 @@ class Cdr(models.Model):
         "fee prefix", max_length=32, blank=True, default="", db_default=""
     )
     cost = models.DecimalField(
-        "cost", max_digits=14, decimal_places=4, default=Decimal(0), db_default=Decimal(0)
+        "cost",
+        max_digits=CDR_MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+        default=Decimal(0),
+        db_default=Decimal(0),
     )
     cost_prefix = models.CharField(
         "cost prefix", max_length=32, blank=True, default="", db_default=""
@@ -173,9 +191,6 @@ class LastCdrFilters(models.Model):
         cls.objects.filter(user=user).delete()
 
 
-# Money: 4 decimal places in storage (SPEC §8.1); 14 integer digits is far beyond any balance.
-MONEY_DIGITS = 18
-MONEY_PLACES = 4
 validate_prefix = RegexValidator(r"^[0-9]{0,32}$", "Digits only (empty matches every number).")
 
 
@@ -200,6 +215,28 @@ class RateGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def longest_call_periods(period: int) -> int:
+    """⌈LONGEST_CALL_S / period⌉: how many periods the longest call has at most."""
+    return (LONGEST_CALL_S + period - 1) // period
+
+
+def longest_call_problem(
+    first_fee: Decimal | None, period: int | None, fee: Decimal | None
+) -> tuple[str, str] | None:
+    """(field, why) when a call of LONGEST_CALL_S at this rate could cost more than a CDR
+    holds; None when it fits (or a term is missing: its own check says so)."""
+    if first_fee is None or fee is None or not period or period < 1:
+        return None
+    longest = first_fee + fee * longest_call_periods(period)
+    if longest <= MAX_CALL_FEE:
+        return None
+    field = "first_fee" if first_fee > MAX_CALL_FEE else "fee"
+    return field, (
+        f"A call of {LONGEST_CALL_S} s (the longest the switch allows) would cost up to "
+        f"{longest} at this rate, and a CDR holds at most {MAX_CALL_FEE}."
+    )
 
 
 # A rate's own columns, in the order the API, pages, CSV files and the engine list them.
@@ -281,6 +318,18 @@ class Rate(models.Model):
                 condition=Q(effective_to__isnull=True) | Q(effective_to__gt=F("effective_from")),
                 name="billing_rate_effective_to_after_from",
             ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(
+                    ExpressionWrapper(
+                        # longest_call_periods() in SQL (integer division)
+                        F("first_fee")
+                        + F("fee") * ((Value(LONGEST_CALL_S) + F("period") - 1) / F("period")),
+                        output_field=models.DecimalField(),
+                    ),
+                    MAX_CALL_FEE,
+                ),
+                name="billing_rate_longest_call_fits_a_cdr",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -289,6 +338,8 @@ class Rate(models.Model):
     def clean(self) -> None:
         if self.effective_to and self.effective_from and self.effective_to <= self.effective_from:
             raise ValidationError({"effective_to": "Must be later than effective from."})
+        if problem := longest_call_problem(self.first_fee, self.period, self.fee):
+            raise ValidationError(dict([problem]))
 
 
 class Account(models.Model):

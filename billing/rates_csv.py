@@ -29,7 +29,14 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from billing.models import MONEY_DIGITS, MONEY_PLACES, RATE_TERMS, Rate, RateGroup
+from billing.models import (
+    MONEY_DIGITS,
+    MONEY_PLACES,
+    RATE_TERMS,
+    Rate,
+    RateGroup,
+    longest_call_problem,
+)
 from blacklist.csv_lists import CsvImportError, RowError, decode_csv, export_lines, nul_error
 from vosadmin.core.audit import record_change
 from vosadmin.core.notify import notify_config_change
@@ -149,6 +156,8 @@ def read_row(line: int, cells: list[str], columns: list[str], now: datetime) -> 
     values["fee"] = _money(text, "fee", None, reasons)
     values["effective_from"] = _moment(text, "effective_from", now, reasons)
     values["effective_to"] = _moment(text, "effective_to", None, reasons)
+    if problem := longest_call_problem(values["first_fee"], values["period"], values["fee"]):
+        reasons.append(f"{problem[0]}: {problem[1]}")
     start, end = values["effective_from"], values["effective_to"]
     if start is not None and end is not None and end <= start:
         reasons.append("effective_to must be later than effective_from")

@@ -8,9 +8,10 @@ catches up. A crash between the COPY's commit and the offset write replays lines
 already stored, and the database skips them (flow numbers are unique) — see docs/adr/0004.
 
 One CDR is one line (a line break inside a value is written as %0A). A line that is not a CDR
-row — the fragment a power loss or a full disk left at the end, garbage in the middle — would
-make every COPY fail; it is moved to the quarantine file instead (logged at ERROR), and the
-journal carries on with the next whole line (docs/adr/0004).
+row — the fragment a power loss or a full disk left at the end, garbage in the middle, a value
+its column cannot hold (a fee of 10^10) — would make every COPY fail; it is moved to the
+quarantine file instead (logged at ERROR), and the journal carries on with the next whole line
+(docs/adr/0004).
 
 Answered calls in progress are kept in `calls-<node>.open` (`open_calls.py`) until their CDR is
 journaled, so that the next start bills the calls a killed engine was carrying.
@@ -29,7 +30,7 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import BinaryIO
 
@@ -225,30 +226,52 @@ def _timestamp(value: str) -> None:
         raise ValueError("no time zone")
 
 
-def _nullable_timestamp(value: str) -> None:
-    if value != NULL:
-        _timestamp(value)
+def _integer(bits: int) -> Callable[[str], None]:
+    """The check of a signed integer column of `bits` bits (smallint 16, integer 32, bigint 64)."""
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+    def check(value: str) -> None:
+        if not low <= int(value) <= high:
+            raise ValueError(f"out of the {bits}-bit range")
+
+    return check
 
 
-def _nullable_integer(value: str) -> None:
-    if value != NULL:
-        int(value)
+def _nullable(check: Callable[[str], None]) -> Callable[[str], None]:
+    def nullable_check(value: str) -> None:
+        if value != NULL:
+            check(value)
+
+    return nullable_check
 
 
+def _money(value: str) -> None:
+    """A numeric(14, 4) value, as PostgreSQL stores it: rounded to 4 places (half away from
+    zero), then at most 10 digits before the point; NaN and infinities are not money."""
+    amount = Decimal(value)
+    if not amount.is_finite():
+        raise ValueError("not a finite number")
+    if abs(amount.quantize(MONEY_STEP, ROUND_HALF_UP)) >= MONEY_BOUND:
+        raise ValueError("out of the numeric(14, 4) range")
+
+
+SMALLINT, INTEGER, BIGINT = _integer(16), _integer(32), _integer(64)
+MONEY_STEP, MONEY_BOUND = Decimal("0.0001"), Decimal(10) ** 10
+# Every column COPY would refuse a value of (a refusal fails the whole batch): its type's check.
 COLUMN_CHECKS: dict[str, Callable[[str], object]] = {
-    "flow_no": int,
+    "flow_no": BIGINT,
     "start_time": _timestamp,
-    "connect_time": _nullable_timestamp,
+    "connect_time": _nullable(_timestamp),
     "stop_time": _timestamp,
-    "hold_time_ms": int,
-    "fee_time": int,
-    "fee": Decimal,
-    "end_reason": int,
-    "end_direction": int,
-    "billing_mode": int,
-    "account_id": _nullable_integer,
-    "cost": Decimal,
-    "pdd_ms": _nullable_integer,
+    "hold_time_ms": BIGINT,
+    "fee_time": INTEGER,
+    "fee": _money,
+    "end_reason": INTEGER,
+    "end_direction": SMALLINT,
+    "billing_mode": SMALLINT,
+    "account_id": _nullable(BIGINT),
+    "cost": _money,
+    "pdd_ms": _nullable(INTEGER),
 }
 CHECKED_COLUMNS = [(CDR_COLUMNS.index(name), check) for name, check in COLUMN_CHECKS.items()]
 

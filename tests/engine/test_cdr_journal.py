@@ -215,6 +215,35 @@ def test_a_garbage_line_in_the_middle_is_quarantined_not_blocking(tmp_path, garb
     assert journal.quarantine_path.read_bytes() == garbage + b"\n"
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"fee": Decimal("10000000000")},
+        {"cost": Decimal("-10000000000.5")},
+        {"fee": Decimal("NaN")},
+        {"fee_time": 2**31},
+        {"hold_time_ms": 2**63},
+        {"end_direction": 2**15},
+        {"pdd_ms": -(2**31) - 1},
+        {"account_id": 2**63},
+        {"flow_no": 2**63},
+    ],
+    ids=lambda values: next(iter(values)),
+)
+def test_a_cdr_the_columns_cannot_hold_is_quarantined_not_blocking(tmp_path, values) -> None:
+    """A value past its column's range (a fee of 10^10, a smallint of 2^15) made every COPY
+    fail with "numeric field overflow", which the writer took for an outage: no CDR was
+    written, and no fee charged, from then on."""
+    before, after = cdr_rows(2), cdr_rows(2, start=START + timedelta(hours=1))
+    bad = journal_lines([before[0]._replace(call_id="too-big", **values)])
+    (tmp_path / "cdr-n1.csv").write_bytes(journal_lines(before) + bad + journal_lines(after))
+    journal = CdrJournal(tmp_path, "n1")
+    writer = CdrWriter(journal, ThreadPoolExecutor(1), write_cdr_batch)
+    assert flush(writer) and writer.written == 4
+    assert Cdr.objects.count() == 4 and not journal.has_pending()
+    assert journal.quarantine_path.read_bytes() == bad
+
+
 def test_a_line_is_quarantined_once_even_while_the_database_is_down(tmp_path) -> None:
     outage = True
 
