@@ -163,3 +163,31 @@ def asgi_server(transactional_db: Any, tmp_path: Any) -> Iterator[str]:
             yield f"http://127.0.0.1:{port}"
         finally:
             stop_process(process)
+
+
+FRESH_DATABASE = "vosadmin_fresh_test"
+
+
+@pytest.fixture
+def fresh_database_url(django_db_blocker: Any) -> Iterator[str]:
+    """The URL of a new, empty database on the tests' server (dropped afterwards), for
+    processes the test starts."""
+    from django.db import connection
+
+    from tests.helpers import connect_to_test_database
+
+    with django_db_blocker.unblock():
+        params = connection.get_connection_params()
+    raw = connect_to_test_database()
+    with raw.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{FRESH_DATABASE}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{FRESH_DATABASE}"')
+    host = params.get("host") or "127.0.0.1"
+    port = params.get("port") or 5432
+    user = params.get("user") or "postgres"
+    password = params.get("password") or ""
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    yield f"postgresql://{auth}/{FRESH_DATABASE}?host={host}&port={port}"
+    with raw.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{FRESH_DATABASE}" WITH (FORCE)')
+    raw.close()

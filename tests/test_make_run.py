@@ -15,41 +15,14 @@ from pathlib import Path
 
 import psutil
 import pytest
-from django.db import connection
 
 from tests.engine.harness import wait_for
 from tests.engine.sip_client import SipSocketClient
 from vosadmin.stack import free_tcp_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATABASE = "vosadmin_stack_test"
 # The engine (one worker per core by default: node1-0, node1-1, …; or node1 alone) is up.
 ENGINE_LISTENING = re.compile(r"SIP engine node1(-\d+)? listening on")
-
-
-def admin_connection():
-    from tests.helpers import connect_to_test_database
-
-    return connect_to_test_database()
-
-
-@pytest.fixture
-def fresh_database_url(django_db_blocker) -> str:
-    with django_db_blocker.unblock():
-        params = connection.get_connection_params()
-    raw = admin_connection()
-    with raw.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{DATABASE}"')
-    host = params.get("host") or "127.0.0.1"
-    port = params.get("port") or 5432
-    user = params.get("user") or "postgres"
-    password = params.get("password") or ""
-    auth = f"{user}:{password}@" if password else f"{user}@"
-    yield f"postgresql://{auth}/{DATABASE}?host={host}&port={port}"
-    with raw.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-    raw.close()
 
 
 def start_stack(database_url: str, console_port: int, sip_port: int = 0) -> subprocess.Popen:

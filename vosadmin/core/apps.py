@@ -22,8 +22,15 @@ class CoreConfig(AppConfig):
         user_logged_in.connect(forget_password_after_login, dispatch_uid="forget-admin-password")
 
 
-def sync_schedules_after_migrate(**kwargs: object) -> None:
-    """Keep beat's PeriodicTask rows in step with the code after every migrate."""
+def sync_schedules_after_migrate(using: str = "default", **kwargs: object) -> None:
+    """Keep beat's PeriodicTask rows in step with the code after every migrate — once the
+    tables it reads and writes exist (`migrate <app> <migration>` may not have made them)."""
+    from django.db import connections
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from vosadmin.core.models import ParameterValue
     from vosadmin.core.schedules import sync_periodic_tasks
 
-    sync_periodic_tasks()
+    needed = {model._meta.db_table for model in (IntervalSchedule, PeriodicTask, ParameterValue)}
+    if needed <= set(connections[using].introspection.table_names()):
+        sync_periodic_tasks()

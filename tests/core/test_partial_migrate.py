@@ -1,0 +1,42 @@
+"""`manage.py migrate <app> <migration>` on a database that lacks other apps' tables (a fresh
+one, or one being rolled back) migrates that app: the schedules are synced only once beat's
+and the parameters' tables exist (it failed with "relation
+django_celery_beat_intervalschedule does not exist")."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def manage(database_url: str, *arguments: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_one_app_migrates_alone_then_everything_syncs_the_schedules(fresh_database_url) -> None:
+    alone = manage(fresh_database_url, "migrate", "billing", "0005")
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    assert "Applying billing.0005_cdr_rating... OK" in alone.stdout
+    whole = manage(fresh_database_url, "migrate")
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    tasks = manage(
+        fresh_database_url,
+        "shell",
+        "-c",
+        "from django_celery_beat.models import PeriodicTask; print(PeriodicTask.objects.count())",
+    )
+    from vosadmin.core.schedules import SCHEDULES
+
+    assert tasks.stdout.strip().splitlines()[-1] == str(len(SCHEDULES))
