@@ -321,8 +321,14 @@ class RateFilterSet(SearchFilterSet):
         fields = ["rate_group", "prefix", "area_name"]
 
     def filter_in_force_at(self, queryset: QuerySet, name: str, value: datetime) -> QuerySet:
+        """The version of each prefix the switch charges by at `value`: of those that have
+        started and not ended, the latest-starting (as `billing.rating.RateTable`)."""
         ended = Q(effective_to__isnull=False) & Q(effective_to__lte=value)
-        return queryset.filter(effective_from__lte=value).exclude(ended)
+        running = Rate.objects.filter(effective_from__lte=value).exclude(ended)
+        in_force = running.order_by("rate_group_id", "prefix", "-effective_from").distinct(
+            "rate_group_id", "prefix"
+        )
+        return queryset.filter(pk__in=in_force.values("pk"))
 
 
 class AccountFilterSet(SearchFilterSet):

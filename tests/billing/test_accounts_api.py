@@ -165,6 +165,20 @@ def test_rates_filter_by_group_prefix_and_in_force_at(viewer_api, db) -> None:
     assert bad.status_code == 400 and "in_force_at" in bad.json()
 
 
+def test_in_force_at_gives_the_one_version_the_switch_charges_by(viewer_api, db) -> None:
+    """Of the versions of a prefix that have started and not ended, the latest-starting one."""
+    from datetime import UTC, datetime
+
+    retail = RateGroup.objects.create(name="Retail")
+    for month, fee in ((1, "0.3"), (3, "0.2"), (9, "0.1")):
+        start = datetime(2026, month, 1, tzinfo=UTC)
+        Rate.objects.create(rate_group=retail, prefix="44", fee=Decimal(fee), effective_from=start)
+    response = viewer_api.get(
+        "/api/v1/rates/", {"rate_group": retail.pk, "in_force_at": "2026-06-01T00:00:00Z"}
+    )
+    assert [rate["fee"] for rate in response.json()["results"]] == ["0.2000"]
+
+
 def test_money_is_sent_as_strings_never_floats(viewer_api, db) -> None:
     group = RateGroup.objects.create(name="Retail")
     Rate.objects.create(rate_group=group, prefix="1", fee=Decimal("0.1"))

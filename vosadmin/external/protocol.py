@@ -4,7 +4,8 @@ Every answer is JSON with `retCode` (0 = success); a failure adds `exception`, a
 names the field at fault. VOS3000's clients are lenient in what they send, so the reading is
 too: any Content-Type (`text/html;charset=UTF-8`, `application/json`, none), an empty body or
 `{}`, `""` or `null` for an absent value, a single string where a list is expected, numbers
-sent as strings.
+sent as strings. Numbers are read and written as the exact decimals they are: a JSON number is
+never taken through a float, and money is answered as its exact decimal number.
 
 retCodes of ours (VOS3000 has its own table; clients test for 0):
 
@@ -29,6 +30,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import orjson
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import QueryDict
@@ -101,7 +103,7 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        body = json.loads(text, parse_constant=_refuse_constant)
+        body = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
         raise CallError(BAD_BODY, "body: not valid JSON") from None
     if body is None:
@@ -113,6 +115,17 @@ def parse_body(raw: bytes) -> dict[str, Any]:
 
 def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
+
+
+def json_bytes(data: Any) -> bytes:
+    """`data` as JSON (UTF-8); a Decimal — money — is written as the exact number it is."""
+    return orjson.dumps(data, default=_exact_number)
+
+
+def _exact_number(value: Any) -> orjson.Fragment:
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(format(value, "f"))
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def absent(value: Any) -> bool:
@@ -128,7 +141,7 @@ def text(
         if required:
             raise bad_field(field, "required")
         return ""
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal | float):
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise bad_field(field, "must be text")
     value = str(value).strip()
     if len(value) > max_length:
@@ -169,11 +182,11 @@ def integer(body: dict[str, Any], field: str, default: int | None = None) -> int
 
 def _number(value: Any) -> Decimal | None:
     """`value` (a JSON number, or a number as text) as a Decimal; None if it is not one."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         return None
-    text = repr(value) if isinstance(value, float) else str(value).strip()
+    text = str(value).strip()
     if not NUMBER.fullmatch(text):
-        return None  # also NaN and Infinity, as text or as a float
+        return None  # also NaN and Infinity as text
     try:
         return Decimal(text)
     except InvalidOperation:
@@ -228,11 +241,15 @@ def _digits(value: str, count: int) -> str:
 
 
 def later(value: Moment, step: timedelta) -> Moment | None:
-    """`value` + `step`; None past the calendar's end (an end date of 99991231: no end)."""
+    """`value` + `step`; None past the calendar's end, in the console's time zone or in UTC
+    (an end of 99991231: no end)."""
     try:
-        return value + step
+        result = value + step
+        if isinstance(result, datetime):
+            result.astimezone(UTC)  # the database compares in UTC
     except OverflowError:
         return None
+    return result
 
 
 def day_start(value: date) -> datetime:

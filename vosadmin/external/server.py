@@ -9,7 +9,6 @@ chunk is made, so that its query failing is an envelope too, not a cut stream.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -32,6 +31,7 @@ from vosadmin.external.protocol import (
     UNKNOWN_CALL,
     CallError,
     failure,
+    json_bytes,
     parse_body,
 )
 
@@ -40,7 +40,7 @@ JSON_TYPE = "application/json; charset=utf-8"
 
 
 def envelope(data: dict[str, Any]) -> HttpResponse:
-    return HttpResponse(json.dumps(data, ensure_ascii=False), content_type=JSON_TYPE)
+    return HttpResponse(json_bytes(data), content_type=JSON_TYPE)
 
 
 def answer_call(request: HttpRequest, name: str) -> HttpResponseBase:

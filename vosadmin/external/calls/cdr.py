@@ -6,7 +6,6 @@ chunks, so a month of CDRs never sits in memory (the CSV export works the same w
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Generator, Iterable
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from vosadmin.external.protocol import (
     day,
     day_start,
     filtered,
+    json_bytes,
     later,
     milliseconds,
     text,
@@ -123,7 +123,7 @@ def info_cdr(row: tuple[Any, ...]) -> dict[str, Any]:
         "stop": milliseconds(stop),
         "holdTime": math.ceil(hold_ms / 1000),
         "feeTime": fee_time,
-        "fee": float(fee),
+        "fee": fee,
         "feePrefix": fee_prefix,
         "account": account or "",
         "accountName": account_name or "",
@@ -135,19 +135,19 @@ def info_cdr(row: tuple[Any, ...]) -> dict[str, Any]:
 
 def cdr_chunks(queryset: Any) -> Generator[bytes, None, None]:
     """`{"retCode": 0, "infoCdrs": [...]}` in ~64 KB chunks, oldest CDR first."""
-    parts, size, separator = ['{"retCode":0,"infoCdrs":['], 0, ""
+    parts, size, separator = [b'{"retCode":0,"infoCdrs":['], 0, b""
     with transaction.atomic():  # a server-side cursor needs a transaction to stream
         rows = queryset.order_by("start_time", "flow_no").values_list(*COLUMNS)
         for row in rows.iterator(chunk_size=FETCH_ROWS):
-            entry = separator + json.dumps(info_cdr(row), ensure_ascii=False)
+            entry = separator + json_bytes(info_cdr(row))
             parts.append(entry)
             size += len(entry)
-            separator = ","
+            separator = b","
             if size >= CHUNK_BYTES:
-                yield "".join(parts).encode()
+                yield b"".join(parts)
                 parts, size = [], 0
-    parts.append("]}")
-    yield "".join(parts).encode()
+    parts.append(b"]}")
+    yield b"".join(parts)
 
 
 @web_call("GetCdr")

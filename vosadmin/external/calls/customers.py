@@ -20,6 +20,7 @@ from billing.models import Account, RateGroup
 from billing.payments import PaymentRefused, make_payment
 from vosadmin.core.audit import diff, record_model_change, snapshot
 from vosadmin.external.calls.cdr import cdr_totals
+from vosadmin.external.calls.payments import refused_payment
 from vosadmin.external.calls.registry import CallContext, web_call
 from vosadmin.external.protocol import (
     NOT_FOUND,
@@ -53,12 +54,12 @@ def info_customer(account: Account, consumption: dict[int, Decimal]) -> dict[str
     return {
         "account": account.account,
         "name": account.name,
-        "money": float(account.balance),
-        "limitMoney": float(account.credit_limit),
+        "money": account.balance,
+        "limitMoney": account.credit_limit,
         "feeRateGroup": account.rate_group.name if account.rate_group else "",
         "type": account.type,
         "lockType": int(account.locked),
-        "todayConsumption": float(consumption.get(account.pk, 0)),
+        "todayConsumption": consumption.get(account.pk, Decimal(0)),
         "memo": account.memo,
     }
 
@@ -93,8 +94,8 @@ def get_all_customers(context: CallContext) -> dict[str, Any]:
     briefs = [
         {
             "account": account.account,
-            "money": float(account.balance),
-            "limitMoney": float(account.credit_limit),
+            "money": account.balance,
+            "limitMoney": account.credit_limit,
         }
         for account in accounts
     ]
@@ -177,7 +178,7 @@ def create_customer(context: CallContext) -> dict[str, Any]:
             try:
                 make_payment(account.pk, opening, "opening balance", context.actor)
             except PaymentRefused as error:
-                raise bad_field("money", str(error)) from None
+                raise refused_payment(error) from None
     return success()
 
 

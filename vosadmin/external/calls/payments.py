@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.http import QueryDict
-
 from billing.filtersets import PaymentFilterSet
 from billing.models import Account, Payment
 from billing.payments import PaymentRefused, make_payment
@@ -17,6 +15,7 @@ from vosadmin.external.protocol import (
     REFUSED,
     CallError,
     bad_field,
+    filtered,
     integer,
     later,
     milliseconds,
@@ -37,6 +36,14 @@ def account_named(code: str, field: str) -> Account:
     return account
 
 
+def refused_payment(error: PaymentRefused) -> CallError:
+    """A payment `make_payment` refused, as the Web API answers it: −5 for a refusal (the
+    balance does not allow it), −3 naming the field for a bad value."""
+    field = "money" if error.field == "amount" else error.field
+    refused = str(error).startswith("Refused")
+    return CallError(REFUSED if refused else BAD_FIELD, f"{field}: {error}")
+
+
 @web_call("Pay", writes=True)
 def pay(context: CallContext) -> dict[str, Any]:
     """Add `money` to the account `ownerName` (negative: deduct); a ledger row as in the console."""
@@ -51,16 +58,14 @@ def pay(context: CallContext) -> dict[str, Any]:
     try:
         payment = make_payment(account.pk, amount, memo, context.actor)
     except PaymentRefused as error:
-        field = "money" if error.field == "amount" else error.field
-        refused = str(error).startswith("Refused")
-        raise CallError(REFUSED if refused else BAD_FIELD, f"{field}: {error}") from None
+        raise refused_payment(error) from None
     except Account.DoesNotExist:
         raise CallError(NOT_FOUND, f"ownerName: no account {code}") from None
     return success(
         infoPay={
             "account": account.account,
-            "money": float(payment.balance_after),
-            "payMoney": float(payment.amount),
+            "money": payment.balance_after,
+            "payMoney": payment.amount,
         }
     )
 
@@ -70,25 +75,24 @@ def get_pay_history(context: CallContext) -> dict[str, Any]:
     """The ledger of `account` between beginTime and endTime (yyyyMMddHHmmss, console time)."""
     body = context.body
     account = account_named(text(body, "account", required=True, max_length=32), "account")
-    data = QueryDict(mutable=True)
-    data["account"] = str(account.pk)
+    values = {"account": str(account.pk)}
     if begin := moment(body, "beginTime"):
-        data["after"] = begin.isoformat()
+        values["after"] = begin.isoformat()
     end = moment(body, "endTime")
     if end and (after_end := later(end, timedelta(seconds=1))):  # endTime is inclusive
-        data["before"] = after_end.isoformat()
+        values["before"] = after_end.isoformat()
     if begin and end and end < begin:
         raise bad_field("endTime", "must not be before beginTime")
-    filterset = PaymentFilterSet(data, queryset=Payment.objects.order_by("created", "id"))
-    if not filterset.is_valid():
-        raise bad_field("beginTime", "out of range")
+    queryset = Payment.objects.order_by("created", "id")
+    names = {"after": "beginTime", "before": "endTime"}
+    filterset = filtered(PaymentFilterSet, values, queryset, names)
     return success(
         infoPayHistorys=[
             {
                 "account": account.account,
-                "fee": float(payment.amount),
+                "fee": payment.amount,
                 "type": PAY_TYPE if payment.amount > 0 else DEDUCTION_TYPE,
-                "customerMoney": float(payment.balance_after),
+                "customerMoney": payment.balance_after,
                 "payTime": milliseconds(payment.created),
                 "memo": payment.memo,
             }

@@ -34,7 +34,7 @@ def info_fee_rate(rate: Rate) -> dict[str, Any]:
     return {
         "feePrefix": rate.prefix,
         "areaName": rate.area_name,
-        "fee": float(rate.fee),
+        "fee": rate.fee,
         "period": rate.period,
         "infoFeeRateSections": [],  # VOS3000's time-of-day sections: vosadmin has none
     }
@@ -61,7 +61,10 @@ def paying_account(body: dict[str, Any]) -> tuple[Account | None, bool]:
     """The account named by `account`, or the account of the phone `e164`; and whether the
     calls are rated at all (a phone without an account is not, SPEC §8.3)."""
     if code := text(body, "account", max_length=32):
-        return Account.objects.filter(account=code).first(), True
+        account = Account.objects.filter(account=code).first()
+        if account is None:
+            raise CallError(NOT_FOUND, f"account: no account {code}")
+        return account, True
     e164 = text(body, "e164", max_length=33)
     if not e164:
         raise bad_field("account", "required (or e164)")
