@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import select
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -67,3 +70,20 @@ def database_url_of_tests() -> str:
     netloc = "" if query else f"{params['HOST']}:{params['PORT'] or 5432}"
     port = f"&port={params['PORT']}" if query and params["PORT"] else ""
     return f"postgresql://{credentials}@{netloc}/{params['NAME']}{query}{port}"
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def run_manage_py(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess:
+    """`manage.py <args>` in a process of its own, with `env`; its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

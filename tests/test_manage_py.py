@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from tests.helpers import database_url_of_tests
+from tests.helpers import database_url_of_tests, run_manage_py
 from vosadmin import stack
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -31,14 +30,7 @@ def manage(var_dir: Path, *args: str) -> subprocess.CompletedProcess:
     """Run `manage.py` as a user would: no DATABASE_URL or REDIS_URL, `var/` = var_dir."""
     env = {k: v for k, v in os.environ.items() if k not in stack.SERVICE_VARIABLES}
     env["VOSADMIN_VAR_DIR"] = str(var_dir)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_manage_py(*args, env=env)
 
 
 def test_published_urls_live_exactly_as_long_as_the_stack(tmp_path: Path) -> None:

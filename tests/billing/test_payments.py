@@ -5,6 +5,7 @@ not even two at once."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -19,6 +20,27 @@ from vosadmin.core.models import AuditLog
 @pytest.fixture
 def account(db) -> Account:
     return Account.objects.create(account="C1001", name="ACME", credit_limit=Decimal("10"))
+
+
+def at_once(count: int, action: Callable[[], str]) -> list[str]:
+    """What `action` returned in `count` threads started together, each with its own
+    database connection."""
+    barrier = threading.Barrier(count)
+    outcomes: list[str] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            outcomes.append(action())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcomes
 
 
 def pay_url(account: Account) -> str:
@@ -135,24 +157,15 @@ def test_concurrent_deductions_never_overdraw() -> None:
     exactly three succeed, and the balance ends at 10, above −credit_limit."""
     account = Account.objects.create(account="C-RACE", credit_limit=Decimal("10"))
     make_payment(account.pk, Decimal("100"), "opening", None)
-    barrier = threading.Barrier(8)
-    outcomes: list[str] = []
 
-    def deduct() -> None:
+    def deduct() -> str:
         try:
-            barrier.wait()
             make_payment(account.pk, Decimal("-30"), "race", None)
-            outcomes.append("paid")
+            return "paid"
         except PaymentRefused:
-            outcomes.append("refused")
-        finally:
-            connection.close()
+            return "refused"
 
-    threads = [threading.Thread(target=deduct) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    outcomes = at_once(8, deduct)
     assert sorted(outcomes) == ["paid"] * 3 + ["refused"] * 5
     account.refresh_from_db()
     assert account.balance == Decimal("10")
@@ -254,24 +267,15 @@ def test_a_bad_idempotency_key_is_400(admin_api, account, key) -> None:
 def test_concurrent_payments_with_one_key_pay_once() -> None:
     """Eight threads send the same keyed payment at once: one pays, seven get it back."""
     account = Account.objects.create(account="C-KEY")
-    barrier = threading.Barrier(8)
-    outcomes: list[str] = []
 
-    def pay() -> None:
+    def pay() -> str:
         try:
-            barrier.wait()
             make_payment(account.pk, Decimal("10"), "retry", None, key="once")
-            outcomes.append("paid")
+            return "paid"
         except PaymentAlreadyMade as made:
-            outcomes.append(f"replayed {made.payment.amount}")
-        finally:
-            connection.close()
+            return f"replayed {made.payment.amount}"
 
-    threads = [threading.Thread(target=pay) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    outcomes = at_once(8, pay)
     assert sorted(outcomes) == ["paid"] + ["replayed 10.0000"] * 7
     account.refresh_from_db()
     assert account.balance == Decimal(10) and Payment.objects.count() == 1

@@ -7,22 +7,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+from tests.helpers import run_manage_py
 
 
 def manage(database_url: str, *arguments: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_manage_py(*arguments, env={**os.environ, "DATABASE_URL": database_url}, timeout=300)
 
 
 def test_one_app_migrates_alone_then_everything_syncs_the_schedules(fresh_database_url) -> None:
