@@ -6,8 +6,9 @@ import json
 import select
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -87,3 +88,26 @@ def run_manage_py(
         text=True,
         timeout=timeout,
     )
+
+
+def in_threads(work: Callable[[], object], count: int = 4) -> list[object]:
+    """Run `work` in `count` threads released at the same moment; each has its own connection."""
+    barrier = threading.Barrier(count)
+    results: list[object] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(work())
+        except Exception as error:  # reported by the assertion below
+            results.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not [result for result in results if isinstance(result, Exception)], results
+    return results

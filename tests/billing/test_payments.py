@@ -4,43 +4,20 @@ not even two at once."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from billing.models import Account, Payment
 from billing.payments import PaymentAlreadyMade, PaymentRefused, make_payment
 from tests.conftest import api_client_for
+from tests.helpers import in_threads
 from vosadmin.core.models import AuditLog
 
 
 @pytest.fixture
 def account(db) -> Account:
     return Account.objects.create(account="C1001", name="ACME", credit_limit=Decimal("10"))
-
-
-def at_once(count: int, action: Callable[[], str]) -> list[str]:
-    """What `action` returned in `count` threads started together, each with its own
-    database connection."""
-    barrier = threading.Barrier(count)
-    outcomes: list[str] = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            outcomes.append(action())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return outcomes
 
 
 def pay_url(account: Account) -> str:
@@ -165,7 +142,7 @@ def test_concurrent_deductions_never_overdraw() -> None:
         except PaymentRefused:
             return "refused"
 
-    outcomes = at_once(8, deduct)
+    outcomes = in_threads(deduct, 8)
     assert sorted(outcomes) == ["paid"] * 3 + ["refused"] * 5
     account.refresh_from_db()
     assert account.balance == Decimal("10")
@@ -275,7 +252,7 @@ def test_concurrent_payments_with_one_key_pay_once() -> None:
         except PaymentAlreadyMade as made:
             return f"replayed {made.payment.amount}"
 
-    outcomes = at_once(8, pay)
+    outcomes = in_threads(pay, 8)
     assert sorted(outcomes) == ["paid"] + ["replayed 10.0000"] * 7
     account.refresh_from_db()
     assert account.balance == Decimal(10) and Payment.objects.count() == 1

@@ -3,43 +3,18 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from blacklist.checks import run_check
 from blacklist.entries import Finding, Listing, list_numbers
 from blacklist.models import DynamicBlacklistEntry
 from tests.blacklist.conftest import NOW, configure, make_entry
 from tests.blacklist.engine_counters import call_admitted, count_attempts
+from tests.helpers import in_threads
 
 INTERVAL = 600
-
-
-def in_threads(work: Callable[[], object], count: int = 4) -> list[object]:
-    """Run `work` in `count` threads released at the same moment; each has its own connection."""
-    barrier = threading.Barrier(count)
-    results: list[object] = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            results.append(work())
-        except Exception as error:  # reported by the assertion below
-            results.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not [result for result in results if isinstance(result, Exception)], results
-    return results
 
 
 @pytest.mark.django_db
