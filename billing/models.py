@@ -27,6 +27,7 @@ MONEY_PLACES = 4
 # rate is bounded so that its longest call (the largest SS_SIP_NO_TIMER_REINVITE_INTERVAL),
 # rounded, still fits (a CDR that does not fit is refused by PostgreSQL).
 CDR_MONEY_DIGITS = 14
+REPORT_MONEY_DIGITS = 28
 MAX_CALL_FEE = Decimal(10) ** (CDR_MONEY_DIGITS - MONEY_PLACES) - 1
 LONGEST_CALL_S = PARAMETERS["SS_SIP_NO_TIMER_REINVITE_INTERVAL"].maximum
 
@@ -464,8 +465,13 @@ class GatewayHour(models.Model):
     hold_time_ms = models.BigIntegerField("hold time (ms)", default=0)
     pdd_calls = models.IntegerField("calls with a PDD", default=0)
     pdd_total_ms = models.BigIntegerField("PDD total (ms)", default=0)
-    fee = money_field("fee", default=Decimal(0))
-    cost = money_field("cost", default=Decimal(0))
+    # Sums of up to 10^14 calls at the most a CDR holds (MAX_CALL_FEE): no hour overflows.
+    fee = models.DecimalField(
+        "fee", max_digits=REPORT_MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal(0)
+    )
+    cost = models.DecimalField(
+        "cost", max_digits=REPORT_MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal(0)
+    )
 
     class Meta:
         verbose_name = "gateway hour"

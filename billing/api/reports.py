@@ -19,13 +19,15 @@ from rest_framework.response import Response
 from billing.api.renderers import ErrorsAsJsonMixin
 from billing.choices import GatewaySideChoices
 from billing.filtersets import GRANULARITIES, GatewayReportFilterSet
-from billing.models import MONEY_DIGITS, MONEY_PLACES, GatewayHour
+from billing.models import MONEY_PLACES, REPORT_MONEY_DIGITS, GatewayHour
 from billing.reports import REPORT_COLUMNS, ReportRow
 from vosadmin.core.api.filters import FilterBackend, filter_errors
 
 
 def money() -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=MONEY_DIGITS + 1, decimal_places=MONEY_PLACES)
+    return serializers.DecimalField(
+        max_digits=REPORT_MONEY_DIGITS + 4, decimal_places=MONEY_PLACES
+    )  # a report period sums hours
 
 
 class GatewayReportRowSerializer(serializers.Serializer):

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 
 from billing.hours import floor_hour
 from billing.ingest import CDR_COLUMNS, copy_csv_idempotent, rows_to_csv
-from billing.models import Cdr, GatewayHour, PendingReportHour
+from billing.models import MAX_CALL_FEE, Cdr, GatewayHour, PendingReportHour
 from billing.partitions import ensure_cdr_partitions
 from billing.reports import aggregate_pending, aggregate_range, rebuild, report_rows
 from billing.tasks import aggregate_gateway_reports_task
@@ -169,6 +169,24 @@ def test_a_day_of_hours_stays_within_its_range(partitions) -> None:
     aggregate_range(at(25), at(26))
     assert GatewayHour.objects.filter(period_start__lt=DAY_END).count() == 5
     assert GatewayHour.objects.filter(period_start=at(25)).count() == 2
+
+
+def test_an_hour_of_the_dearest_calls_is_reported_and_so_are_the_hours_after(
+    partitions, viewer_api
+) -> None:
+    """10,001 calls at the most a CDR holds (MAX_CALL_FEE) in one gateway-hour: more than
+    10^14, which the report row's fee could not hold — the hour failed with 'numeric field
+    overflow' on every run, and no later hour was ever reported."""
+    store(*[cdr(f"dear-{i}", at(1.5), fee=MAX_CALL_FEE) for i in range(10_001)])
+    store(cdr("after", at(3.5), mapping_gateway="GW-OTHER", fee=Decimal("0.0250")))
+    PendingReportHour.objects.bulk_create([PendingReportHour(hour=at(h)) for h in (1, 3)])
+    aggregate_pending(at(5))
+    fees = dict(GatewayHour.objects.filter(side="mapping").values_list("period_start", "fee"))
+    assert fees == {at(1): MAX_CALL_FEE * 10_001, at(3): Decimal("0.0250")}
+    day = {"side": "mapping", "granularity": "day", "start": DAY_START.isoformat()}
+    response = viewer_api.get("/api/v1/reports/gateways/", {**day, "end": DAY_END.isoformat()})
+    assert response.status_code == 200, response.content
+    assert f"{MAX_CALL_FEE * 10_001:.4f}" in {row["fee"] for row in response.json()["results"]}
 
 
 def test_generated_cdrs_have_a_plausible_pdd() -> None:
