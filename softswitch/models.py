@@ -317,6 +317,13 @@ class Registration(models.Model):
         return self.phone.e164
 
 
+class CurrentCallQuerySet(models.QuerySet):
+    def without_cdr_in(self, cdrs: models.QuerySet) -> models.QuerySet:
+        """The calls whose CDR is not among `cdrs`: the current calls follow the engine about
+        once a second, and a call that just ended may still be here beside its CDR."""
+        return self.exclude(call_id__in=cdrs.values("call_id"))
+
+
 class CurrentCall(models.Model):
     """A call in progress, mirrored from the SIP engine's memory about once a second."""
 
@@ -333,6 +340,8 @@ class CurrentCall(models.Model):
     state = models.CharField("state", max_length=16, choices=CurrentCallStateChoices.choices)
     started_at = models.DateTimeField("started at")
     connected_at = models.DateTimeField("connected at", null=True, blank=True)
+
+    objects = CurrentCallQuerySet.as_manager()
 
     class Meta:
         verbose_name = "current call"

@@ -430,3 +430,18 @@ def test_an_alarm_left_open_by_a_rule_deleted_under_an_evaluation_is_cleared(
         assert evaluate_rules(NOW)["cleared"] == 1
     assert receiver.events() == [("raised", "all"), ("cleared", "all")]
     assert not Alarm.objects.filter(cleared_at__isnull=True).exists()
+
+
+def test_asr_counts_answered_calls_as_the_report_does(partitions) -> None:
+    """Answered means a connect time (SPEC §4.1), as in the gateway report: a call answered
+    and billed with no hold time (one a restarted engine billed, stop = its answer) is not a
+    failure — the ASR floor alarm fired at 0 % on a gateway the report showed at 100 %."""
+    now = at(12)
+    start = now - timedelta(minutes=2)
+    answered = start + timedelta(seconds=2)
+    store(*[cdr(f"restart-{i}", start, connect_time=answered, hold_time_ms=0) for i in range(10)])
+    rule = AlarmRule.objects.create(
+        name="asr", type=Type.MAPPING_ASR, threshold=Decimal(50), period_minutes=5, min_calls=5
+    )
+    measure, _ = MEASURES[rule.type]
+    assert measure(rule, now) == {"GW-ACME": Decimal(100)}

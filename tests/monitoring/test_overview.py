@@ -93,3 +93,25 @@ def test_the_socket_relays_samples_to_users_with_a_role(viewer_user, redis_clien
         await socket.disconnect()
 
     async_to_sync(scenario)()
+
+
+def test_a_call_both_current_and_in_a_cdr_counts_once(redis_client) -> None:
+    """The engine writes a CDR within 0.2 s of a call's end but drops the call from the
+    current calls at its next sync (about once a second): for that while one call is both."""
+    now = time.time()
+    inside = datetime.fromtimestamp(now - overview.SETTLE_SECONDS - 1, UTC)
+    ensure_cdr_partitions((inside - timedelta(days=1)).date(), inside.date())
+    CurrentCall.objects.create(
+        node="node1",
+        call_id="one-call",
+        caller="1",
+        callee="2",
+        origin="GW",
+        state="connected",
+        started_at=inside,
+        connected_at=inside,
+    )
+    store(cdr("one-call", inside, connect_time=inside))
+    sample = overview.take_sample(now)
+    one_per_window = round(1 / overview.SAMPLE_SECONDS, 2)
+    assert (sample["cps"], sample["aps"]) == (one_per_window, one_per_window)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 
 from softswitch.redis_keys import HEARTBEATS_KEY, cdr_backlog_key, security_key
 from vosadmin.alarms.choices import AlarmTypeChoices as Type
@@ -43,7 +43,7 @@ def _cdr_figures(rule: AlarmRule, now: datetime, side: str) -> list[dict]:
         cdrs.values(field)
         .annotate(
             calls=Count("pk"),
-            answered=Count("pk", filter=Q(hold_time_ms__gt=0)),
+            answered=Count("connect_time"),  # answered: a connect time (SPEC §4.1)
             held_ms=Sum("hold_time_ms"),
         )
         .order_by()
@@ -82,16 +82,9 @@ def _talking(
         calls = calls.exclude(routing_gateway="")
     if rule.target:
         calls = calls.filter(**{gateway: rule.target})
-    talking = list(calls.values_list("call_id", gateway, "connected_at"))
-    ended = set(
-        cdrs.filter(call_id__in=[call_id for call_id, _, _ in talking]).values_list(
-            "call_id", flat=True
-        )
-    )
+    talking = calls.without_cdr_in(cdrs).values_list(gateway, "connected_at")
     return [
-        (name, max(int((now - connected).total_seconds() * 1000), 0))
-        for call_id, name, connected in talking
-        if call_id not in ended
+        (name, max(int((now - connected).total_seconds() * 1000), 0)) for name, connected in talking
     ]
 
 

@@ -75,19 +75,17 @@ def _calls(now: float) -> dict[str, Any]:
 
     end = datetime.fromtimestamp(now - SETTLE_SECONDS, UTC)
     start = end - timedelta(seconds=SAMPLE_SECONDS)
-    started = (
-        CurrentCall.objects.filter(started_at__gte=start, started_at__lt=end).count()
-        + Cdr.objects.filter(start_time__gte=start, start_time__lt=end).count()
+    started_cdrs = Cdr.objects.filter(start_time__gte=start, start_time__lt=end)
+    started_calls = CurrentCall.objects.filter(started_at__gte=start, started_at__lt=end)
+    started = started_cdrs.count() + started_calls.without_cdr_in(started_cdrs).count()
+    answered_cdrs = Cdr.objects.filter(
+        start_time__gte=start - RING_LIMIT,
+        start_time__lt=end,
+        connect_time__gte=start,
+        connect_time__lt=end,
     )
-    answered = (
-        CurrentCall.objects.filter(connected_at__gte=start, connected_at__lt=end).count()
-        + Cdr.objects.filter(
-            start_time__gte=start - RING_LIMIT,
-            start_time__lt=end,
-            connect_time__gte=start,
-            connect_time__lt=end,
-        ).count()
-    )
+    answered_calls = CurrentCall.objects.filter(connected_at__gte=start, connected_at__lt=end)
+    answered = answered_cdrs.count() + answered_calls.without_cdr_in(answered_cdrs).count()
     return {
         "calls": CurrentCall.objects.count(),
         "registrations": Registration.objects.count(),
