@@ -52,10 +52,28 @@ class TestAlarmRuleApi(ApiCrudTests):
         ({"level": 4}, "level"),
         ({"period_minutes": 0}, "period_minutes"),
         ({"threshold": "lots"}, "threshold"),
+        # Out of the type's range: an ASR floor of 150 % always fires, of -10 % never; a
+        # ceiling of -1 call fires with none; -5 s of silence calls every live process down.
+        ({"threshold": "100.0001"}, "threshold"),
+        ({"type": "mapping_asr", "threshold": "-10"}, "threshold"),
+        ({"type": "concurrency", "threshold": "-1"}, "threshold"),
+        ({"type": "process_down", "threshold": "-5"}, "threshold"),
+        ({"type": "routing_acd", "threshold": "-0.0001"}, "threshold"),
     ]
 
     def make(self) -> AlarmRule:
         return make_rule()
+
+    @pytest.mark.parametrize(
+        ("kind", "threshold"),
+        [("routing_asr", "0"), ("routing_asr", "100"), ("concurrency", "0"), ("balance", "-50")],
+    )
+    def test_thresholds_at_the_ends_of_their_range_are_taken(
+        self, admin_api, kind, threshold
+    ) -> None:
+        data = {**self.create_data, "type": kind, "threshold": threshold}
+        response = admin_api.post(self.api_url, data, format="json")
+        assert response.status_code == 201, response.json()
 
 
 class TestAlarmRulePages(PageCrudTests):

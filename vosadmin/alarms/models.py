@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.db.models import Q
@@ -57,6 +58,34 @@ class AlarmRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.threshold is None or not self.type:
+            return  # their own fields say what is wrong
+        low, high = THRESHOLD_RANGES.get(self.type, (None, None))
+        if (low is not None and self.threshold < low) or (
+            high is not None and self.threshold > high
+        ):
+            raise ValidationError({"threshold": f"For this type: {range_text(low, high)}."})
+
+
+# The thresholds that mean something, by type (a balance floor may be negative: credit).
+PERCENT, NOT_NEGATIVE = (Decimal(0), Decimal(100)), (Decimal(0), None)
+THRESHOLD_RANGES: dict[str, tuple[Decimal | None, Decimal | None]] = {
+    AlarmTypeChoices.MAPPING_ASR: PERCENT,
+    AlarmTypeChoices.ROUTING_ASR: PERCENT,
+    AlarmTypeChoices.MAPPING_ACD: NOT_NEGATIVE,
+    AlarmTypeChoices.ROUTING_ACD: NOT_NEGATIVE,
+    AlarmTypeChoices.CONCURRENCY: NOT_NEGATIVE,
+    AlarmTypeChoices.ILLEGAL_CALLS: NOT_NEGATIVE,
+    AlarmTypeChoices.CDR_BACKLOG: NOT_NEGATIVE,
+    AlarmTypeChoices.PROCESS_DOWN: NOT_NEGATIVE,
+}
+
+
+def range_text(low: Decimal | None, high: Decimal | None) -> str:
+    """'from 0 to 100', 'at least 0'."""
+    return f"from {low} to {high}" if high is not None else f"at least {low}"
 
 
 class Alarm(models.Model):
