@@ -445,3 +445,18 @@ def test_asr_counts_answered_calls_as_the_report_does(partitions) -> None:
     )
     measure, _ = MEASURES[rule.type]
     assert measure(rule, now) == {"GW-ACME": Decimal(100)}
+
+
+def test_compose_names_the_hosts_whose_heartbeats_are_named_after_them() -> None:
+    """Worker and beat heartbeats are "<kind>:<host name>": with a container's random name,
+    every recreated container left its predecessor "down" for the process-down alarm forever."""
+    from pathlib import Path
+
+    import yaml
+
+    compose = Path(__file__).resolve().parents[2] / "docker-compose.yml"
+    services = yaml.safe_load(compose.read_text())["services"]
+    assert {kind: services[kind].get("hostname") for kind in ("worker", "beat")} == {
+        "worker": "worker",
+        "beat": "beat",
+    }
