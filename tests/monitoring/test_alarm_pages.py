@@ -203,3 +203,29 @@ def test_a_webhook_secret_stays_out_of_the_operation_log(client, operator_user) 
     assert client.post("/alarm-webhooks/add/", data).status_code == 302
     assert Webhook.objects.get().secret == "hush"
     assert "hush" not in str(AuditLog.objects.get().changes)
+
+
+def test_a_webhook_address_is_shown_without_its_token(client, operator_user, viewer_user) -> None:
+    """Chat services put their token in the webhook's path; some addresses carry a password:
+    the list page (viewers read it) and the operation log show scheme, host and a fingerprint,
+    only the edit form (operators) the whole address."""
+    from vosadmin.core.models import AuditLog
+
+    url = "https://bot:pw@hooks.example.net:8443/services/T000/B000/XXXXSECRET?token=t0k"
+    client.force_login(operator_user)
+    data = {"name": "NOC", "url": url, "secret": "", "memo": ""}
+    assert client.post("/alarm-webhooks/add/", data).status_code == 302
+    hook = Webhook.objects.get()
+    assert url in client.get(f"/alarm-webhooks/{hook.pk}/edit/").content.decode()
+    client.force_login(viewer_user)
+    page = client.get("/alarm-webhooks/").content.decode()
+    assert "https://hooks.example.net:8443/…" in page
+    logged = str(AuditLog.objects.get().changes)
+    for secret in ("XXXXSECRET", "t0k", "pw@", "services"):
+        assert secret not in page and secret not in logged
+    hook.url = url.replace("XXXXSECRET", "OTHER")
+    client.force_login(operator_user)
+    edit = {**data, "url": hook.url}
+    assert client.post(f"/alarm-webhooks/{hook.pk}/edit/", edit).status_code == 302
+    [before, after] = AuditLog.objects.latest("id").changes["url"]
+    assert before != after and before.startswith("https://hooks.example.net:8443/… (")

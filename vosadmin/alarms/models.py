@@ -3,7 +3,9 @@ webhooks alarms are POSTed to, with every delivery attempt's outcome."""
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -130,8 +132,22 @@ class Alarm(models.Model):
         return f"{self.rule_name} · {self.target}"
 
 
+def masked_url(url: str) -> str:
+    """A webhook address as pages and the operation log show it: scheme and host only, with a
+    fingerprint of the whole address — chat services put their token in the path, and some
+    addresses carry user:password@ (only the edit form, for operators, shows all of it)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    fingerprint = hashlib.sha256(url.encode()).hexdigest()[:8]
+    return f"{parts.scheme}://{host}/… ({fingerprint})"
+
+
 class Webhook(models.Model):
     """Where raised and cleared alarms are POSTed as JSON (signed when a secret is set)."""
+
+    AUDIT_MASKS = {"url": masked_url}  # vosadmin.core.audit.snapshot
 
     name = models.CharField(max_length=64, unique=True)
     url = models.URLField(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_tables2 as tables
 
-from vosadmin.alarms.models import Alarm, AlarmRule, Webhook, WebhookDelivery
+from vosadmin.alarms.models import Alarm, AlarmRule, Webhook, WebhookDelivery, masked_url
 from vosadmin.core.tables import ActionsColumn, BooleanColumn, ConsoleTable
 
 
@@ -49,6 +49,7 @@ class AlarmHistoryTable(ConsoleTable):
 
 class WebhookTable(ConsoleTable):
     name = tables.Column(linkify=("alarms:webhook_edit", {"pk": tables.A("pk")}))
+    url = tables.Column(verbose_name="URL")  # masked, and no link (it would carry the token)
     enabled = BooleanColumn()
     secret = tables.Column(verbose_name="Signed", orderable=False)
     actions = ActionsColumn()
@@ -59,6 +60,9 @@ class WebhookTable(ConsoleTable):
 
     def render_secret(self, value: str) -> str:
         return "Yes" if value else "No"
+
+    def render_url(self, value: str) -> str:
+        return masked_url(value)
 
 
 class WebhookDeliveryTable(ConsoleTable):

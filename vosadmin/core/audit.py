@@ -51,9 +51,14 @@ SECRET_FIELDS = ("password", "secret")  # never copied into the operation log
 
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
-    """The audit-relevant field values of a model instance, JSON-friendly."""
-    data = model_to_dict(instance)
-    return {key: _jsonable(value) for key, value in data.items() if key not in SECRET_FIELDS}
+    """The audit-relevant field values of a model instance, JSON-friendly; a field the model
+    names in AUDIT_MASKS is logged as its mask makes it (e.g. an address holding a token)."""
+    masks = getattr(instance, "AUDIT_MASKS", {})
+    return {
+        key: masks[key](value) if key in masks else _jsonable(value)
+        for key, value in model_to_dict(instance).items()
+        if key not in SECRET_FIELDS
+    }
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
