@@ -220,6 +220,7 @@ def test_a_webhook_address_is_shown_without_its_token(client, operator_user, vie
     client.force_login(viewer_user)
     page = client.get("/alarm-webhooks/").content.decode()
     assert "https://hooks.example.net:8443/…" in page
+    assert "<td >No</td>" in page  # Signed: No (it was "—")
     logged = str(AuditLog.objects.get().changes)
     for secret in ("XXXXSECRET", "t0k", "pw@", "services"):
         assert secret not in page and secret not in logged

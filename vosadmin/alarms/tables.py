@@ -51,7 +51,7 @@ class WebhookTable(ConsoleTable):
     name = tables.Column(linkify=("alarms:webhook_edit", {"pk": tables.A("pk")}))
     url = tables.Column(verbose_name="URL")  # masked, and no link (it would carry the token)
     enabled = BooleanColumn()
-    secret = tables.Column(verbose_name="Signed", orderable=False)
+    secret = tables.Column(verbose_name="Signed", orderable=False, empty_values=())
     actions = ActionsColumn()
 
     class Meta(ConsoleTable.Meta):
