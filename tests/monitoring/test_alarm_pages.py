@@ -230,3 +230,18 @@ def test_a_webhook_address_is_shown_without_its_token(client, operator_user, vie
     assert client.post(f"/alarm-webhooks/{hook.pk}/edit/", edit).status_code == 302
     [before, after] = AuditLog.objects.latest("id").changes["url"]
     assert before != after and before.startswith("https://hooks.example.net:8443/… (")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://hooks.example.net", "https://hooks.example.net/…"),
+        ("http://[2001:db8::1]:8080/hook", "http://[2001:db8::1]:8080/…"),
+        ("https://u:p@h.example:99999/x", "https://h.example:99999/…"),  # no such port
+        ("https://u:p@h.example@evil.example/x", "https://evil.example/…"),
+    ],
+)
+def test_a_masked_address_keeps_scheme_and_host(url, shown) -> None:
+    from vosadmin.alarms.models import masked_url
+
+    assert masked_url(url).startswith(f"{shown} (")

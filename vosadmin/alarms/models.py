@@ -137,9 +137,7 @@ def masked_url(url: str) -> str:
     fingerprint of the whole address — chat services put their token in the path, and some
     addresses carry user:password@ (only the edit form, for operators, shows all of it)."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rpartition("@")[2]  # as written: no parsing of a port to fail on
     fingerprint = hashlib.sha256(url.encode()).hexdigest()[:8]
     return f"{parts.scheme}://{host}/… ({fingerprint})"
 
