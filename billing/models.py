@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import ExpressionWrapper, F, Q, Value
+from django.db.models.functions import NullIf
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
@@ -322,9 +323,11 @@ class Rate(models.Model):
             models.CheckConstraint(
                 condition=LessThanOrEqual(
                     ExpressionWrapper(
-                        # longest_call_periods() in SQL (integer division)
+                        # longest_call_periods() in SQL (integer division); a period of 0 is
+                        # NULL here, so billing_rate_period_positive refuses it, not a division
                         F("first_fee")
-                        + F("fee") * ((Value(LONGEST_CALL_S) + F("period") - 1) / F("period")),
+                        + F("fee")
+                        * ((Value(LONGEST_CALL_S) + F("period") - 1) / NullIf(F("period"), 0)),
                         output_field=models.DecimalField(),
                     ),
                     MAX_CALL_FEE,

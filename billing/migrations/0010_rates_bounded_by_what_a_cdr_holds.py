@@ -8,6 +8,7 @@ migration naming the constraint: correct the rate (its fee is a typing error) an
 from decimal import Decimal
 
 import django.db.models.expressions
+import django.db.models.functions
 import django.db.models.lookups
 from django.db import migrations, models
 
@@ -38,7 +39,7 @@ class Migration(migrations.Migration):
                                         models.Value(1),
                                     ),
                                     "/",
-                                    models.F("period"),
+                                    django.db.models.functions.NullIf(models.F("period"), 0),
                                 ),
                             ),
                         ),

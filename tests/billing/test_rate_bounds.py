@@ -72,3 +72,10 @@ def test_the_database_refuses_it_too(group, terms, field) -> None:
         Rate.objects.create(
             rate_group=group, prefix="86", **{k: Decimal(v) for k, v in values.items()}
         )
+
+
+def test_a_period_of_zero_is_refused_by_its_own_constraint(group) -> None:
+    """The bound divides by the period: a zero period is the period constraint's refusal, not
+    a division by zero."""
+    with pytest.raises(IntegrityError, match="billing_rate_period_positive"):
+        Rate.objects.create(rate_group=group, prefix="86", period=0, fee=Decimal(1))
