@@ -221,7 +221,7 @@ class RateGroup(models.Model):
 
 def longest_call_periods(period: int) -> int:
     """⌈LONGEST_CALL_S / period⌉: how many periods the longest call has at most."""
-    return (LONGEST_CALL_S + period - 1) // period
+    return (LONGEST_CALL_S - 1) // period + 1
 
 
 def longest_call_problem(
@@ -323,11 +323,11 @@ class Rate(models.Model):
             models.CheckConstraint(
                 condition=LessThanOrEqual(
                     ExpressionWrapper(
-                        # longest_call_periods() in SQL (integer division); a period of 0 is
-                        # NULL here, so billing_rate_period_positive refuses it, not a division
+                        # longest_call_periods() in SQL (integer division, no sum to overflow
+                        # int4); a period of 0 is NULL here, so billing_rate_period_positive
+                        # refuses it, not a division by zero
                         F("first_fee")
-                        + F("fee")
-                        * ((Value(LONGEST_CALL_S) + F("period") - 1) / NullIf(F("period"), 0)),
+                        + F("fee") * (Value(LONGEST_CALL_S - 1) / NullIf(F("period"), 0) + 1),
                         output_field=models.DecimalField(),
                     ),
                     MAX_CALL_FEE,

@@ -32,14 +32,12 @@ class Migration(migrations.Migration):
                                 "*",
                                 django.db.models.expressions.CombinedExpression(
                                     django.db.models.expressions.CombinedExpression(
-                                        django.db.models.expressions.CombinedExpression(
-                                            models.Value(86400), "+", models.F("period")
-                                        ),
-                                        "-",
-                                        models.Value(1),
+                                        models.Value(86399),
+                                        "/",
+                                        django.db.models.functions.NullIf(models.F("period"), 0),
                                     ),
-                                    "/",
-                                    django.db.models.functions.NullIf(models.F("period"), 0),
+                                    "+",
+                                    models.Value(1),
                                 ),
                             ),
                         ),

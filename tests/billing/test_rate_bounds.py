@@ -79,3 +79,17 @@ def test_a_period_of_zero_is_refused_by_its_own_constraint(group) -> None:
     a division by zero."""
     with pytest.raises(IntegrityError, match="billing_rate_period_positive"):
         Rate.objects.create(rate_group=group, prefix="86", period=0, fee=Decimal(1))
+
+
+PERIOD_MAX = 2_147_483_647  # the period column's (int4) largest value
+
+
+def test_the_longest_period_is_taken_everywhere(admin_api, operator_api, group) -> None:
+    """The bound's ⌈86400 / period⌉ once added the period to 86,399 in int4: a period past
+    2,147,397,248 s was refused with 'integer out of range' though its call costs one fee."""
+    body = {"rate_group": group.pk, "prefix": "86", "period": PERIOD_MAX, "fee": "0.01"}
+    assert admin_api.post("/api/v1/rates/", body, format="json").status_code == 201
+    response = post(operator_api, group, HEADER + f"44,UK,0,0,{PERIOD_MAX},0.01,,,\n")
+    assert response.status_code == 201, response.json()
+    Rate.objects.create(rate_group=group, prefix="1", period=PERIOD_MAX, fee=Decimal("0.01"))
+    assert Rate.objects.count() == 3
