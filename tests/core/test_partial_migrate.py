@@ -1,7 +1,8 @@
-"""`manage.py migrate <app> <migration>` on a database that lacks other apps' tables (a fresh
-one, or one being rolled back) migrates that app: the schedules are synced only once beat's
-and the parameters' tables exist (it failed with "relation
-django_celery_beat_intervalschedule does not exist")."""
+"""`manage.py migrate <app> <migration>` on a database whose beat or core schema is not
+current — missing (a fresh database) or older than the models (beat rolled back) — migrates
+that app: the schedules are synced only once those schemas are current (it failed with
+"relation django_celery_beat_intervalschedule does not exist", then "column
+django_celery_beat_periodictask.clocked_id does not exist")."""
 
 from __future__ import annotations
 
@@ -30,3 +31,11 @@ def test_one_app_migrates_alone_then_everything_syncs_the_schedules(fresh_databa
     from vosadmin.core.schedules import SCHEDULES
 
     assert tasks.stdout.strip().splitlines()[-1] == str(len(SCHEDULES))
+
+
+def test_beat_rolled_back_then_forward_again(fresh_database_url) -> None:
+    assert manage(fresh_database_url, "migrate").returncode == 0
+    back = manage(fresh_database_url, "migrate", "django_celery_beat", "0008")
+    assert back.returncode == 0, back.stderr[-2000:]
+    forward = manage(fresh_database_url, "migrate")
+    assert forward.returncode == 0, forward.stderr[-2000:]

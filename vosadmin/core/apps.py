@@ -23,14 +23,18 @@ class CoreConfig(AppConfig):
 
 
 def sync_schedules_after_migrate(using: str = "default", **kwargs: object) -> None:
-    """Keep beat's PeriodicTask rows in step with the code after every migrate — once the
-    tables it reads and writes exist (`migrate <app> <migration>` may not have made them)."""
+    """Keep beat's PeriodicTask rows in step with the code after every migrate — once beat's
+    and core's schemas are current: `migrate <app> <migration>` may have left their tables
+    missing (a fresh database) or older than the models (a rollback)."""
     from django.db import connections
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+    from django.db.migrations.executor import MigrationExecutor
 
-    from vosadmin.core.models import ParameterValue
     from vosadmin.core.schedules import sync_periodic_tasks
 
-    needed = {model._meta.db_table for model in (IntervalSchedule, PeriodicTask, ParameterValue)}
-    if needed <= set(connections[using].introspection.table_names()):
+    executor = MigrationExecutor(connections[using])
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if not any(migration.app_label in SCHEDULE_APPS for migration, _ in pending):
         sync_periodic_tasks()
+
+
+SCHEDULE_APPS = ("django_celery_beat", "core")  # the tables sync_periodic_tasks reads and writes
