@@ -75,6 +75,15 @@ class TestAlarmRuleApi(ApiCrudTests):
         response = admin_api.post(self.api_url, data, format="json")
         assert response.status_code == 201, response.json()
 
+    def test_a_type_changed_alone_is_checked_against_the_threshold_kept(self, admin_api) -> None:
+        """A balance floor of -50 is fine; the same rule made an ASR floor is not."""
+        rule = AlarmRule.objects.create(name="b", type=Type.BALANCE, threshold=Decimal(-50))
+        url = f"{self.api_url}{rule.pk}/"
+        response = admin_api.patch(url, {"type": "routing_asr"}, format="json")
+        assert response.status_code == 400 and "threshold" in response.json(), response.json()
+        rule.refresh_from_db()
+        assert rule.type == Type.BALANCE
+
 
 class TestAlarmRulePages(PageCrudTests):
     model = AlarmRule
@@ -93,6 +102,16 @@ class TestAlarmRulePages(PageCrudTests):
 
     def make(self) -> AlarmRule:
         return make_rule()
+
+    def test_a_threshold_outside_its_types_range_is_refused_by_the_form(
+        self, client, users
+    ) -> None:
+        client.force_login(users[self.writer])
+        data = {**self.form_data, "type": "mapping_asr", "threshold": "150"}
+        response = client.post(f"{self.list_url}add/", data)
+        assert response.status_code == 200
+        assert "from 0 to 100" in str(response.context["form"].errors["threshold"])
+        assert not AlarmRule.objects.exists()
 
 
 class TestWebhookPages(PageCrudTests):
