@@ -27,6 +27,22 @@ logger = logging.getLogger(__name__)
 
 ACCOUNT_RELOAD_DELAY = 0.1  # seconds during which account notifications share one reload
 NO_LOCK = contextlib.nullcontext()
+LIVE_STATE_KINDS = ("registration", "current_call")  # notified, but not configuration
+# What a full load reloads again if notified while it ran (accounts have their own guard,
+# `_charged_during_load`; an unknown kind is a full load itself).
+RELOADED_AGAIN_KINDS = frozenset(
+    {
+        "phone",
+        "parameter",
+        "mapping_gateway",
+        "routing_gateway",
+        "blacklist_group",
+        "blacklist_number",
+        "whitelist",
+        "dynamic_blacklist",
+        "rate_group",
+    }
+)
 
 _T = TypeVar("_T")
 
@@ -108,9 +124,21 @@ class ConfigCache:
         self._account_reload: asyncio.Future[None] | None = None
         # One set per account query in flight: the accounts this node charged meanwhile.
         self._charged_during_load: list[set[int]] = []
+        # One list per full load in flight: the changes notified meanwhile, which its snapshot
+        # may predate; they are reloaded again once the snapshot is in place.
+        self._notified_during_load: list[list[tuple[str, str, Any]]] = []
 
     async def load_all(self) -> None:
         """Load everything (at start, and as the periodic safety net)."""
+        notified: list[tuple[str, str, Any]] = []
+        self._notified_during_load.append(notified)
+        try:
+            await self._load_all()
+        finally:
+            self._notified_during_load.remove(notified)
+        await self._reload_again(notified)
+
+    async def _load_all(self) -> None:
         loop = asyncio.get_running_loop()
 
         def run(function: Callable[[], _T]) -> asyncio.Future[_T]:
@@ -148,6 +176,18 @@ class ConfigCache:
 
     async def apply_notification(self, kind: str, action: str, key: Any) -> None:
         """Reload what a NOTIFY says changed (unknown kinds: everything)."""
+        if kind in RELOADED_AGAIN_KINDS:
+            for notified in self._notified_during_load:
+                notified.append((kind, action, key))
+        if not await self._locked_reload(kind, action, key):
+            return
+        try:
+            self.on_change(kind, key)
+        except Exception:
+            logger.exception("acting on the change of %s %s failed", kind, key)
+
+    async def _locked_reload(self, kind: str, action: str, key: Any) -> bool:
+        """`_reload`, serialised per kind; False (logged) if it failed."""
         # Accounts are not serialised: their reloads are coalesced instead (_reload_accounts).
         lock = self._locks.setdefault(kind, asyncio.Lock()) if kind != "account" else NO_LOCK
         async with lock:
@@ -155,11 +195,18 @@ class ConfigCache:
                 await self._reload(kind, action, key)
             except Exception as error:
                 logger.warning("reload of %s %s failed: %s", kind, key, error)
-                return
-        try:
-            self.on_change(kind, key)
-        except Exception:
-            logger.exception("acting on the change of %s %s failed", kind, key)
+                return False
+        return True
+
+    async def _reload_again(self, notified: list[tuple[str, str, Any]]) -> None:
+        """Reload, once each, the changes notified while a full load ran: its snapshot of
+        them may be older than what their own reload had put in place (a release would
+        block again, a new entry would not block, until the next full refresh)."""
+        done: list[tuple[str, str, Any]] = []
+        for change in notified:
+            if change not in done:
+                done.append(change)
+                await self._locked_reload(*change)
 
     async def _reload(self, kind: str, action: str, key: Any) -> None:
         loop = asyncio.get_running_loop()
@@ -190,7 +237,7 @@ class ConfigCache:
             config.rate_tables = await self._reload_by_id(
                 store.load_rate_tables, config.rate_tables, key
             )
-        elif kind not in ("registration", "current_call"):  # live state, not configuration
+        elif kind not in LIVE_STATE_KINDS:
             await self.load_all()
 
     def apply_balances(self, balances: dict[int, Decimal]) -> None:
