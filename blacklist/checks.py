@@ -14,7 +14,8 @@ layout and the read rules are docs/adr/0003-redis-keys.md:
   removes them (their run restarts from zero), so a repeated run finds nothing.
 - concurrent abuse: one Lua script takes the peaks recorded since the last check, keeps those
   over LIMIT (strictly), and re-seeds the peaks from the calls in progress now (only the callers
-  over LIMIT need re-seeding; see TAKE_CONCURRENCY_PEAKS).
+  over LIMIT need re-seeding; see TAKE_CONCURRENCY_PEAKS); the callers over LIMIT now are found
+  too (after a lowered LIMIT they have no peak over it).
 
 Numbers on the system white list (exact or prefix) are never listed. An active entry per
 (number, type) is never duplicated: `blacklist.entries.list_numbers` inserts with ON CONFLICT
@@ -66,11 +67,16 @@ return found
 # Re-seeding copies only the callers whose calls in progress are over LIMIT: any other caller
 # can only cross it with a new call, and the engine's +1 sets its peak to max(peak, now) then.
 # So the script costs O(log N + listed) however many callers `now` holds (ZRANGESTORE: 6.2+).
+# A LIMIT lowered since the last check is the exception: a caller already holding more calls
+# than the new LIMIT has no peak to show it, so the callers over LIMIT in `now` (the re-seeded
+# peaks) are returned too, after the peaks (a caller may be in both).
 TAKE_CONCURRENCY_PEAKS = """
 local over = '(' .. ARGV[1]
 local found = redis.call('ZRANGEBYSCORE', KEYS[1], over, '+inf', 'WITHSCORES')
 redis.call('UNLINK', KEYS[1])
 redis.call('ZRANGESTORE', KEYS[1], KEYS[2], over, '+inf', 'BYSCORE')
+local current = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #current do found[#found + 1] = current[i] end
 return found
 """
 
@@ -173,7 +179,7 @@ def find_concurrency_peaks(
     flat = redis.register_script(TAKE_CONCURRENCY_PEAKS)(
         keys=[CONCURRENT_PEAK_KEY, CONCURRENT_NOW_KEY], args=[settings.limit]
     )
-    return Found(_pairs(flat))
+    return Found(_highest(_pairs(flat)))
 
 
 FINDERS = {
@@ -196,6 +202,14 @@ def drop_whitelisted(findings: list[Finding]) -> list[Finding]:
             exact.add(number)
     starts = tuple(prefixes)
     return [f for f in findings if f.number not in exact and not f.number.startswith(starts)]
+
+
+def _highest(findings: list[Finding]) -> list[Finding]:
+    """One finding per number: the highest count found for it."""
+    highest: dict[str, int] = {}
+    for finding in findings:
+        highest[finding.number] = max(highest.get(finding.number, 0), finding.observed)
+    return [Finding(number, observed) for number, observed in highest.items()]
 
 
 def _pairs(flat: list[str]) -> list[Finding]:

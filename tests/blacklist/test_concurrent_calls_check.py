@@ -72,6 +72,18 @@ def test_peaks_are_reseeded_from_the_calls_in_progress(redis) -> None:
     assert listed() == {"8613900000001": 5, "8613900000003": 4}
 
 
+def test_a_caller_over_a_lowered_limit_is_listed_without_a_new_call(redis) -> None:
+    """Its calls in progress exceed the new LIMIT at the moment of the check."""
+    configure("concurrent", limit=10)
+    hold_calls(redis, "8613900000008", 8)  # long calls, none started after this
+    run_check("concurrent", now=NOW, redis=redis)
+    assert listed() == {}
+    configure("concurrent", limit=5)
+    result = run_check("concurrent", now=NOW + timedelta(seconds=60), redis=redis)
+    assert listed() == {"8613900000008": 8}
+    assert result.found == 1
+
+
 def test_a_caller_still_over_the_limit_is_not_listed_twice(redis) -> None:
     configure("concurrent", limit=3)
     hold_calls(redis, "8613900000001", 5)
