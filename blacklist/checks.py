@@ -83,15 +83,21 @@ return found
 
 @dataclass
 class Found:
-    """What a family's Redis read returned, and the window claims it took to get it."""
+    """What a family's Redis read returned, and what it took to get it: window claims, or
+    the counts it removed from a sorted set (`taken_from`: the no-answer runs, the peaks)."""
 
     findings: list[Finding] = field(default_factory=list)
     claims: list[str] = field(default_factory=list)
+    taken_from: str = ""
 
     def release(self, redis: redis_py.Redis) -> None:
-        """Give the claimed windows back, so a later run reads them again."""
+        """Give back what the read took, so a later run finds it again: the claimed windows,
+        and the counts taken (each at least as high as it was)."""
         if self.claims:
             redis.delete(*self.claims)
+        if self.taken_from and self.findings:
+            counts = {finding.number: finding.observed for finding in self.findings}
+            redis.zadd(self.taken_from, counts, gt=True)
 
 
 @dataclass
@@ -169,7 +175,7 @@ def find_no_answer_runs(
     flat = redis.register_script(TAKE_NO_ANSWER_RUNS)(
         keys=[NO_ANSWER_RUN_KEY], args=[settings.limit]
     )
-    return Found(_pairs(flat))
+    return Found(_pairs(flat), taken_from=NO_ANSWER_RUN_KEY)
 
 
 def find_concurrency_peaks(
@@ -179,7 +185,7 @@ def find_concurrency_peaks(
     flat = redis.register_script(TAKE_CONCURRENCY_PEAKS)(
         keys=[CONCURRENT_PEAK_KEY, CONCURRENT_NOW_KEY], args=[settings.limit]
     )
-    return Found(_highest(_pairs(flat)))
+    return Found(_highest(_pairs(flat)), taken_from=CONCURRENT_PEAK_KEY)
 
 
 FINDERS = {

@@ -6,12 +6,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import DatabaseError, connection
 
 from blacklist.checks import run_check
 from blacklist.entries import Finding, Listing, list_numbers
 from blacklist.models import DynamicBlacklistEntry
 from tests.blacklist.conftest import NOW, configure, make_entry
-from tests.blacklist.engine_counters import call_admitted, count_attempts
+from tests.blacklist.engine_counters import (
+    call_admitted,
+    call_ended,
+    count_attempts,
+    count_unanswered,
+)
+from tests.blacklist.test_malicious_call_checks import REFUSE_INSERTS, TABLE
 from tests.helpers import in_threads
 
 INTERVAL = 600
@@ -78,3 +85,34 @@ def test_the_database_is_the_final_guard_against_racing_inserts() -> None:
     results = in_threads(lambda: list_numbers(reversed(findings), listing))
     assert sum(len(ids) for ids in results) == 200
     assert DynamicBlacklistEntry.objects.filter(active=True).count() == 200
+
+
+def count_no_answer_run(redis, number: str) -> None:
+    count_unanswered(redis, number, 9)
+
+
+def peak_at_nine_calls(redis, number: str) -> None:
+    for _ in range(9):
+        call_admitted(redis, number)
+    for _ in range(9):
+        call_ended(redis, number)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("entry_type", "count"),
+    [("no_answer", count_no_answer_run), ("concurrent", peak_at_nine_calls)],
+)
+def test_a_failed_run_gives_back_what_it_took(redis, entry_type, count) -> None:
+    """The no-answer and concurrency reads take their counts out of Redis: a run whose write
+    fails must put them back, or the abuser it found is never listed."""
+    configure(entry_type, limit=5)
+    count(redis, "8613900000001")
+    with connection.cursor() as cursor:
+        cursor.execute(REFUSE_INSERTS)
+        with pytest.raises(DatabaseError, match="refused"):
+            run_check(entry_type, now=NOW, redis=redis)
+        cursor.execute(f"DROP TRIGGER refuse ON {TABLE}")
+    run_check(entry_type, now=NOW + timedelta(seconds=60), redis=redis)
+    entries = DynamicBlacklistEntry.objects.filter(type=entry_type, active=True)
+    assert dict(entries.values_list("number", "observed")) == {"8613900000001": 9}
