@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 ACCOUNT_RELOAD_DELAY = 0.1  # seconds during which account notifications share one reload
 NO_LOCK = contextlib.nullcontext()
 LIVE_STATE_KINDS = ("registration", "current_call")  # notified, but not configuration
+# Kinds whose reload replaces all the static lists at once, whatever the key: they share one
+# reload (and its lock), so an older reload never lands after a newer one.
+LIST_KINDS = ("blacklist_group", "blacklist_number", "whitelist")
 # What a full load reloads again if notified while it ran (accounts have their own guard,
 # `_charged_during_load`; an unknown kind is a full load itself).
 RELOADED_AGAIN_KINDS = frozenset(
@@ -109,7 +112,9 @@ class ConfigCache:
     """Owns a `Config` and reloads parts of it in an executor.
 
     Reloads of one kind are serialised; a notification that arrives while a reload of its kind
-    runs schedules one more reload, so the last committed change always lands.
+    runs schedules one more reload, so the last committed change always lands. The list kinds
+    are one kind here, and their notifications that wait share that one more reload (deleting
+    a group notifies once per number).
     `on_change(kind, key)` lets the engine react (e.g. drop a deleted phone's binding).
     """
 
@@ -120,6 +125,7 @@ class ConfigCache:
         self.executor = executor
         self.on_change = on_change or (lambda kind, key: None)
         self._locks: dict[str, asyncio.Lock] = {}
+        self._lists_reload: asyncio.Future[None] | None = None  # the one waiting to start
         self._pending_accounts: set[int] = set()
         self._account_reload: asyncio.Future[None] | None = None
         # One set per account query in flight: the accounts this node charged meanwhile.
@@ -188,8 +194,10 @@ class ConfigCache:
 
     async def _locked_reload(self, kind: str, action: str, key: Any) -> bool:
         """`_reload`, serialised per kind; False (logged) if it failed."""
-        # Accounts are not serialised: their reloads are coalesced instead (_reload_accounts).
-        lock = self._locks.setdefault(kind, asyncio.Lock()) if kind != "account" else NO_LOCK
+        # Accounts and lists are not serialised here: their reloads are coalesced instead
+        # (_reload_accounts, _queue_lists_reload).
+        coalesced = kind == "account" or kind in LIST_KINDS
+        lock = NO_LOCK if coalesced else self._locks.setdefault(kind, asyncio.Lock())
         async with lock:
             try:
                 await self._reload(kind, action, key)
@@ -198,15 +206,30 @@ class ConfigCache:
                 return False
         return True
 
+    def _queue_lists_reload(self) -> asyncio.Future[None]:
+        """The lists reload that has not started yet, which every list notification from now
+        until it starts shares (one is queued if there is none)."""
+        if self._lists_reload is None:
+            self._lists_reload = asyncio.ensure_future(self._reload_lists())
+        return self._lists_reload
+
+    async def _reload_lists(self) -> None:
+        async with self._locks.setdefault("lists", asyncio.Lock()):
+            self._lists_reload = None  # notifications from now on need the next reload
+            self.config.lists = await asyncio.get_running_loop().run_in_executor(
+                self.executor, store.load_lists
+            )
+
     async def _reload_again(self, notified: list[tuple[str, str, Any]]) -> None:
         """Reload, once each, the changes notified while a full load ran: its snapshot of
         them may be older than what their own reload had put in place (a release would
-        block again, a new entry would not block, until the next full refresh)."""
-        done: list[tuple[str, str, Any]] = []
+        block again, a new entry would not block, until the next full refresh). Together, so
+        that the list kinds share one reload; each kind's lock keeps its own order."""
+        changes: list[tuple[str, str, Any]] = []
         for change in notified:
-            if change not in done:
-                done.append(change)
-                await self._locked_reload(*change)
+            if change not in changes:
+                changes.append(change)
+        await asyncio.gather(*(self._locked_reload(*change) for change in changes))
 
     async def _reload(self, kind: str, action: str, key: Any) -> None:
         loop = asyncio.get_running_loop()
@@ -227,8 +250,8 @@ class ConfigCache:
             config.set_routing_gateways(
                 await loop.run_in_executor(self.executor, store.load_routing_gateways)
             )
-        elif kind in ("blacklist_group", "blacklist_number", "whitelist"):
-            config.lists = await loop.run_in_executor(self.executor, store.load_lists)
+        elif kind in LIST_KINDS:
+            await asyncio.shield(self._queue_lists_reload())
         elif kind == "dynamic_blacklist":
             await self._reload_dynamic_entry(key)
         elif kind == "account":

@@ -54,3 +54,62 @@ def test_a_release_notified_during_a_full_refresh_stays_released(monkeypatch) ->
         assert cache.config.dynamic.blocking_type(NUMBER, (TYPE,), 0) is None
 
     asyncio.run(scenario())
+
+
+class SlowLists:
+    """`store.load_lists` whose first call waits for `resume`; each call returns a new Lists."""
+
+    def __init__(self) -> None:
+        self.started, self.resume = threading.Event(), threading.Event()
+        self.loaded: list[Lists] = []
+
+    def __call__(self) -> Lists:
+        lists = Lists(global_groups=(len(self.loaded),))
+        self.loaded.append(lists)
+        if len(self.loaded) == 1:
+            self.started.set()
+            self.resume.wait(5)
+        return lists
+
+
+def test_list_notifications_during_a_reload_share_the_next_one(monkeypatch) -> None:
+    """Deleting a group of many numbers notifies once per number: the engine reloads the
+    lists as a whole, so all the notifications that wait need one reload, not one each."""
+    load_lists = SlowLists()
+    monkeypatch.setattr(store, "load_lists", load_lists)
+
+    async def scenario() -> None:
+        cache = ConfigCache(ThreadPoolExecutor(2))
+        first = asyncio.ensure_future(cache.apply_notification("blacklist_number", "delete", 1))
+        await asyncio.get_running_loop().run_in_executor(None, load_lists.started.wait, 5)
+        waiting = [
+            asyncio.ensure_future(cache.apply_notification("blacklist_number", "delete", key))
+            for key in range(2, 200)
+        ]
+        await asyncio.sleep(0.05)
+        load_lists.resume.set()
+        await asyncio.gather(first, *waiting)
+        assert cache.config.lists is load_lists.loaded[-1]
+
+    asyncio.run(scenario())
+    assert len(load_lists.loaded) == 2
+
+
+def test_an_older_list_reload_never_replaces_a_newer_one(monkeypatch) -> None:
+    """Static numbers and the white list are one `Lists`: a reload for a number that started
+    before a white-list change committed must not finish after the white list's own reload
+    and put the older lists back."""
+    load_lists = SlowLists()
+    monkeypatch.setattr(store, "load_lists", load_lists)
+
+    async def scenario() -> None:
+        cache = ConfigCache(ThreadPoolExecutor(2))
+        number = asyncio.ensure_future(cache.apply_notification("blacklist_number", "create", 1))
+        await asyncio.get_running_loop().run_in_executor(None, load_lists.started.wait, 5)
+        whitelist = asyncio.ensure_future(cache.apply_notification("whitelist", "create", 1))
+        await asyncio.sleep(0.05)
+        load_lists.resume.set()
+        await asyncio.gather(number, whitelist)
+        assert cache.config.lists is load_lists.loaded[-1]
+
+    asyncio.run(scenario())
