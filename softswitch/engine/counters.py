@@ -28,16 +28,20 @@ CONCURRENT_NOW = CONCURRENT_NOW_KEY
 CONCURRENT_PEAK = CONCURRENT_PEAK_KEY
 NO_ANSWER_RUN = NO_ANSWER_RUN_KEY
 
-# KEYS: now, peak, node hash. ARGV: caller, delta, caller, delta, ... (increments first).
+# KEYS: now, peak, node hash. ARGV: caller, rise, net, caller, rise, net, ... where `rise` is
+# the most calls the caller had in progress above its count at the start of the batch, and
+# `net` the change of that count: the peak is at least now + rise, never more (calls that
+# started and ended one after another within a batch were not simultaneous).
 APPLY_CONCURRENCY = """
-for i = 1, #ARGV, 2 do
-  local member, delta = ARGV[i], tonumber(ARGV[i + 1])
-  local now = tonumber(redis.call('ZINCRBY', KEYS[1], delta, member))
-  local mine = redis.call('HINCRBY', KEYS[3], member, delta)
-  if delta > 0 then
+for i = 1, #ARGV, 3 do
+  local member, rise, net = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  if rise > 0 then
+    local highest = tonumber(redis.call('ZSCORE', KEYS[1], member) or '0') + rise
     local peak = tonumber(redis.call('ZSCORE', KEYS[2], member) or '0')
-    if now > peak then redis.call('ZADD', KEYS[2], now, member) end
+    if highest > peak then redis.call('ZADD', KEYS[2], highest, member) end
   end
+  local now = tonumber(redis.call('ZINCRBY', KEYS[1], net, member))
+  local mine = redis.call('HINCRBY', KEYS[3], member, net)
   if now <= 0 then redis.call('ZREM', KEYS[1], member) end
   if mine <= 0 then redis.call('HDEL', KEYS[3], member) end
 end
@@ -86,7 +90,7 @@ class Tallies:
     key_ttls: dict[str, int] = field(default_factory=dict)
     no_answer: dict[str, tuple[bool, int]] = field(default_factory=dict)  # callee → (reset, +n)
     concurrency: Counter[str] = field(default_factory=Counter)  # started − ended per caller
-    started: Counter[str] = field(default_factory=Counter)
+    rise: Counter[str] = field(default_factory=Counter)  # highest `concurrency` reached
     security: dict[str, Counter[str]] = field(default_factory=dict)
     gauges: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -94,7 +98,7 @@ class Tallies:
         return not (
             self.attempts
             or self.no_answer
-            or self.started
+            or self.rise
             or self.concurrency
             or self.security
             or self.gauges
@@ -110,7 +114,9 @@ class Tallies:
             self.no_answer[callee] = (
                 newer if newer and newer[0] else (reset, count + (newer or (0, 0))[1])
             )
-        self.started.update(older.started)
+        for caller in older.rise.keys() | older.concurrency.keys():
+            before = older.concurrency[caller]
+            self.rise[caller] = max(older.rise[caller], before + self.rise[caller])
         self.concurrency.update(older.concurrency)
         for key, counts in older.security.items():
             self.security.setdefault(key, Counter()).update(counts)
@@ -143,7 +149,9 @@ class Counters:
 
     def call_started(self, caller: str) -> None:
         """An admitted call: one more in progress for the caller."""
-        self.tallies.started[caller] += 1
+        tallies = self.tallies
+        tallies.concurrency[caller] += 1
+        tallies.rise[caller] = max(tallies.rise[caller], tallies.concurrency[caller])
 
     def call_ended(self, caller: str) -> None:
         """An admitted call ended."""
@@ -220,15 +228,13 @@ class Counters:
             pipe.eval(ADD_SCORES, 1, NO_ANSWER_RUN, 0, *grown)
 
     def _queue_concurrency(self, pipe: Any, tallies: Tallies) -> None:
-        # Starts first, so a call that started and ended within one flush still raises the peak.
-        ups = [item for caller, count in tallies.started.items() for item in (caller, count)]
-        downs = [
+        changes = [
             item
-            for caller, count in tallies.concurrency.items()
-            if count
-            for item in (caller, count)
+            for caller in tallies.rise.keys() | tallies.concurrency.keys()
+            if tallies.rise[caller] or tallies.concurrency[caller]
+            for item in (caller, tallies.rise[caller], tallies.concurrency[caller])
         ]
-        if ups or downs:
+        if changes:
             pipe.eval(
-                APPLY_CONCURRENCY, 3, CONCURRENT_NOW, CONCURRENT_PEAK, self.node_key, *ups, *downs
+                APPLY_CONCURRENCY, 3, CONCURRENT_NOW, CONCURRENT_PEAK, self.node_key, *changes
             )

@@ -81,6 +81,44 @@ def test_concurrency_now_and_peak(redis_client) -> None:
     assert redis_client.zscore("vosadmin:bl:concurrent:peak", "1001") == 3
 
 
+def test_calls_one_after_another_within_a_flush_were_never_simultaneous(redis_client) -> None:
+    """Calls that start and end within one flush (e.g. refused at once by every gateway)
+    raise the peak only as far as they overlapped: here one at a time, on top of one call
+    already in progress."""
+    run(flushed(lambda c: c.call_started("1001")))
+
+    def one_at_a_time(counters: Counters) -> None:
+        for _ in range(5):
+            counters.call_started("1001")
+            counters.call_ended("1001")
+
+    run(flushed(one_at_a_time))
+    assert redis_client.zscore("vosadmin:bl:concurrent:now", "1001") == 1
+    assert redis_client.zscore("vosadmin:bl:concurrent:peak", "1001") == 2
+
+
+def test_the_peak_of_tallies_kept_through_an_outage(redis_client) -> None:
+    """Tallies a failed flush kept are merged in order: their overlap is kept exactly."""
+
+    async def scenario() -> None:
+        counters = Counters(unreachable_redis(), "node1")
+        for _ in range(2):
+            counters.call_started("1001")
+        counters.call_ended("1001")
+        assert not await counters.flush()
+        counters.call_ended("1001")
+        for _ in range(3):
+            counters.call_started("1001")
+            counters.call_ended("1001")
+        counters.redis = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        assert await counters.flush()
+        await counters.redis.aclose()
+
+    run(scenario())
+    assert redis_client.zscore("vosadmin:bl:concurrent:now", "1001") is None
+    assert redis_client.zscore("vosadmin:bl:concurrent:peak", "1001") == 2
+
+
 def test_calls_of_a_dead_node_are_forgotten_when_it_restarts(redis_client) -> None:
     run(flushed(lambda c: [c.call_started("1001") for _ in range(2)], node="a"))
     run(flushed(lambda c: c.call_started("1001"), node="b"))
