@@ -110,7 +110,7 @@ class CallAdmission:
     ) -> None:
         """Phones are digest-challenged (407) and must be registered."""
         header = request.headers.get("proxy-authorization")
-        verdict = self.switch.authenticate(header, "INVITE", phone, flow.ip)
+        verdict = self.switch.authenticate(header, request, phone, flow.ip)
         if verdict is None:
             return self._challenge(request, flow, stale=False)
         if verdict in (DigestResult.STALE, DigestResult.REPLAY, DigestResult.BAD_NONCE):

@@ -28,6 +28,7 @@ from softswitch.sip.digest import (
     DigestResult,
     parse_credentials,
 )
+from softswitch.sip.errors import SipParseError
 from softswitch.sip.fields import Via
 from softswitch.sip.ids import IdGenerator
 from softswitch.sip.message import Message, Request, Response, build_response
@@ -325,21 +326,23 @@ class Switch:
         )
 
     def authenticate(
-        self, header: str | None, method: str, phone: PhoneAccount, ip: str
+        self, header: str | None, request: Request, phone: PhoneAccount, ip: str
     ) -> DigestResult | None:
-        """Check a phone's digest credentials (an Authorization or Proxy-Authorization
-        value): None without any. A source whose credentials pass stops counting towards its
-        suspension."""
+        """Check a phone's digest credentials for a request (its Authorization or
+        Proxy-Authorization value): None without any. A source whose credentials pass stops
+        counting towards its suspension."""
         if header is None:
             return None
         credentials = parse_credentials(header)
         if credentials is None or credentials.username != phone.e164:
             return DigestResult.MALFORMED
+        if not names_request_uri(credentials.uri, request):
+            return DigestResult.MISMATCH
         verdict = self.authenticator.verify(
             credentials,
-            method=method,
+            method=request.method,
             realm=self.realm,
-            request_uri=credentials.uri,
+            request_uri=credentials.uri,  # the same URI as the Request-URI: checked above
             now=self.clock.now(),
             password=phone.password,
         )
@@ -390,3 +393,12 @@ class Switch:
     def close_connection(self, connection_id: int | None) -> None:
         """Close a TCP connection the way SS_TCP_CLOSE_RESET says."""
         self._close_tcp(connection_id, self.parameter("SS_TCP_CLOSE_RESET"))
+
+
+def names_request_uri(digest_uri: str, request: Request) -> bool:
+    """Whether a digest `uri` names the request's Request-URI (RFC 7616 §3.4.6), both
+    parsed as the request line was, so that spelling differences do not matter."""
+    try:
+        return parse_uri(digest_uri) == request.uri
+    except SipParseError:
+        return False

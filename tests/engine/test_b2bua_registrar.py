@@ -156,3 +156,31 @@ def test_failures_another_worker_counted_add_up_to_a_suspension(b2bua, phone, ca
     assert [handset.register("1001", "wrong") for _ in range(2)] == [403, 403]
     switch.switch.on_peer(peer_failure)
     assert handset.register("1001", "pw-1001") is None  # suspended: 2 here + 1 there
+
+
+def test_credentials_for_another_request_uri_do_not_authenticate_an_invite(b2bua, phone) -> None:
+    """RFC 2617 §3.2.2.5, RFC 7616 §3.4.6: the digest `uri` must name the Request-URI. Else
+    whoever sees a phone's INVITE can send its Proxy-Authorization, unused, with another
+    callee in the Request-URI: a call the phone never placed, billed to it."""
+    gateway = RoutingGateway.objects.create(
+        name="VENDOR", host="203.0.113.5", port=5090, prefixes=["44", "900"]
+    )
+    switch = b2bua()
+    vendor = switch.gateway(gateway.host, gateway.port)
+    handset = switch.phone(PHONE_IP)
+    assert handset.register("1001", "pw-1001") == 200
+    first = handset.invite("4420790000", "1001")
+    challenge = handset.take(407)
+    handset.ack(first, challenge)
+    authorization = build_authorization(
+        parse_challenge(challenge.headers.get("proxy-authenticate")),
+        method="INVITE",
+        uri=str(first.uri),
+        username="1001",
+        password="pw-1001",
+        cnonce="c1",
+    )
+    forged = handset.invite("9005550100", "1001", after=first, authorization=authorization)
+    handset.ack(forged, handset.take(403))
+    assert not vendor.received("INVITE")
+    assert switch.cdr("9005550100")["end_reason"] == str(Reason.AUTHENTICATION_FAILED)
