@@ -222,6 +222,9 @@ class Registrar:
         if outcome is Outcome.REJECT:
             switch.respond(server, 403, reason="Already registered from another contact")
             return
+        if outcome is Outcome.INVALID:
+            switch.respond(server, 400, reason="Contact * needs Expires: 0")
+            return
         if outcome is Outcome.REMOVE:
             if existing and (wanted.wildcard or existing.contact == wanted.contact):
                 self.unbind(phone.id, close=False)

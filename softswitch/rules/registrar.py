@@ -39,6 +39,7 @@ class Outcome(enum.Enum):
     BIND = "bind"  # no live binding
     KICK = "kick"  # another contact is bound: replace it (SS_ENDPOINT_REGISTER_REPLACE On)
     REJECT = "reject"  # another contact is bound: 403 (SS_ENDPOINT_REGISTER_REPLACE Off)
+    INVALID = "invalid"  # Contact: * with an expiry other than 0: 400 (RFC 3261 §10.3 step 6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,8 @@ def decide(
     existing: Binding | None, request: RegisterRequest, replace: bool, now: float
 ) -> Outcome:
     """The outcome of a REGISTER for an account whose binding is `existing`."""
+    if request.wildcard and request.requested_expires != 0:
+        return Outcome.INVALID
     if request.wildcard or request.requested_expires == 0:
         return Outcome.REMOVE
     if request.contact is None:

@@ -215,12 +215,30 @@ class Phone(Caller):
         )
         return self.invite(callee, e164, after=first, authorization=authorization)
 
-    def register(self, e164: str, password: str, expires: int = 3600) -> int | None:
+    def register(
+        self, e164: str, password: str, expires: int | None = 3600, **options: Any
+    ) -> int | None:
         """REGISTER, answer the challenge; the final status (None: the switch kept silent)."""
-        request = self._register(e164, expires, cseq=1)
+        final = self.registration(e164, password, expires, **options)
+        return None if final is None else final.status_code
+
+    def registration(
+        self,
+        e164: str,
+        password: str,
+        expires: int | None = 3600,
+        *,
+        contact: str | None = None,
+        call_id: str | None = None,
+        cseq: int = 1,
+    ) -> Response | None:
+        """REGISTER at `cseq`, answer a 401 at the next CSeq; the final response (None: the
+        switch kept silent). `expires` None sends no Expires header; `contact` is the Contact
+        header's value instead of this phone's address ("" sends none)."""
+        request = self._register(e164, expires, cseq, call_id, contact=contact)
         challenge = self._final(request)
         if challenge is None or challenge.status_code != 401:
-            return None if challenge is None else challenge.status_code
+            return challenge
         parsed = parse_challenge(challenge.headers.get_all("www-authenticate")[0])
         assert parsed is not None
         authorization = build_authorization(
@@ -231,16 +249,17 @@ class Phone(Caller):
             password=password,
             cnonce=self.ids.tag(),
         )
-        final = self._final(self._register(e164, expires, 2, request.call_id, authorization))
-        return None if final is None else final.status_code
+        retry = self._register(e164, expires, cseq + 1, request.call_id, authorization, contact)
+        return self._final(retry)
 
     def _register(
         self,
         e164: str,
-        expires: int,
+        expires: int | None,
         cseq: int,
         call_id: str | None = None,
         authorization: str | None = None,
+        contact: str | None = None,
     ) -> Request:
         account = SipUri(host=SWITCH[0], user=e164)
         request = new_request(
@@ -254,7 +273,12 @@ class Phone(Caller):
             cseq=cseq,
             contact=self.contact(e164),
         )
-        request.headers.add("Expires", str(expires))
+        if contact is not None:
+            request.headers.remove("Contact")
+            if contact:
+                request.headers.add("Contact", contact)
+        if expires is not None:
+            request.headers.add("Expires", str(expires))
         if authorization is not None:
             request.headers.add("Authorization", authorization)
         self.send(request)

@@ -184,3 +184,21 @@ def test_credentials_for_another_request_uri_do_not_authenticate_an_invite(b2bua
     handset.ack(forged, handset.take(403))
     assert not vendor.received("INVITE")
     assert switch.cdr("9005550100")["end_reason"] == str(Reason.AUTHENTICATION_FAILED)
+
+
+def bound_contact(switch) -> str | None:
+    binding = switch.switch.registrar.bindings.get(switch.switch.config.phones_by_number["1001"].id)
+    return None if binding is None else binding.contact
+
+
+@pytest.mark.parametrize("expires", [3600, None])
+def test_contact_star_without_expires_0_is_a_bad_request(b2bua, phone, expires) -> None:
+    """RFC 3261 §10.3 step 6: 'Contact: *' with an expiry other than 0 (or none) is 400,
+    and no binding is removed."""
+    switch = b2bua()
+    handset = switch.phone(PHONE_IP)
+    assert handset.register("1001", "pw-1001") == 200
+    assert handset.register("1001", "pw-1001", expires, contact="*") == 400
+    assert bound_contact(switch) == str(handset.contact("1001"))
+    assert handset.register("1001", "pw-1001", 0, contact="*") == 200
+    assert bound_contact(switch) is None

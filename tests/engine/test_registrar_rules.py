@@ -46,7 +46,9 @@ def register(contact: str | None = HOME, expires: int | None = 3600, wildcard: b
         (binding(), register(None), False, Outcome.QUERY),
         (None, register(None), False, Outcome.QUERY),
         (binding(), register(AWAY, expires=0), False, Outcome.REMOVE),  # before any contact test
-        (binding(), register(None, wildcard=True), False, Outcome.REMOVE),
+        (binding(), register(None, expires=0, wildcard=True), False, Outcome.REMOVE),
+        (binding(), register(None, wildcard=True), False, Outcome.INVALID),  # §10.3 step 6
+        (binding(), register(None, expires=None, wildcard=True), False, Outcome.INVALID),
         (None, register(expires=0), True, Outcome.REMOVE),
     ],
 )
