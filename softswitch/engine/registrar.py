@@ -228,7 +228,7 @@ class Registrar:
         if outcome is Outcome.REMOVE:
             if existing and (wanted.wildcard or existing.contact == wanted.contact):
                 self.unbind(phone.id, close=False)
-            switch.respond(server, 200)
+            switch.respond(server, 200, self._contact_headers(self.bindings.get(phone.id), now))
             return
         if outcome is Outcome.QUERY:
             switch.respond(server, 200, self._contact_headers(existing, now))

@@ -62,10 +62,10 @@ def decide(
     """The outcome of a REGISTER for an account whose binding is `existing`."""
     if request.wildcard and request.requested_expires != 0:
         return Outcome.INVALID
+    if request.contact is None and not request.wildcard:
+        return Outcome.QUERY  # whatever the expiry (RFC 3261 §10.3 step 6)
     if request.wildcard or request.requested_expires == 0:
         return Outcome.REMOVE
-    if request.contact is None:
-        return Outcome.QUERY
     if existing is None or not existing.alive(now):
         return Outcome.BIND
     if existing.contact == request.contact:

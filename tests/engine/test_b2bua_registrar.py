@@ -202,3 +202,16 @@ def test_contact_star_without_expires_0_is_a_bad_request(b2bua, phone, expires) 
     assert bound_contact(switch) == str(handset.contact("1001"))
     assert handset.register("1001", "pw-1001", 0, contact="*") == 200
     assert bound_contact(switch) is None
+
+
+def test_a_register_without_contact_is_a_query_whatever_its_expires(b2bua, phone) -> None:
+    """RFC 3261 §10.3 steps 6 and 8: no Contact skips to the answer, a 200 that lists the
+    current bindings; an un-REGISTER of another contact leaves the binding, listed too."""
+    switch = b2bua()
+    handset = switch.phone(PHONE_IP)
+    assert handset.register("1001", "pw-1001", 600) == 200
+    home = f"<{handset.contact('1001')}>;expires=600"
+    for expires, contact in ((0, ""), (0, "<sip:1001@192.0.2.99>"), (None, "")):
+        ok = handset.registration("1001", "pw-1001", expires, contact=contact)
+        assert (ok.status_code, ok.headers.get_all("contact")) == (200, [home])
+    assert bound_contact(switch) == str(handset.contact("1001"))

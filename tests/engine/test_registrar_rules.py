@@ -45,6 +45,7 @@ def register(contact: str | None = HOME, expires: int | None = 3600, wildcard: b
         (binding(), register(AWAY), False, Outcome.REJECT),
         (binding(), register(None), False, Outcome.QUERY),
         (None, register(None), False, Outcome.QUERY),
+        (binding(), register(None, expires=0), False, Outcome.QUERY),  # §10.3 step 6
         (binding(), register(AWAY, expires=0), False, Outcome.REMOVE),  # before any contact test
         (binding(), register(None, expires=0, wildcard=True), False, Outcome.REMOVE),
         (binding(), register(None, wildcard=True), False, Outcome.INVALID),  # §10.3 step 6
