@@ -33,14 +33,15 @@ def account_of(request: Request) -> str | None:
 
 def register_request(request: Request) -> RegisterRequest:
     """What the policy needs from a REGISTER."""
+    order = (request.call_id, request.cseq.number)
     if request.contact_is_wildcard:
-        return RegisterRequest(None, True, request.expires)
+        return RegisterRequest(None, True, request.expires, *order)
     contacts = request.contact
     if not contacts:
-        return RegisterRequest(None, False, request.expires)
+        return RegisterRequest(None, False, request.expires, *order)
     first = contacts[0]
     expires = first.expires if first.expires is not None else request.expires
-    return RegisterRequest(str(first.uri), False, expires)
+    return RegisterRequest(str(first.uri), False, expires, *order)
 
 
 class BindingStore:
@@ -225,6 +226,9 @@ class Registrar:
         if outcome is Outcome.INVALID:
             switch.respond(server, 400, reason="Contact * needs Expires: 0")
             return
+        if outcome is Outcome.OUT_OF_ORDER:
+            switch.respond(server, 400, reason="CSeq out of order")
+            return
         if outcome is Outcome.REMOVE:
             if existing and (wanted.wildcard or existing.contact == wanted.contact):
                 self.unbind(phone.id, close=False)
@@ -256,6 +260,7 @@ class Registrar:
             expires_at=now + granted,
             user_agent=request.user_agent or "",
             call_id=request.call_id,
+            cseq=request.cseq.number,
             connection_id=flow.connection_id,
             next_probe_at=kept.next_probe_at if kept else now + self._probe_interval(),
         )

@@ -21,6 +21,7 @@ class Binding:
     expires_at: float
     user_agent: str = ""
     call_id: str = ""
+    cseq: int | None = None  # of the REGISTER that made it; None: unknown (restored)
     connection_id: int | None = None  # the TCP connection it arrived on
     missed_probes: int = 0
     probe_pending: bool = False
@@ -40,6 +41,7 @@ class Outcome(enum.Enum):
     KICK = "kick"  # another contact is bound: replace it (SS_ENDPOINT_REGISTER_REPLACE On)
     REJECT = "reject"  # another contact is bound: 403 (SS_ENDPOINT_REGISTER_REPLACE Off)
     INVALID = "invalid"  # Contact: * with an expiry other than 0: 400 (RFC 3261 §10.3 step 6)
+    OUT_OF_ORDER = "out_of_order"  # CSeq not above the binding's, same Call-ID: 400 (step 7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,8 @@ class RegisterRequest:
     contact: str | None  # None: no Contact header
     wildcard: bool
     requested_expires: int | None  # from the contact's expires param, else the Expires header
+    call_id: str = ""
+    cseq: int = 0
 
 
 def granted_expiry(requested: int | None, maximum: int) -> int:
@@ -64,6 +68,8 @@ def decide(
         return Outcome.INVALID
     if request.contact is None and not request.wildcard:
         return Outcome.QUERY  # whatever the expiry (RFC 3261 §10.3 step 6)
+    if is_out_of_order(existing, request, now):
+        return Outcome.OUT_OF_ORDER
     if request.wildcard or request.requested_expires == 0:
         return Outcome.REMOVE
     if existing is None or not existing.alive(now):
@@ -71,3 +77,13 @@ def decide(
     if existing.contact == request.contact:
         return Outcome.REFRESH
     return Outcome.KICK if replace else Outcome.REJECT
+
+
+def is_out_of_order(existing: Binding | None, request: RegisterRequest, now: float) -> bool:
+    """Whether a REGISTER for the live binding's contact, in its Call-ID, has a CSeq that is
+    not above the binding's: a delayed request, which must not change it (RFC 3261 §10.3
+    step 7)."""
+    if existing is None or existing.cseq is None or not existing.alive(now):
+        return False
+    same_contact = request.wildcard or existing.contact == request.contact
+    return same_contact and existing.call_id == request.call_id and request.cseq <= existing.cseq

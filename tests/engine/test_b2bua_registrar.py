@@ -215,3 +215,17 @@ def test_a_register_without_contact_is_a_query_whatever_its_expires(b2bua, phone
         ok = handset.registration("1001", "pw-1001", expires, contact=contact)
         assert (ok.status_code, ok.headers.get_all("contact")) == (200, [home])
     assert bound_contact(switch) == str(handset.contact("1001"))
+
+
+def test_an_older_cseq_of_the_same_call_id_does_not_change_the_binding(b2bua, phone) -> None:
+    """RFC 3261 §10.3 step 7: within one Call-ID a REGISTER whose CSeq is not above the
+    binding's is out of order (a delayed one): it fails and the binding stays as it is."""
+    switch = b2bua()
+    handset = switch.phone(PHONE_IP)
+    assert handset.register("1001", "pw-1001", call_id="reg-1", cseq=10) == 200  # CSeq 11
+    assert handset.register("1001", "pw-1001", 0, call_id="reg-1", cseq=5) == 400  # CSeq 6
+    assert handset.register("1001", "pw-1001", 0, call_id="reg-1", cseq=10) == 400  # CSeq 11
+    assert bound_contact(switch) == str(handset.contact("1001"))
+    assert handset.register("1001", "pw-1001", 60, call_id="reg-1", cseq=11) == 200  # CSeq 12
+    assert handset.register("1001", "pw-1001", 0, call_id="reg-2", cseq=1) == 200  # another
+    assert bound_contact(switch) is None

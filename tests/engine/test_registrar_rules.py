@@ -58,6 +58,26 @@ def test_decide(existing, request_, replace, outcome) -> None:
 
 
 @pytest.mark.parametrize(
+    ("call_id", "cseq", "contact", "outcome"),
+    [
+        ("reg-1", 4, HOME, Outcome.OUT_OF_ORDER),  # a delayed REGISTER of the binding's Call-ID
+        ("reg-1", 5, HOME, Outcome.OUT_OF_ORDER),
+        ("reg-1", 6, HOME, Outcome.REFRESH),
+        ("reg-2", 1, HOME, Outcome.REFRESH),  # another Call-ID: a phone restarted
+        ("reg-1", 4, AWAY, Outcome.KICK),  # another contact: another binding (§10.3 step 7)
+    ],
+)
+def test_an_out_of_order_cseq_does_not_change_the_binding(call_id, cseq, contact, outcome) -> None:
+    existing = binding()
+    existing.call_id, existing.cseq = "reg-1", 5
+    request_ = RegisterRequest(contact, False, 3600, call_id, cseq)
+    assert decide(existing, request_, True, NOW) is outcome
+    restored = binding()  # from the database: its CSeq is not known
+    restored.call_id = "reg-1"
+    assert decide(restored, request_, True, NOW) is not Outcome.OUT_OF_ORDER
+
+
+@pytest.mark.parametrize(
     ("requested", "maximum", "granted"),
     [(None, 7200, DEFAULT_EXPIRES), (None, 600, 600), (300, 600, 300), (3600, 600, 600)],
 )
