@@ -354,7 +354,7 @@ class DigestAuthenticator:
         count = _nonce_count(credentials)
         if count is None:
             return DigestResult.MALFORMED
-        problem = self._check_request(credentials, realm, request_uri, now)
+        problem = self._check_request(credentials, realm, request_uri)
         if problem is not None:
             return problem
         algorithm = credentials.algorithm or DigestAlgorithm.MD5
@@ -376,25 +376,28 @@ class DigestAuthenticator:
         if not hmac.compare_digest(expected.encode("ascii"), received):
             return DigestResult.BAD_CREDENTIALS
         issued = _issued_at(credentials.nonce)
+        if self._is_stale(issued, now):  # only now: stale=true means a valid digest (§3.3)
+            return DigestResult.STALE
         return self._tracker.check_and_record(credentials.nonce, issued, count)
 
     def _check_request(
-        self, credentials: DigestCredentials, realm: str, request_uri: str, now: float
+        self, credentials: DigestCredentials, realm: str, request_uri: str
     ) -> DigestResult | None:
         if credentials.realm != realm or credentials.uri.lower() != request_uri.lower():
             return DigestResult.MISMATCH
-        return self._check_nonce(credentials.nonce, realm, now)
+        return self._check_nonce(credentials.nonce, realm)
 
-    def _check_nonce(self, nonce: str, realm: str, now: float) -> DigestResult | None:
+    def _check_nonce(self, nonce: str, realm: str) -> DigestResult | None:
         raw = _decode_nonce(nonce)
         if raw is None or not hmac.compare_digest(
             raw[-_MAC_SIZE:], self._mac(raw[:-_MAC_SIZE], realm)
         ):
             return DigestResult.BAD_NONCE
-        age = now - int.from_bytes(raw[:8], "big")
-        if age > self._lifetime or age < -_CLOCK_SKEW:
-            return DigestResult.STALE
         return None
+
+    def _is_stale(self, issued: float, now: float) -> bool:
+        age = now - issued
+        return age > self._lifetime or age < -_CLOCK_SKEW
 
 
 def _nonce_count(credentials: DigestCredentials) -> int | None:

@@ -176,6 +176,14 @@ def test_expired_nonce_is_stale() -> None:
     assert verify(server, credentials, now=NOW - 3600) is DigestResult.STALE
 
 
+def test_an_expired_nonce_with_a_wrong_password_is_not_stale() -> None:
+    """RFC 7616 §3.3, RFC 2617 §3.2.1: stale=true only for a valid digest with an old nonce
+    (the client knows the password and may retry without asking the user)."""
+    server = authenticator(nonce_lifetime=60.0)
+    credentials = answer(server, password="guess")
+    assert verify(server, credentials, now=NOW + 61) is DigestResult.BAD_CREDENTIALS
+
+
 @pytest.mark.parametrize(
     "nonce_change",
     [
