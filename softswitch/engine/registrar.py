@@ -297,12 +297,19 @@ class Registrar:
         for binding in list(self.bindings.bindings.values()):
             if not binding.alive(now):
                 self.unbind(binding.phone_id, close=False)
-            elif interval and now >= binding.next_probe_at:
+            elif interval and self._probe_due(binding, now, interval):
                 self._probe(binding, now, interval)
 
     def _probe_interval(self) -> int:
         interval: int = self.switch.parameter("SS_ENDPOINTTIMETOLIVE")
         return interval
+
+    @staticmethod
+    def _probe_due(binding: Binding, now: float, interval: int) -> bool:
+        """Whether the binding's next probe is due; a period lowered since it was scheduled
+        applies at once (its probe comes no later than one new period from now)."""
+        binding.next_probe_at = min(binding.next_probe_at, now + interval)
+        return now >= binding.next_probe_at
 
     def _probe(self, binding: Binding, now: float, interval: int) -> None:
         """Two checks in a row without any response remove the binding."""

@@ -229,3 +229,18 @@ def test_an_older_cseq_of_the_same_call_id_does_not_change_the_binding(b2bua, ph
     assert handset.register("1001", "pw-1001", 60, call_id="reg-1", cseq=11) == 200  # CSeq 12
     assert handset.register("1001", "pw-1001", 0, call_id="reg-2", cseq=1) == 200  # another
     assert bound_contact(switch) is None
+
+
+def test_a_lowered_lightweight_registration_period_applies_at_once(b2bua, phone) -> None:
+    """SPEC §2: a parameter change reaches the engine within seconds. A binding made under
+    SS_ENDPOINTTIMETOLIVE 3600 is probed within the new period once it is lowered to 10,
+    not an hour later."""
+    update_parameter("SS_ENDPOINTTIMETOLIVE", 3600)
+    switch = b2bua()
+    handset = switch.phone(PHONE_IP)
+    assert handset.register("1001", "pw-1001") == 200
+    switch.switch.config.parameters["SS_ENDPOINTTIMETOLIVE"] = 10  # as a reload sets it
+    for _ in range(11):
+        switch.advance(1)
+        switch.housekeeping()
+    assert len(handset.received("OPTIONS")) == 1
