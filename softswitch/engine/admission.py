@@ -109,8 +109,7 @@ class CallAdmission:
         self, request: Request, flow: Flow, phone: PhoneAccount, caller: str, callee: str
     ) -> None:
         """Phones are digest-challenged (407) and must be registered."""
-        header = request.headers.get("proxy-authorization")
-        verdict = self.switch.authenticate(header, request, phone, flow.ip)
+        verdict = self.switch.authenticate("proxy-authorization", request, phone, flow.ip)
         if verdict is None:
             return self._challenge(request, flow, stale=False)
         if verdict in (DigestResult.STALE, DigestResult.REPLAY, DigestResult.BAD_NONCE):

@@ -194,8 +194,7 @@ class Registrar:
         if phone is None:
             switch.refuse(request, flow, authentication_failed=False)
             return
-        header = request.headers.get("authorization")
-        verdict = switch.authenticate(header, request, phone, flow.ip)
+        verdict = switch.authenticate("authorization", request, phone, flow.ip)
         if verdict is None:
             return self._challenge(request, flow, stale=False)
         if verdict in RETRY_CHALLENGE:

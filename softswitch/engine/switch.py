@@ -25,6 +25,7 @@ from softswitch.rules.security import SourceGuard, in_networks, parse_networks
 from softswitch.sip.digest import (
     DigestAlgorithm,
     DigestAuthenticator,
+    DigestCredentials,
     DigestResult,
     parse_credentials,
 )
@@ -326,15 +327,15 @@ class Switch:
         )
 
     def authenticate(
-        self, header: str | None, request: Request, phone: PhoneAccount, ip: str
+        self, header_name: str, request: Request, phone: PhoneAccount, ip: str
     ) -> DigestResult | None:
-        """Check a phone's digest credentials for a request (its Authorization or
-        Proxy-Authorization value): None without any. A source whose credentials pass stops
-        counting towards its suspension."""
-        if header is None:
-            return None
-        credentials = parse_credentials(header)
-        if credentials is None or credentials.username != phone.e164:
+        """Check a phone's digest credentials for a request (in its Authorization or
+        Proxy-Authorization header): None without any for this realm. A source whose
+        credentials pass stops counting towards its suspension."""
+        credentials = credentials_for_realm(request.headers.get_all(header_name), self.realm)
+        if credentials is None or isinstance(credentials, DigestResult):
+            return credentials
+        if credentials.username != phone.e164:
             return DigestResult.MALFORMED
         if not names_request_uri(credentials.uri, request):
             return DigestResult.MISMATCH
@@ -393,6 +394,19 @@ class Switch:
     def close_connection(self, connection_id: int | None) -> None:
         """Close a TCP connection the way SS_TCP_CLOSE_RESET says."""
         self._close_tcp(connection_id, self.parameter("SS_TCP_CLOSE_RESET"))
+
+
+def credentials_for_realm(values: list[str], realm: str) -> DigestCredentials | DigestResult | None:
+    """The credentials for `realm` among Authorization or Proxy-Authorization values; those
+    for other realms belong to other servers (RFC 3261 §20.7, §20.28). None when there are
+    none for `realm`, MALFORMED when there are none but a value could not be parsed."""
+    malformed = False
+    for value in values:
+        credentials = parse_credentials(value)
+        if credentials is not None and credentials.realm == realm:
+            return credentials
+        malformed = malformed or credentials is None
+    return DigestResult.MALFORMED if malformed else None
 
 
 def names_request_uri(digest_uri: str, request: Request) -> bool:

@@ -148,9 +148,10 @@ class Caller(Endpoint):
         max_forwards: int = 70,
         *,
         after: Request | None = None,
-        authorization: str | None = None,
+        authorization: str | list[str] | None = None,
     ) -> Request:
-        """Call `callee`; `after` a challenged INVITE, again with its Call-ID and the next CSeq."""
+        """Call `callee`; `after` a challenged INVITE, again with its Call-ID and the next CSeq
+        (`authorization`: the Proxy-Authorization value, or a list of them in order)."""
         switch = SipUri(host=SWITCH[0], user=callee, port=SWITCH[1])
         request = new_request(
             "INVITE",
@@ -166,8 +167,9 @@ class Caller(Endpoint):
             content_type="application/sdp",
         )
         request.headers.set("Max-Forwards", str(max_forwards))
-        if authorization is not None:
-            request.headers.add("Proxy-Authorization", authorization)
+        values = [authorization] if isinstance(authorization, str) else authorization or []
+        for value in values:
+            request.headers.add("Proxy-Authorization", value)
         self.send(request)
         return request
 

@@ -244,3 +244,33 @@ def test_a_lowered_lightweight_registration_period_applies_at_once(b2bua, phone)
         switch.advance(1)
         switch.housekeeping()
     assert len(handset.received("OPTIONS")) == 1
+
+
+def test_credentials_for_another_realm_are_not_ours_to_refuse(b2bua, phone) -> None:
+    """RFC 3261 §20.28 (and §20.7): a Proxy-Authorization value for another realm (an outbound
+    proxy's, first in the INVITE) must not be consumed: the switch uses the value with its own
+    realm, and without one of its own it challenges, counting no failed authentication."""
+    update_parameter("SS_AUTHENTICATION_MAX_RETRY", 1)
+    gateway = RoutingGateway.objects.create(
+        name="VENDOR", host="203.0.113.5", port=5090, prefixes=["44"]
+    )
+    switch = b2bua()
+    vendor = switch.gateway(gateway.host, gateway.port)
+    handset = switch.phone(PHONE_IP)
+    assert handset.register("1001", "pw-1001") == 200
+    first = handset.invite("4420790000", "1001")
+    challenge = handset.take(407)
+    handset.ack(first, challenge)
+    corp = 'Digest username="alice", realm="corp", nonce="n1", uri="sip:corp", response="00"'
+    alone = handset.invite("4420790000", "1001", after=first, authorization=[corp])
+    handset.ack(alone, handset.take(407))  # as if it had none for this switch: no failure
+    ours = build_authorization(
+        parse_challenge(challenge.headers.get("proxy-authenticate")),
+        method="INVITE",
+        uri=str(first.uri),
+        username="1001",
+        password="pw-1001",
+        cnonce="c1",
+    )
+    handset.invite("4420790000", "1001", after=alone, authorization=[corp, ours])
+    assert vendor.take("INVITE")
