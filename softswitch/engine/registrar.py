@@ -23,6 +23,12 @@ from softswitch.sip.uri import SipUri
 logger = logging.getLogger(__name__)
 
 RETRY_CHALLENGE = (DigestResult.STALE, DigestResult.REPLAY, DigestResult.BAD_NONCE)
+REFUSALS = {  # the REGISTERs that change nothing: status and reason
+    Outcome.REJECT: (403, "Already registered from another contact"),
+    Outcome.INVALID: (400, "Contact * needs Expires: 0"),
+    Outcome.OUT_OF_ORDER: (400, "CSeq out of order"),
+    Outcome.TOO_LONG: (400, "Contact too long"),
+}
 
 
 def account_of(request: Request) -> str | None:
@@ -219,14 +225,9 @@ class Registrar:
         existing = self.bindings.get(phone.id)
         outcome = decide(existing, wanted, switch.parameter("SS_ENDPOINT_REGISTER_REPLACE"), now)
         server = switch.layer.server_transaction(request, flow)
-        if outcome is Outcome.REJECT:
-            switch.respond(server, 403, reason="Already registered from another contact")
-            return
-        if outcome is Outcome.INVALID:
-            switch.respond(server, 400, reason="Contact * needs Expires: 0")
-            return
-        if outcome is Outcome.OUT_OF_ORDER:
-            switch.respond(server, 400, reason="CSeq out of order")
+        if outcome in REFUSALS:
+            status, reason = REFUSALS[outcome]
+            switch.respond(server, status, reason=reason)
             return
         if outcome is Outcome.REMOVE:
             if existing and (wanted.wildcard or existing.contact == wanted.contact):

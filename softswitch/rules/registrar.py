@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 DEFAULT_EXPIRES = 3600
+MAX_CONTACT_LENGTH = 512  # what the `Registration.contact` column holds
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Outcome(enum.Enum):
     REJECT = "reject"  # another contact is bound: 403 (SS_ENDPOINT_REGISTER_REPLACE Off)
     INVALID = "invalid"  # Contact: * with an expiry other than 0: 400 (RFC 3261 §10.3 step 6)
     OUT_OF_ORDER = "out_of_order"  # CSeq not above the binding's, same Call-ID: 400 (step 7)
+    TOO_LONG = "too_long"  # a Contact longer than a binding can be stored with: 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,8 @@ def decide(
         return Outcome.QUERY  # whatever the expiry (RFC 3261 §10.3 step 6)
     if is_out_of_order(existing, request, now):
         return Outcome.OUT_OF_ORDER
+    if request.contact is not None and len(request.contact) > MAX_CONTACT_LENGTH:
+        return Outcome.TOO_LONG
     if request.wildcard or request.requested_expires == 0:
         return Outcome.REMOVE
     if existing is None or not existing.alive(now):

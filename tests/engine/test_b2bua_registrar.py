@@ -10,7 +10,8 @@ import pytest
 
 from billing.choices import CdrBillingModeChoices as Mode
 from billing.choices import CdrEndReasonChoices as Reason
-from softswitch.models import Phone, RoutingGateway
+from softswitch.models import Phone, Registration, RoutingGateway
+from softswitch.rules.registrar import MAX_CONTACT_LENGTH
 from softswitch.sip.digest import build_authorization, parse_challenge
 from vosadmin.core.parameters import update_parameter
 
@@ -274,3 +275,20 @@ def test_credentials_for_another_realm_are_not_ours_to_refuse(b2bua, phone) -> N
     )
     handset.invite("4420790000", "1001", after=alone, authorization=[corp, ours])
     assert vendor.take("INVITE")
+
+
+def test_a_contact_longer_than_the_registration_table_holds_is_refused(b2bua, phone) -> None:
+    """A Contact URI past the `Registration.contact` column (512) was bound, and its row made
+    every later write of the bindings fail ('value too long'): no phone's registration reached
+    "Online phones" again. It is refused with 400, as Kamailio's registrar does."""
+    switch = b2bua()
+    handset = switch.phone(PHONE_IP)
+    push = f"<{handset.contact('1001')};pn-prid={'a' * 512}>"
+    assert handset.register("1001", "pw-1001", contact=push) == 400
+    assert bound_contact(switch) is None
+    fits = f"<{handset.contact('1001')};pn-prid={'a' * 400}>"
+    assert handset.register("1001", "pw-1001", contact=fits) == 200
+
+
+def test_the_contact_limit_is_the_registration_tables() -> None:
+    assert Registration._meta.get_field("contact").max_length == MAX_CONTACT_LENGTH

@@ -51,6 +51,8 @@ def register(contact: str | None = HOME, expires: int | None = 3600, wildcard: b
         (binding(), register(None, wildcard=True), False, Outcome.INVALID),  # §10.3 step 6
         (binding(), register(None, expires=None, wildcard=True), False, Outcome.INVALID),
         (None, register(expires=0), True, Outcome.REMOVE),
+        (None, register("sip:1001@" + "h" * 503), False, Outcome.BIND),  # 512: it fits
+        (binding(), register("sip:1001@" + "h" * 504), True, Outcome.TOO_LONG),
     ],
 )
 def test_decide(existing, request_, replace, outcome) -> None:
