@@ -2,11 +2,11 @@
 
 Each routing gateway of the plan is tried in turn on a new dialog (own Call-ID, tags, CSeq),
 with a line of its capacity: the INVITE goes out, SS_MAPPING_GATEWAY_TIMEOUT runs until the
-first response, and a failure (a timeout, a transport error, a final error response) fails
-over to the next gateway — unless it was 486, or the gateway had sent SDP and
-SS_SIP_STOP_SWITCH_AFTER_SDP is on. A leg given up on is CANCELled once it has responded; a
-late 2xx from it is ACKed and BYEd. What a leg answers goes to the call (`RoutedCall`); what
-happens after the answer is the in-dialog relay's (`call_relay.py`).
+first response, then Timer C until a final one, and a failure (a timeout, a transport error, a
+final error response) fails over to the next gateway — unless it was 486, or the gateway had
+sent SDP and SS_SIP_STOP_SWITCH_AFTER_SDP is on. A leg given up on is CANCELled once it has
+responded; a late 2xx from it is ACKed and BYEd. What a leg answers goes to the call
+(`RoutedCall`); what happens after the answer is the in-dialog relay's (`call_relay.py`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from softswitch.engine.call import CallHost
 
 logger = logging.getLogger(__name__)
+
+# Timer C (RFC 3261 §16.6 step 11, "larger than 3 minutes"): the longest wait for a gateway's
+# final response once it has responded, from its last provisional response.
+TIMER_C = 181.0
 
 
 class RoutedCall(Protocol):
@@ -230,6 +234,7 @@ class GatewayRouting:
             self.on_stray_2xx(leg, response)
 
     def _provisional(self, leg: Leg, response: Response) -> None:
+        leg.timer = self.clock.call_later(TIMER_C, self._on_no_final_response, leg)
         if response.status_code == 100:
             return
         sdp = has_sdp(response)
@@ -266,6 +271,17 @@ class GatewayRouting:
         if leg.responded or leg.abandoned or self.over:
             return
         leg.abandoned = True
+        self._leg_failed(leg, 408, EndReason.GATEWAY_TIMEOUT)
+
+    def _on_no_final_response(self, leg: Leg) -> None:
+        """Timer C: the gateway responded but sent no final response in TIMER_C seconds.
+        CANCEL it and fail (over) as on a 408 (RFC 3261 §16.8): it must not hold the caller
+        and the lines for ever."""
+        leg.timer = None
+        if leg.abandoned or self.over:
+            return
+        leg.abandoned = True
+        self._send_cancel(leg)
         self._leg_failed(leg, 408, EndReason.GATEWAY_TIMEOUT)
 
     def on_stray_2xx(self, leg: Leg, response: Response) -> None:

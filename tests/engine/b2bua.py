@@ -149,9 +149,11 @@ class Caller(Endpoint):
         *,
         after: Request | None = None,
         authorization: str | list[str] | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
     ) -> Request:
         """Call `callee`; `after` a challenged INVITE, again with its Call-ID and the next CSeq
-        (`authorization`: the Proxy-Authorization value, or a list of them in order)."""
+        (`authorization`: the Proxy-Authorization value, or a list of them in order); with
+        extra `headers` (name, value) if given."""
         switch = SipUri(host=SWITCH[0], user=callee, port=SWITCH[1])
         request = new_request(
             "INVITE",
@@ -170,6 +172,8 @@ class Caller(Endpoint):
         values = [authorization] if isinstance(authorization, str) else authorization or []
         for value in values:
             request.headers.add("Proxy-Authorization", value)
+        for name, value in headers:
+            request.headers.add(name, value)
         self.send(request)
         return request
 

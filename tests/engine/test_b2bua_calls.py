@@ -590,3 +590,48 @@ def test_gateway_silent_to_options_is_skipped_until_it_answers(
     assert silent.received("INVITE") == []  # straight to the live gateway
     answering.answer(answering.take("INVITE"), 200)
     assert caller.take(200)
+
+
+def assert_nothing_left(switch, redis_client) -> None:
+    """Once the transactions' 32 s and the line pools' lease have run out, no call,
+    dialog, transaction or line is left."""
+    switch.advance(40)
+    switch.run(asyncio.sleep(0.05))
+    manager, layer = switch.switch.calls, switch.switch.layer
+    assert not manager.calls and not manager.by_invite and not manager.by_dialog
+    assert not layer.servers and not layer.clients
+    assert redis_client.hgetall(CAPACITY_IN_USE_KEY) == {}
+
+
+def test_a_gateway_that_rings_and_never_answers_is_given_up_on(
+    b2bua, customer, redis_client
+) -> None:
+    """RFC 3261 §16.6 step 11 (Timer C): once the gateway responded, SS_MAPPING_GATEWAY_TIMEOUT
+    is over, but a gateway that then never sends a final response must not hold the caller
+    and the lines for ever: after more than 3 minutes without a response it is CANCELled,
+    and the call fails (over) as on a 408."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000041")
+    forwarded = vendor.take("INVITE")
+    vendor.answer(forwarded, 100)
+    switch.advance(120)
+    vendor.answer(forwarded, 180)  # a provisional response starts Timer C again
+    assert caller.take(180)
+    switch.advance(180)
+    assert caller.received(408) == [] and vendor.received("CANCEL") == []
+    switch.advance(1)
+    cancel = vendor.take("CANCEL")
+    assert cancel.via.branch == forwarded.via.branch
+    vendor.answer(cancel, 200)
+    vendor.answer(forwarded, 487)
+    caller.ack(invite, caller.take(408))
+    record = switch.cdr("8613800000041")
+    assert (record["end_reason"], record["end_direction"], record["connect_time"]) == (
+        str(Reason.GATEWAY_TIMEOUT),
+        str(Direction.SERVER),
+        r"\N",
+    )
+    assert_nothing_left(switch, redis_client)
