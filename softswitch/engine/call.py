@@ -31,7 +31,7 @@ from softswitch.rules.cdr import CallRecord
 from softswitch.rules.charging import CallCharges, MoneyCheck, longest_call
 from softswitch.rules.domain import Origin, PhoneAccount
 from softswitch.rules.routing import RoutePlan
-from softswitch.sip.dialog import Dialog, DialogId
+from softswitch.sip.dialog import Dialog, DialogId, incoming_dialog_id
 from softswitch.sip.message import Request, Response, build_response
 
 if TYPE_CHECKING:
@@ -182,9 +182,13 @@ class Call:
 
     def leg_answered(self, leg: Leg, response: Response) -> None:
         """The leg in use answered: connect the caller and start relaying in dialog. The same
-        2xx again (a retransmission) is ACKed again."""
+        2xx again (a retransmission) is ACKed again; a 2xx of another dialog (forked behind the
+        gateway) is ACKed and BYEd (RFC 3261 §13.2.2.4)."""
         if self.relay is not None:
-            self.relay.resend_ack("b", response)
+            if incoming_dialog_id(response) == self.relay.gateway_dialog_id:
+                self.relay.resend_ack("b", response)
+            else:
+                self.routing.ack_and_bye(leg, response)
             return
         switch, now = self.switch, self.clock.now()
         self.state = State.CONNECTED

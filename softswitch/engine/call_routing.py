@@ -289,6 +289,10 @@ class GatewayRouting:
         if leg is self.leg and not self.over and self.call.connected:
             self.call.leg_answered(leg, response)  # the answer again: ACKed again
             return
+        self.ack_and_bye(leg, response)
+
+    def ack_and_bye(self, leg: Leg, response: Response) -> None:
+        """End the dialog a 2xx of `leg` set up and the call does not use: ACK it, BYE it."""
         switch = self.switch
         dialog = self.dialog(leg, response)
         switch.layer.send_stateless(dialog.create_ack(leg.invite.cseq.number, switch.ids), leg.flow)

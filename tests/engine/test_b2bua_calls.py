@@ -635,3 +635,22 @@ def test_a_gateway_that_rings_and_never_answers_is_given_up_on(
         r"\N",
     )
     assert_nothing_left(switch, redis_client)
+
+
+def test_a_second_2xx_of_another_dialog_is_acked_and_hung_up(b2bua, customer) -> None:
+    """RFC 3261 §13.2.2.4: a 2xx to the INVITE from a second dialog (forked behind the
+    gateway: another To tag) is ACKed and ended with a BYE; the call goes on on the first."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller, invite, forwarded = connected_call(switch, vendor, "8613800000042")
+    vendor.answer(forwarded, 200, tag="fork")
+    ack, bye = vendor.take("ACK"), vendor.take("BYE")
+    assert (ack.to.tag, bye.to.tag) == ("fork", "fork")
+    assert ack.cseq.number == forwarded.cseq.number
+    assert caller.received("BYE") == [] and caller.received(200) == []
+    vendor.answer(forwarded, 200)  # the first dialog's 2xx again: ACKed again, on its dialog
+    assert vendor.take("ACK").to.tag == "gw" and vendor.received("BYE") == []
+    caller.bye(invite.call_id)
+    assert vendor.take("BYE").to.tag == "gw"
+    assert switch.cdr("8613800000042")["end_reason"] == "200"
