@@ -37,6 +37,10 @@ REJECTION_STATUS: dict[int, int] = {  # what the caller gets for a decision of t
     EndReason.NO_AVAILABLE_GATEWAY: 503,
 }
 
+# The option tags of Require the switch supports as the caller's UAS (RFC 3261 §8.2.2.3): none,
+# neither reliable provisional responses (100rel, RFC 3262) nor session timers (timer).
+SUPPORTED_OPTIONS: frozenset[str] = frozenset()
+
 
 def user_of(uri: Uri) -> str:
     """The user part of a SIP URI (the number), or ""."""
@@ -71,6 +75,11 @@ class Registrations(Protocol):
     registered from, if it is."""
 
     def contact_flow(self, phone_id: int) -> tuple[Binding, Flow] | None: ...
+
+
+def unsupported_options(request: Request) -> list[str]:
+    """The option tags in the request's Require that the switch does not support."""
+    return [tag for tag in request.headers.values("require") if tag not in SUPPORTED_OPTIONS]
 
 
 class CallAdmission:
@@ -152,6 +161,12 @@ class CallAdmission:
         """Count, screen, check lock and capacity, plan the route, start relaying."""
         if request.max_forwards is not None and request.max_forwards <= 0:  # a loop (§16.3)
             return self._reject_before_routing(request, flow, origin, mode, caller, callee, 483)
+        unsupported = unsupported_options(request)
+        if unsupported:
+            unsupported_header = ("Unsupported", ", ".join(unsupported))
+            return self._reject_before_routing(
+                request, flow, origin, mode, caller, callee, 420, [unsupported_header]
+            )
         switch, now = self.switch, self.clock.now()
         watched = (
             switch.parameter("SS_BLACK_LIST_DYNAMIC_RUN_MODE") == "Global"
@@ -212,10 +227,11 @@ class CallAdmission:
         caller: str,
         callee: str,
         reason: int,
+        headers: list[tuple[str, str]] | None = None,
     ) -> None:
         """Answer before any gateway was tried: an internal reason's status, or a SIP status."""
         status = reason if reason > 0 else REJECTION_STATUS.get(reason, 403)
-        self.switch.respond(self.switch.layer.server_transaction(request, flow), status)
+        self.switch.respond(self.switch.layer.server_transaction(request, flow), status, headers)
         record = self._record(request, flow, mode, caller, callee, origin)
         record.end_reason = reason
         self.calls.write_cdr(record)

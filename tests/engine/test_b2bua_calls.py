@@ -654,3 +654,21 @@ def test_a_second_2xx_of_another_dialog_is_acked_and_hung_up(b2bua, customer) ->
     caller.bye(invite.call_id)
     assert vendor.take("BYE").to.tag == "gw"
     assert switch.cdr("8613800000042")["end_reason"] == "200"
+
+
+def test_an_invite_requiring_an_unsupported_extension_gets_420(b2bua, customer) -> None:
+    """RFC 3261 §8.2.2.3 (and RFC 3262 §3 for 100rel): an option tag in Require the switch does
+    not support is refused with 420 naming it in Unsupported, before any gateway is tried;
+    Supported only offers it, and the call proceeds."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000043", headers=(("Require", "100rel"),))
+    refusal = caller.take(420)
+    assert refusal.headers.get("unsupported") == "100rel"
+    caller.ack(invite, refusal)
+    assert vendor.inbox == []
+    assert switch.cdr("8613800000043")["end_reason"] == "420"
+    caller.invite("8613800000044", headers=(("Supported", "100rel, timer"),))
+    assert vendor.take("INVITE")
