@@ -322,8 +322,11 @@ class Call:
     # Helpers ----------------------------------------------------------------------------
 
     def _a_response(self, status: int, source: Response) -> Response:
-        """A response to the caller's INVITE carrying the gateway's body (SDP unchanged)."""
+        """A response to the caller's INVITE carrying the gateway's body (SDP unchanged). It
+        makes the caller's (early) dialog, so it copies the INVITE's Record-Route (§12.1.1)."""
         response = build_response(self.invite, status, source.reason, to_tag=self.a_tag)
+        for route in self.invite.headers.get_all("record-route"):
+            response.headers.add("Record-Route", route)
         response.headers.add(
             "Contact", f"<{self.switch.local_uri('b2bua', self.a_flow.transport)}>"
         )

@@ -672,3 +672,21 @@ def test_an_invite_requiring_an_unsupported_extension_gets_420(b2bua, customer) 
     assert switch.cdr("8613800000043")["end_reason"] == "420"
     caller.invite("8613800000044", headers=(("Supported", "100rel, timer"),))
     assert vendor.take("INVITE")
+
+
+def test_the_callers_record_route_is_copied_into_the_dialog_responses(b2bua, customer) -> None:
+    """RFC 3261 §12.1.1: a response that makes a dialog (18x with a To tag, 2xx) carries the
+    INVITE's Record-Route values in order, so that the proxy in front of the switch stays on
+    the caller's in-dialog path."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    routes = ("<sip:edge1.example.net;lr>", "<sip:edge2.example.net;lr;ftag=x>")
+    caller.invite("8613800000045", headers=tuple(("Record-Route", route) for route in routes))
+    forwarded = vendor.take("INVITE")
+    assert forwarded.headers.get_all("record-route") == []  # a new dialog towards the gateway
+    vendor.answer(forwarded, 180)
+    vendor.answer(forwarded, 200)
+    for status in (180, 200):
+        assert tuple(caller.take(status).headers.get_all("record-route")) == routes
