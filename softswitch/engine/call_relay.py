@@ -95,7 +95,11 @@ class DialogRelay:
         self.call.end(200, EndDirection.CALLER if side == "a" else EndDirection.CALLEE)
 
     def bye(self, side: str) -> None:
-        """Hang up on one side."""
+        """Hang up on one side, ACKing first a 2xx of its that still waited for the other
+        side's ACK: the switch ACKs every 2xx it receives (RFC 3261 §13.2.2.4)."""
+        for answer in self.answers.values():
+            if answer.ack_other is not None and answer.ack_other[0] == side:
+                self._send_ack(side, answer.ack_other[1])
         request = self.dialogs[side].create_request("BYE", self.switch.ids)
         self.switch.layer.send_unanswered(request, self.flows[side])
 
@@ -148,12 +152,13 @@ class DialogRelay:
             answer.timer.cancel()
         if answer.ack_other is not None and not self.call.ended:
             other, cseq = answer.ack_other
-            content = content_kwargs(request)
-            ack = self.dialogs[other].create_ack(
-                cseq, self.switch.ids, body=request.body, **content
-            )
-            self.last_ack[other] = ack
-            self.switch.layer.send_stateless(ack, self.flows[other])
+            self._send_ack(other, cseq, request.body, **content_kwargs(request))
+
+    def _send_ack(self, side: str, cseq: int, body: bytes = b"", **content: Any) -> None:
+        """ACK the 2xx `side` sent to our INVITE of CSeq `cseq` (kept to ACK it again)."""
+        ack = self.dialogs[side].create_ack(cseq, self.switch.ids, body=body, **content)
+        self.last_ack[side] = ack
+        self.switch.layer.send_stateless(ack, self.flows[side])
 
     def expect_ack(self, side: str, response: Response, ack_other: tuple[str, int]) -> None:
         """Retransmit a 2xx we sent to `side` until its ACK, which ACKs `ack_other`."""
@@ -174,8 +179,8 @@ class DialogRelay:
             if isinstance(action, SendMessage):
                 self.switch.layer.send_stateless(action.message, self.flows[side])
             elif isinstance(action, TransactionTimeout):
+                self.call.hang_up(EndReason.NO_ACK)  # the answer is still there to be ACKed
                 self.answers.pop(side, None)
-                self.call.hang_up(EndReason.NO_ACK)
                 return
         self._schedule_answer(side, answer)
 

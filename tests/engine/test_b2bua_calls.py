@@ -690,3 +690,21 @@ def test_the_callers_record_route_is_copied_into_the_dialog_responses(b2bua, cus
     vendor.answer(forwarded, 200)
     for status in (180, 200):
         assert tuple(caller.take(status).headers.get_all("record-route")) == routes
+
+
+def test_the_gateways_2xx_is_acked_before_the_bye_when_the_caller_never_acks(
+    b2bua, customer
+) -> None:
+    """RFC 3261 §13.2.2.4: the switch, UAC of the gateway's INVITE, ACKs its 2xx whatever
+    happens to the caller; a call hung up before the caller's ACK came sends the ACK first."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    caller.invite("8613800000046")
+    forwarded = vendor.take("INVITE")
+    vendor.answer(forwarded, 200)
+    switch.advance(32)
+    assert vendor.summary()[:2] == ["ACK", "BYE"]
+    ack = vendor.take("ACK")
+    assert (ack.cseq.number, ack.to.tag) == (forwarded.cseq.number, "gw")
