@@ -146,13 +146,28 @@ class CallManager:
             self.switch.silence(request)
 
     def _cancel(self, request: Request, flow: Flow) -> None:
-        call = self.by_invite.get(cancel_target_key(request))
-        if call is None:
+        """CANCEL of a call in progress; of an INVITE already answered (a CANCEL crossing
+        the final response), 200 without effect; of no INVITE transaction, 481 (§9.2)."""
+        key = cancel_target_key(request)
+        call = self.by_invite.get(key)
+        if call is not None:
+            server = self.switch.layer.server_transaction(request, flow)
+            self.switch.respond(server, 200, to_tag=call.a_tag)
+            call.cancel_from_caller()
+        elif key in self.switch.layer.servers:
+            to_tag = self._final_to_tag(self.switch.layer.servers[key])
+            self.switch.respond(
+                self.switch.layer.server_transaction(request, flow), 200, to_tag=to_tag
+            )
+        else:
             self._no_dialog(request, flow)
-            return
-        server = self.switch.layer.server_transaction(request, flow)
-        self.switch.respond(server, 200, to_tag=call.a_tag)
-        call.cancel_from_caller()
+
+    @staticmethod
+    def _final_to_tag(invite: ServerTransaction) -> str | None:
+        """The To tag of the final response an INVITE transaction keeps (none for a 2xx),
+        which the 200 to its CANCEL should repeat (§9.2)."""
+        response = invite.transaction.last_response
+        return response.to.tag if response is not None else None
 
     # Bookkeeping for calls ----------------------------------------------------------------
 

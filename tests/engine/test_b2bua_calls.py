@@ -708,3 +708,21 @@ def test_the_gateways_2xx_is_acked_before_the_bye_when_the_caller_never_acks(
     assert vendor.summary()[:2] == ["ACK", "BYE"]
     ack = vendor.take("ACK")
     assert (ack.cseq.number, ack.to.tag) == (forwarded.cseq.number, "gw")
+
+
+def test_a_cancel_crossing_the_final_response_gets_200(b2bua, customer) -> None:
+    """RFC 3261 §9.2: a CANCEL that matches an INVITE transaction still there is answered 200
+    even when the final response was sent already (it has no effect); 481 is for a CANCEL
+    that matches no transaction."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000047")
+    vendor.answer(vendor.take("INVITE"), 486)
+    busy = caller.take(486)
+    caller.cancel(invite)  # sent before the 486 reached the caller
+    answer = caller.take(200)
+    assert answer.cseq.method == "CANCEL" and answer.to.tag == busy.to.tag
+    assert caller.received(487) == []
+    assert switch.cdr("8613800000047")["end_reason"] == "486"
