@@ -207,7 +207,7 @@ class GatewayRouting:
 
     def on_leg_response(self, leg: Leg, response: Response) -> None:
         code = response.status_code
-        self._first_response(leg)
+        self._first_response(leg, final=code >= 200)
         if leg.abandoned or self.over:
             self._late_response(leg, response)
         elif code < 200:
@@ -217,13 +217,17 @@ class GatewayRouting:
         else:
             self._leg_failed(leg, code, code)
 
-    def _first_response(self, leg: Leg) -> None:
+    def _first_response(self, leg: Leg, final: bool) -> None:
+        """A response stops the leg's timer; the first one releases a CANCEL waiting for it,
+        unless it is final: then there is nothing to cancel (§9.1)."""
         if leg.timer is not None:
             leg.timer.cancel()
             leg.timer = None
         leg.responded = True
         if leg.cancel_pending:
-            self._send_cancel(leg)
+            leg.cancel_pending = False
+            if not final:
+                self._send_cancel(leg)
 
     def _late_response(self, leg: Leg, response: Response) -> None:
         """A gateway we gave up on answers after all: cancel it, or ACK and BYE its 2xx."""

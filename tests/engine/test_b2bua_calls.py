@@ -726,3 +726,22 @@ def test_a_cancel_crossing_the_final_response_gets_200(b2bua, customer) -> None:
     assert answer.cseq.method == "CANCEL" and answer.to.tag == busy.to.tag
     assert caller.received(487) == []
     assert switch.cdr("8613800000047")["end_reason"] == "486"
+
+
+def test_no_cancel_follows_a_final_response(b2bua, customer) -> None:
+    """RFC 3261 §9.1: a CANCEL waiting for the gateway's first response is not sent when that
+    response is final: a failure is only ACKed (by its transaction), a 2xx ACKed and BYEd."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    for callee, status in (("8613800000048", 486), ("8613800000049", 200)):
+        invite = caller.invite(callee)
+        forwarded = vendor.take("INVITE")
+        caller.cancel(invite)
+        caller.ack(invite, caller.take(487))
+        vendor.answer(forwarded, status)
+        assert vendor.take("ACK").call_id == forwarded.call_id
+        assert vendor.received("CANCEL") == []
+        assert len(vendor.received("BYE")) == (status == 200)
+        vendor.inbox.clear()
