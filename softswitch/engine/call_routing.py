@@ -22,7 +22,7 @@ from softswitch.engine.sip_layer import ClientTransaction
 from softswitch.engine.transport import Flow, flow_to
 from softswitch.rules.cdr import CallRecord
 from softswitch.rules.routing import RouteChoice
-from softswitch.sip.dialog import Dialog, build_cancel
+from softswitch.sip.dialog import Dialog
 from softswitch.sip.message import Request, Response
 from softswitch.sip.requests import new_request
 from softswitch.sip.sdp import has_sdp
@@ -338,7 +338,7 @@ class GatewayRouting:
         if leg.cancel_sent:
             return
         leg.cancel_sent = True
-        self.switch.layer.send_unanswered(build_cancel(leg.invite), leg.flow)
+        self.switch.layer.cancel(leg.invite, leg.flow)
 
     def _release_leg(self, leg: Leg) -> None:
         if leg.holds_line:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from softswitch.engine.clock import Clock
 from softswitch.engine.deadlines import Deadlines
 from softswitch.engine.transport import Flow
+from softswitch.sip.dialog import build_cancel
 from softswitch.sip.message import Message, Request, Response, add_received_rport
 from softswitch.sip.parser import Malformed
 from softswitch.sip.transaction import (
@@ -194,6 +195,14 @@ class SipLayer:
     def send_unanswered(self, request: Request, flow: Flow) -> None:
         """Send a request whose answer nobody waits for (BYE, CANCEL) in a client transaction."""
         self.send_request(request, flow, _ignore, _ignore)
+
+    def cancel(self, invite: Request, flow: Flow) -> None:
+        """CANCEL an INVITE we sent (§9.1); its transaction is destroyed if no final response
+        comes within 64*T1."""
+        self.send_unanswered(build_cancel(invite), flow)
+        client = self.clients.get(client_transaction_key(invite))
+        if client is not None:
+            self.run(client, client.transaction.cancelled(self.now()))
 
     def send_stateless(self, message: Message, flow: Flow) -> None:
         """Send outside any transaction (ACK for 2xx, a 2xx retransmission, a stateless reply)."""

@@ -173,11 +173,19 @@ class ClientInviteTransaction(_Transaction):
             return [DeliverResponse(response)]  # RFC 6026 §8.4: the TU ACKs every 2xx
         return []
 
+    def cancelled(self, now: float) -> list[Action]:
+        """The TU sent a CANCEL of this INVITE: without a final response 64*T1 later, the
+        transaction is destroyed (§9.1); a gateway that never ends it must not keep it."""
+        if self.state in (_State.CALLING, _State.PROCEEDING):
+            self._start_timer("cancelled", now, 64 * self.t1)
+        return []
+
     def _first_responses(self, response: Response, now: float) -> list[Action]:
         code = response.status_code
         if code < 200:
             self.state = _State.PROCEEDING
-            self._deadlines.clear()
+            self._deadlines.pop("A", None)
+            self._deadlines.pop("B", None)
             return [DeliverResponse(response)]
         if code < 300:
             self._enter(_State.ACCEPTED, "M", now, 64 * self.t1)
@@ -193,7 +201,7 @@ class ClientInviteTransaction(_Transaction):
             return [SendMessage(self.request)]
         if name == "B" and self.state is _State.CALLING:
             return [TransactionTimeout("B"), *self._terminate()]
-        return self._terminate() if name in ("D", "M") else []
+        return self._terminate() if name in ("D", "M", "cancelled") else []
 
 
 class ClientNonInviteTransaction(_Transaction):

@@ -745,3 +745,23 @@ def test_no_cancel_follows_a_final_response(b2bua, customer) -> None:
         assert vendor.received("CANCEL") == []
         assert len(vendor.received("BYE")) == (status == 200)
         vendor.inbox.clear()
+
+
+def test_a_cancelled_invite_the_gateway_never_ends_is_dropped_after_64_t1(
+    b2bua, customer, redis_client
+) -> None:
+    """RFC 3261 §9.1: a gateway that answers the CANCEL but never sends its INVITE's final
+    response (no 487) does not keep the INVITE's client transaction for ever: it is destroyed
+    64 × T1 after the CANCEL."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000050")
+    forwarded = vendor.take("INVITE")
+    vendor.answer(forwarded, 180)
+    caller.cancel(invite)
+    caller.ack(invite, caller.take(487))
+    vendor.answer(vendor.take("CANCEL"), 200)
+    vendor.answer(forwarded, 183)  # still ringing, never a final response
+    assert_nothing_left(switch, redis_client)

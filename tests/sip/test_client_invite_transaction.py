@@ -122,3 +122,13 @@ def test_a_late_timer_call_fires_everything_due() -> None:
         TransactionTimeout("B"),
         TransactionTerminated(),
     ]
+
+
+def test_a_cancelled_invite_without_a_final_response_ends_64_t1_after_the_cancel() -> None:
+    """§9.1: the TU CANCELled it; a peer that never sends the final response does not keep
+    the transaction (in Proceeding, without any timer) for ever."""
+    transaction = started()
+    transaction.receive_response(respond(transaction.request, 180), 1.0)
+    assert transaction.cancelled(2.0) == []
+    transaction.receive_response(respond(transaction.request, 183), 3.0)  # keeps the deadline
+    assert run_clock(transaction, 100.0) == [(34.0, TransactionTerminated())]
