@@ -143,10 +143,12 @@ class DialogRelay:
     # ACK and answer retransmission --------------------------------------------------------
 
     def on_ack(self, side: str, request: Request) -> None:
-        """The ACK for a 2xx we sent to `side`: stop retransmitting, ACK the other side."""
-        answer = self.answers.pop(side, None)
-        if answer is None:
+        """The ACK for a 2xx we sent to `side`: stop retransmitting, ACK the other side. An
+        ACK of another 2xx (a late retransmission of an earlier one's) is not it."""
+        answer = self.answers.get(side)
+        if answer is None or request.cseq.number != answer.retransmission.response.cseq.number:
             return
+        del self.answers[side]
         answer.retransmission.on_ack()
         if answer.timer is not None:
             answer.timer.cancel()

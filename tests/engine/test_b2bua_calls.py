@@ -765,3 +765,25 @@ def test_a_cancelled_invite_the_gateway_never_ends_is_dropped_after_64_t1(
     vendor.answer(vendor.take("CANCEL"), 200)
     vendor.answer(forwarded, 183)  # still ringing, never a final response
     assert_nothing_left(switch, redis_client)
+
+
+def test_an_ack_of_an_earlier_2xx_does_not_ack_the_reinvites_answer(b2bua, customer) -> None:
+    """RFC 3261 §13.3.1.4, §17.2.3: the ACK of a 2xx is the one with its CSeq. A late ACK of
+    the first answer (a retransmission) must neither stop retransmitting the re-INVITE's 2xx
+    to the caller nor ACK the gateway's 2xx to it in the caller's name."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller, invite, _ = connected_call(switch, vendor, "8613800000051")
+    hold = caller.reinvite(invite.call_id, "sendonly")
+    relayed = vendor.take("INVITE")
+    vendor.answer(relayed, 200)
+    answer = caller.take(200)
+    dialog = caller.dialogs[invite.call_id]
+    caller.send(dialog.create_ack(invite.cseq.number, caller.ids))  # the first 200's, again
+    assert vendor.received("ACK") == []
+    switch.advance(0.5)
+    assert caller.take(200).cseq.number == hold.cseq.number  # still retransmitted
+    caller.send(dialog.create_ack(hold.cseq.number, caller.ids))
+    assert vendor.take("ACK").cseq.number == relayed.cseq.number
+    assert answer.cseq.number == hold.cseq.number
