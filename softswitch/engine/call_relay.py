@@ -72,6 +72,7 @@ class DialogRelay:
         self.flows = flows
         self.answers: dict[str, Answer] = {}
         self.last_ack: dict[str, Request] = {}
+        self.invite_pending: Relay | None = None  # a re-INVITE relayed, until its final answer
 
     @property
     def gateway_dialog_id(self) -> DialogId:
@@ -87,8 +88,21 @@ class DialogRelay:
         if request.method == "BYE":
             self.switch.respond(server, 200)
             self._hang_up_by(side)
+        elif request.method == "INVITE" and self.invite_pending is not None:
+            self._refuse_overlapping_invite(side, server, self.invite_pending)
         else:
             self._relay(side, request, server)
+
+    def _refuse_overlapping_invite(
+        self, side: str, server: ServerTransaction, pending: Relay
+    ) -> None:
+        """A re-INVITE while another is in progress (§14.2): 500 with Retry-After if it is the
+        same side's, whose first is not answered yet; 491 if it crosses the one we relay to
+        that side (glare)."""
+        if pending.side == side:
+            self.switch.respond(server, 500, [("Retry-After", "1")])
+        else:
+            self.switch.respond(server, 491)
 
     def _hang_up_by(self, side: str) -> None:
         self.bye(_other(side))
@@ -109,6 +123,8 @@ class DialogRelay:
             request.method, self.switch.ids, body=request.body, **content_kwargs(request)
         )
         relay = Relay(side, server, request, forwarded)
+        if request.method == "INVITE":
+            self.invite_pending = relay
         self.switch.layer.send_request(
             forwarded,
             self.flows[other],
@@ -125,7 +141,7 @@ class DialogRelay:
             self.resend_ack(other, response)
             return
         if code >= 200:
-            relay.answered = True
+            self._answered(relay)
             self.dialogs[other].receive_response(response)
         reply = build_response(relay.request, code, response.reason)
         copy_content(response, reply)
@@ -137,8 +153,14 @@ class DialogRelay:
 
     def _relay_failed(self, relay: Relay) -> None:
         if not relay.answered and not self.call.ended:
-            relay.answered = True
+            self._answered(relay)
             relay.server.respond(build_response(relay.request, 408))
+
+    def _answered(self, relay: Relay) -> None:
+        """A relayed request got its final answer: a re-INVITE is no longer in progress."""
+        relay.answered = True
+        if self.invite_pending is relay:
+            self.invite_pending = None
 
     # ACK and answer retransmission --------------------------------------------------------
 
@@ -206,6 +228,7 @@ class DialogRelay:
         for answer in self.answers.values():
             answer.timer = None
         self.answers, self.dialogs, self.last_ack = {}, {}, {}
+        self.invite_pending = None
 
 
 def _other(side: str) -> str:

@@ -27,7 +27,7 @@ from softswitch.redis_keys import (
     GATEWAY_STATUS_KEY,
     NO_ANSWER_RUN_KEY,
 )
-from tests.engine.b2bua import load_config
+from tests.engine.b2bua import load_config, sdp
 from vosadmin.core.parameters import update_parameter
 
 CUSTOMER_IP = "198.51.100.2"
@@ -787,3 +787,37 @@ def test_an_ack_of_an_earlier_2xx_does_not_ack_the_reinvites_answer(b2bua, custo
     caller.send(dialog.create_ack(hold.cseq.number, caller.ids))
     assert vendor.take("ACK").cseq.number == relayed.cseq.number
     assert answer.cseq.number == hold.cseq.number
+
+
+def test_overlapping_reinvites_get_491_or_500(b2bua, customer) -> None:
+    """RFC 3261 §14.2: a re-INVITE on a dialog where the switch's own (relayed) INVITE is in
+    progress gets 491 (glare); a second re-INVITE of the side whose first one is not answered
+    yet gets 500 with Retry-After. Neither is relayed; the first goes on."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller, invite, forwarded = connected_call(switch, vendor, "8613800000052")
+    hold = caller.reinvite(invite.call_id, "sendonly")
+    relayed = vendor.take("INVITE")
+    vendor_dialog = vendor.dialogs[forwarded.call_id]
+    body = sdp(GATEWAY_IP, "sendonly")
+    glare = vendor_dialog.create_request(
+        "INVITE", vendor.ids, body=body, content_type="application/sdp"
+    )
+    vendor.send(glare)
+    assert vendor.take(491).cseq.number == glare.cseq.number
+    second = caller.reinvite(invite.call_id, "inactive")
+    refused = caller.take(500)
+    assert refused.cseq.number == second.cseq.number and refused.headers.get("retry-after")
+    assert caller.received("INVITE") == [] and vendor.received("INVITE") == []
+    vendor.answer(relayed, 200)
+    answer = caller.take(200)
+    assert answer.cseq.number == hold.cseq.number
+    caller.ack(hold, answer)
+    assert vendor.take("ACK").cseq.number == relayed.cseq.number
+    vendor.send(
+        vendor_dialog.create_request(
+            "INVITE", vendor.ids, body=body, content_type="application/sdp"
+        )
+    )
+    assert caller.take("INVITE")  # once the first is over, a re-INVITE is relayed again
