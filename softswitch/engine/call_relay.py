@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from softswitch.engine.call import CallHost
 
 CONTENT_HEADERS = ("Content-Type", "Content-Disposition", "Content-Encoding")
+# What a relayed in-dialog request carries over besides its body: the headers its method
+# cannot do without (NOTIFY: RFC 6665 §8.2.1, §4.1.3; REFER: RFC 3515 §2.4.1; INFO: RFC 6086).
+METHOD_HEADERS = ("Event", "Subscription-State", "Refer-To", "Referred-By", "Info-Package")
 
 
 class RelayedCall(Protocol):
@@ -122,6 +125,9 @@ class DialogRelay:
         forwarded = self.dialogs[other].create_request(
             request.method, self.switch.ids, body=request.body, **content_kwargs(request)
         )
+        for name in METHOD_HEADERS:
+            for value in request.headers.get_all(name):
+                forwarded.headers.add(name, value)
         relay = Relay(side, server, request, forwarded)
         if request.method == "INVITE":
             self.invite_pending = relay

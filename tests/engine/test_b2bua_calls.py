@@ -821,3 +821,28 @@ def test_overlapping_reinvites_get_491_or_500(b2bua, customer) -> None:
         )
     )
     assert caller.take("INVITE")  # once the first is over, a re-INVITE is relayed again
+
+
+def test_in_dialog_requests_are_relayed_with_the_headers_their_method_needs(
+    b2bua, customer
+) -> None:
+    """A relayed NOTIFY keeps Event and Subscription-State (RFC 6665 §8.2.1, §4.1.3), a REFER
+    its Refer-To (RFC 3515 §2.4.1), an INFO its Info-Package (RFC 6086): without them the
+    other side gets a malformed request."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller, invite, _ = connected_call(switch, vendor, "8613800000053")
+    dialog = caller.dialogs[invite.call_id]
+    sent = {
+        "REFER": [("Refer-To", "<sip:2125550111@198.51.100.2>")],
+        "NOTIFY": [("Event", "refer;id=7"), ("Subscription-State", "terminated;reason=noresource")],
+        "INFO": [("Info-Package", "foo")],
+    }
+    for method, headers in sent.items():
+        request = dialog.create_request(method, caller.ids)
+        for name, value in headers:
+            request.headers.add(name, value)
+        caller.send(request)
+        relayed = vendor.take(method)
+        assert [(name, relayed.headers.get(name)) for name, _ in headers] == headers
