@@ -20,7 +20,7 @@ from softswitch.engine.sip_layer import ServerTransaction
 from softswitch.engine.transport import Flow
 from softswitch.sip.dialog import AnswerRetransmission, Dialog, DialogId
 from softswitch.sip.message import Request, Response, build_response
-from softswitch.sip.transaction import SendMessage, TransactionTimeout
+from softswitch.sip.transaction import TIMER_C, SendMessage, TransactionTimeout
 
 if TYPE_CHECKING:
     from softswitch.engine.call import CallHost
@@ -60,6 +60,7 @@ class Relay:
     request: Request
     forwarded: Request
     answered: bool = False
+    timer: Timer | None = None  # Timer C of a relayed re-INVITE
 
 
 class DialogRelay:
@@ -141,6 +142,8 @@ class DialogRelay:
     def _relay_response(self, relay: Relay, response: Response) -> None:
         code = response.status_code
         other = _other(relay.side)
+        if code < 200 and relay is self.invite_pending:
+            self._await_final(relay)
         if code == 100 or self.call.ended:
             return
         if relay.answered:  # a retransmitted 2xx to our re-INVITE: ACK it again
@@ -165,8 +168,30 @@ class DialogRelay:
     def _answered(self, relay: Relay) -> None:
         """A relayed request got its final answer: a re-INVITE is no longer in progress."""
         relay.answered = True
+        if relay.timer is not None:
+            relay.timer.cancel()
+            relay.timer = None
         if self.invite_pending is relay:
             self.invite_pending = None
+
+    def _await_final(self, relay: Relay) -> None:
+        """(Re)start Timer C of a relayed re-INVITE: it got a provisional response."""
+        if relay.timer is not None:
+            relay.timer.cancel()
+        relay.timer = self.clock.call_later(TIMER_C, self._no_final_response, relay)
+
+    def _no_final_response(self, relay: Relay) -> None:
+        """Timer C: the other side never ended the re-INVITE. CANCEL it (its transaction is
+        dropped 64*T1 later) and answer 408 to the side that sent it."""
+        relay.timer = None
+        if relay is self.invite_pending:
+            self._give_up(relay, 408)
+
+    def _give_up(self, relay: Relay, status: int) -> None:
+        """CANCEL a relayed re-INVITE still in progress and answer `status` to its sender."""
+        self._answered(relay)
+        self.switch.layer.cancel(relay.forwarded, self.flows[_other(relay.side)])
+        relay.server.respond(build_response(relay.request, status))
 
     # ACK and answer retransmission --------------------------------------------------------
 
@@ -223,7 +248,10 @@ class DialogRelay:
     # Ending -----------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """The call is over: no more retransmissions."""
+        """The call is over: no more retransmissions; a re-INVITE in progress is CANCELled
+        and its sender gets 487 (§15.1.2)."""
+        if self.invite_pending is not None:
+            self._give_up(self.invite_pending, 487)
         for answer in self.answers.values():
             if answer.timer is not None:
                 answer.timer.cancel()

@@ -26,16 +26,13 @@ from softswitch.sip.dialog import Dialog
 from softswitch.sip.message import Request, Response
 from softswitch.sip.requests import new_request
 from softswitch.sip.sdp import has_sdp
+from softswitch.sip.transaction import TIMER_C
 from softswitch.sip.uri import NameAddr, SipUri
 
 if TYPE_CHECKING:
     from softswitch.engine.call import CallHost
 
 logger = logging.getLogger(__name__)
-
-# Timer C (RFC 3261 §16.6 step 11, "larger than 3 minutes"): the longest wait for a gateway's
-# final response once it has responded, from its last provisional response.
-TIMER_C = 181.0
 
 
 class RoutedCall(Protocol):

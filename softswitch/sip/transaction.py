@@ -25,6 +25,9 @@ T1 = 0.5
 T2 = 4.0
 T4 = 5.0
 TIMER_D = 32.0  # §17.1.1.2: at least 32 s on unreliable transports
+# §16.6 step 11, "larger than 3 minutes": the longest wait for the final response to an INVITE
+# we sent once it got a provisional response, from the last one (the TU runs it).
+TIMER_C = 181.0
 
 TransactionKey = tuple[str, ...]
 

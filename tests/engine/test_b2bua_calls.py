@@ -846,3 +846,33 @@ def test_in_dialog_requests_are_relayed_with_the_headers_their_method_needs(
         caller.send(request)
         relayed = vendor.take(method)
         assert [(name, relayed.headers.get(name)) for name, _ in headers] == headers
+
+
+def test_a_relayed_reinvite_the_other_side_never_ends_is_given_up_on(
+    b2bua, customer, redis_client
+) -> None:
+    """A re-INVITE the gateway took (100 Trying) but never answers does not hang for ever (nor
+    its transaction, nor the dialog's next re-INVITEs): Timer C CANCELs it and the caller
+    gets 408. One still pending when the call ends is CANCELled with the BYE."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller, invite, _ = connected_call(switch, vendor, "8613800000054")
+    hold = caller.reinvite(invite.call_id, "sendonly")
+    relayed = vendor.take("INVITE")
+    vendor.answer(relayed, 100)
+    switch.advance(181)
+    assert vendor.take("CANCEL").cseq.number == relayed.cseq.number
+    caller.ack(hold, caller.take(408))
+    resume = caller.reinvite(invite.call_id, "sendrecv")
+    relayed = vendor.take("INVITE")
+    vendor.answer(relayed, 200)
+    caller.ack(resume, caller.take(200))
+    assert vendor.take("ACK").cseq.number == relayed.cseq.number
+    caller.reinvite(invite.call_id, "sendonly")
+    pending = vendor.take("INVITE")
+    vendor.answer(pending, 100)
+    caller.bye(invite.call_id)
+    assert vendor.take("CANCEL").cseq.number == pending.cseq.number
+    assert vendor.take("BYE")
+    assert_nothing_left(switch, redis_client)
