@@ -246,6 +246,11 @@ class Call:
         self.server.respond(build_response(self.invite, 487, to_tag=self.a_tag))
         self.end(487, EndDirection.CALLER)
 
+    def cancel_in_dialog(self, side: str, invite_key: tuple[str, ...]) -> None:
+        """`side` CANCELled a re-INVITE of its (the CANCEL is answered): relayed if pending."""
+        if self.relay is not None:
+            self.relay.cancel(side, invite_key)
+
     def on_ack(self, side: str, request: Request) -> None:
         """The ACK for a 2xx we sent to `side` (the answer, or a relayed re-INVITE's)."""
         if self.relay is not None:

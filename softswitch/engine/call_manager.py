@@ -146,8 +146,9 @@ class CallManager:
             self.switch.silence(request)
 
     def _cancel(self, request: Request, flow: Flow) -> None:
-        """CANCEL of a call in progress; of an INVITE already answered (a CANCEL crossing
-        the final response), 200 without effect; of no INVITE transaction, 481 (§9.2)."""
+        """CANCEL of a call in progress; of a re-INVITE (relayed to the call); of an INVITE
+        already answered (a CANCEL crossing the final response), 200 without effect; of no
+        INVITE transaction, 481 (§9.2)."""
         key = cancel_target_key(request)
         call = self.by_invite.get(key)
         if call is not None:
@@ -159,6 +160,9 @@ class CallManager:
             self.switch.respond(
                 self.switch.layer.server_transaction(request, flow), 200, to_tag=to_tag
             )
+            found = self.by_dialog.get(incoming_dialog_id(request))  # a re-INVITE's CANCEL
+            if found is not None:
+                found[0].cancel_in_dialog(found[1], key)
         else:
             self._no_dialog(request, flow)
 

@@ -61,6 +61,8 @@ class Relay:
     forwarded: Request
     answered: bool = False
     timer: Timer | None = None  # Timer C of a relayed re-INVITE
+    provisional: bool = False  # a relayed re-INVITE got a provisional response: may be CANCELled
+    given_up: bool = False  # a relayed re-INVITE CANCELled: a 2xx that crosses it is ACKed here
 
 
 class DialogRelay:
@@ -147,7 +149,10 @@ class DialogRelay:
         if code == 100 or self.call.ended:
             return
         if relay.answered:  # a retransmitted 2xx to our re-INVITE: ACK it again
-            self.resend_ack(other, response)
+            if relay.given_up and 200 <= code < 300:  # a 2xx crossing our CANCEL: ACK it
+                self._send_ack(other, relay.forwarded.cseq.number)
+            else:
+                self.resend_ack(other, response)
             return
         if code >= 200:
             self._answered(relay)
@@ -176,6 +181,7 @@ class DialogRelay:
 
     def _await_final(self, relay: Relay) -> None:
         """(Re)start Timer C of a relayed re-INVITE: it got a provisional response."""
+        relay.provisional = True
         if relay.timer is not None:
             relay.timer.cancel()
         relay.timer = self.clock.call_later(TIMER_C, self._no_final_response, relay)
@@ -187,10 +193,20 @@ class DialogRelay:
         if relay is self.invite_pending:
             self._give_up(relay, 408)
 
+    def cancel(self, side: str, invite_key: tuple[str, ...]) -> None:
+        """`side` CANCELled its re-INVITE with that transaction key (the CANCEL is answered):
+        487 to it, and the re-INVITE relayed to the other side is CANCELled (§9.2)."""
+        pending = self.invite_pending
+        if pending is not None and pending.side == side and pending.server.key == invite_key:
+            self._give_up(pending, 487)
+
     def _give_up(self, relay: Relay, status: int) -> None:
-        """CANCEL a relayed re-INVITE still in progress and answer `status` to its sender."""
+        """CANCEL a relayed re-INVITE still in progress (once it got a provisional response,
+        §9.1; else Timer B ends it) and answer `status` to its sender."""
         self._answered(relay)
-        self.switch.layer.cancel(relay.forwarded, self.flows[_other(relay.side)])
+        relay.given_up = True
+        if relay.provisional:
+            self.switch.layer.cancel(relay.forwarded, self.flows[_other(relay.side)])
         relay.server.respond(build_response(relay.request, status))
 
     # ACK and answer retransmission --------------------------------------------------------

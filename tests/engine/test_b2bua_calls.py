@@ -876,3 +876,28 @@ def test_a_relayed_reinvite_the_other_side_never_ends_is_given_up_on(
     assert vendor.take("CANCEL").cseq.number == pending.cseq.number
     assert vendor.take("BYE")
     assert_nothing_left(switch, redis_client)
+
+
+def test_a_cancelled_reinvite_is_cancelled_on_the_other_side(b2bua, customer) -> None:
+    """RFC 3261 §9.2: the CANCEL of a re-INVITE in progress is answered 200, the re-INVITE 487
+    at once, and the re-INVITE relayed to the other side is CANCELled (not the call)."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller, invite, _ = connected_call(switch, vendor, "8613800000055")
+    hold = caller.reinvite(invite.call_id, "sendonly")
+    relayed = vendor.take("INVITE")
+    vendor.answer(relayed, 100)
+    caller.cancel(hold)
+    assert caller.take(200).cseq.method == "CANCEL"
+    caller.ack(hold, caller.take(487))
+    cancel = vendor.take("CANCEL")
+    assert (cancel.cseq.number, cancel.via.branch) == (relayed.cseq.number, relayed.via.branch)
+    vendor.answer(cancel, 200)
+    vendor.answer(relayed, 487)
+    [ack] = vendor.received("ACK")  # hop by hop, by the transaction
+    assert ack.cseq.number == relayed.cseq.number and ack.via.branch == relayed.via.branch
+    vendor.inbox.remove(ack)
+    assert vendor.received("BYE") == [] and caller.received("BYE") == []
+    caller.reinvite(invite.call_id, "sendonly")
+    assert vendor.take("INVITE")  # the call goes on
