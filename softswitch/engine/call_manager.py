@@ -65,6 +65,7 @@ class CallManager:
         self.gateways = GatewayMonitor(switch, self.resolver, switch.counters.redis)
         self.admission = CallAdmission(switch, self.clock, self, switch.registrar)
         self.by_invite: dict[tuple[str, ...], Call] = {}
+        self.by_request: dict[tuple[str, str, int], Call] = {}  # merged requests (§8.2.2.2)
         self.by_dialog: dict[DialogId, tuple[Call, str]] = {}
         self.legs_by_call_id: dict[str, Leg] = {}
         self._legs_to_forget: deque[tuple[float, list[Leg]]] = deque()  # in the order they end
@@ -102,7 +103,9 @@ class CallManager:
     # New calls --------------------------------------------------------------------------
 
     def _new_invite(self, request: Request, flow: Flow) -> None:
-        if self.accepting:
+        if request_key(request) in self.by_request:  # a merged request: not a second call
+            self.switch.respond(self.switch.layer.server_transaction(request, flow), 482)
+        elif self.accepting:
             self.admission.admit(request, flow)
         else:
             self.switch.respond(self.switch.layer.server_transaction(request, flow), 503)
@@ -119,6 +122,7 @@ class CallManager:
         """Hand an admitted call to a `Call` (the B2BUA relay) and start routing it."""
         call = Call(self, server, record, origin, plan, watched, money)
         self.by_invite[server.key] = call
+        self.by_request[request_key(call.invite)] = call
         self.calls.add(call)
         self.supervise(call, call.start())
 
@@ -221,6 +225,8 @@ class CallManager:
         self._changed.discard(call)
         self._ended.append(call.record.call_id)
         self.by_invite.pop(call.server.key, None)
+        if self.by_request.get(request_key(call.invite)) is call:
+            del self.by_request[request_key(call.invite)]
         for dialog_id in call.dialog_ids():
             self.by_dialog.pop(dialog_id, None)
         now = self.clock.monotonic()
@@ -333,3 +339,9 @@ class CallManager:
             call.hang_up(EndReason.SHUTDOWN)
         if self.calls or any(True for _ in self.switch.layer.clients):
             await asyncio.sleep(0.5)  # let the BYEs and final responses go out
+
+
+def request_key(invite: Request) -> tuple[str, str, int]:
+    """Call-ID, From tag and CSeq: what the same INVITE keeps on every branch it came by; one
+    of a call in progress on another branch is a merged request (RFC 3261 §8.2.2.2)."""
+    return (invite.call_id, invite.from_.tag or "", invite.cseq.number)

@@ -27,6 +27,7 @@ from softswitch.redis_keys import (
     GATEWAY_STATUS_KEY,
     NO_ANSWER_RUN_KEY,
 )
+from softswitch.sip.parser import try_parse_message
 from tests.engine.b2bua import load_config, sdp
 from vosadmin.core.parameters import update_parameter
 
@@ -901,3 +902,24 @@ def test_a_cancelled_reinvite_is_cancelled_on_the_other_side(b2bua, customer) ->
     assert vendor.received("BYE") == [] and caller.received("BYE") == []
     caller.reinvite(invite.call_id, "sendonly")
     assert vendor.take("INVITE")  # the call goes on
+
+
+def test_a_merged_invite_gets_482_and_is_not_a_second_call(b2bua, customer) -> None:
+    """RFC 3261 §8.2.2.2: the same INVITE (Call-ID, From tag, CSeq) on another branch, forked
+    upstream and merged here (or a caller that changes the branch of a retransmission), is
+    refused with 482 Loop Detected, not routed, and billed, as a second call."""
+    gateway = routing_gateway("VENDOR", ["86"])
+    switch = b2bua()
+    vendor = peer(switch, gateway)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000056")
+    forwarded = vendor.take("INVITE")
+    merged = try_parse_message(invite.to_bytes())
+    merged.replace_top_via(merged.via.with_param("branch", "z9hG4bK-merged-branch"))
+    caller.send(merged)
+    assert caller.take(482).via.branch == "z9hG4bK-merged-branch"
+    assert vendor.received("INVITE") == [] and len(switch.switch.calls.calls) == 1
+    vendor.answer(forwarded, 200)
+    caller.ack(invite, caller.take(200))
+    caller.bye(invite.call_id)
+    assert [record["end_reason"] for record in switch.cdrs()] == ["200"]
