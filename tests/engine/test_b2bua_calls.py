@@ -64,6 +64,15 @@ def connected_call(switch, vendor, callee: str):
     return caller, invite, forwarded
 
 
+def ringing_call(switch, vendor, callee: str):
+    """A call from the customer that `vendor` answered with 180: (caller, invite, gateway's)."""
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite(callee)
+    forwarded = vendor.take("INVITE")
+    vendor.answer(forwarded, 180)
+    return caller, invite, forwarded
+
+
 def seconds_between(earlier: str, later: str) -> float:
     return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
 
@@ -211,10 +220,7 @@ def test_cancel_while_ringing(b2bua, customer) -> None:
     gateway = routing_gateway("VENDOR", ["86"])
     switch = b2bua()
     vendor = peer(switch, gateway)
-    caller = switch.caller(CUSTOMER_IP)
-    invite = caller.invite("8613800000007")
-    forwarded = vendor.take("INVITE")
-    vendor.answer(forwarded, 180)
+    caller, invite, forwarded = ringing_call(switch, vendor, "8613800000007")
     assert caller.take(180)
     caller.cancel(invite)
     assert caller.take(200).cseq.method == "CANCEL"
@@ -248,10 +254,7 @@ def test_a_2xx_that_crosses_the_cancel_is_acked_and_hung_up(b2bua, customer) -> 
     gateway = routing_gateway("VENDOR", ["86"])
     switch = b2bua()
     vendor = peer(switch, gateway)
-    caller = switch.caller(CUSTOMER_IP)
-    invite = caller.invite("8613800000022")
-    forwarded = vendor.take("INVITE")
-    vendor.answer(forwarded, 180)
+    caller, invite, forwarded = ringing_call(switch, vendor, "8613800000022")
     caller.cancel(invite)
     assert caller.take(200).cseq.method == "CANCEL"
     caller.ack(invite, caller.take(487))
@@ -757,10 +760,7 @@ def test_a_cancelled_invite_the_gateway_never_ends_is_dropped_after_64_t1(
     gateway = routing_gateway("VENDOR", ["86"])
     switch = b2bua()
     vendor = peer(switch, gateway)
-    caller = switch.caller(CUSTOMER_IP)
-    invite = caller.invite("8613800000050")
-    forwarded = vendor.take("INVITE")
-    vendor.answer(forwarded, 180)
+    caller, invite, forwarded = ringing_call(switch, vendor, "8613800000050")
     caller.cancel(invite)
     caller.ack(invite, caller.take(487))
     vendor.answer(vendor.take("CANCEL"), 200)

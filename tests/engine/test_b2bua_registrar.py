@@ -6,6 +6,8 @@ test_registrar.py and test_calls.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from billing.choices import CdrBillingModeChoices as Mode
@@ -13,6 +15,7 @@ from billing.choices import CdrEndReasonChoices as Reason
 from softswitch.models import Phone, Registration, RoutingGateway
 from softswitch.rules.registrar import MAX_CONTACT_LENGTH
 from softswitch.sip.digest import build_authorization, parse_challenge
+from softswitch.sip.message import Request, Response
 from tests.engine.b2bua import SWITCH
 from vosadmin.core.parameters import update_parameter
 
@@ -48,7 +51,8 @@ def test_failures_older_than_the_window_do_not_count_toward_suspension(b2bua, ph
     assert handset.register("1001", "pw-1001") == 200
 
 
-def test_a_registered_phone_is_challenged_then_billed_as_the_phone(b2bua, phone) -> None:
+def registered_phone(b2bua) -> tuple[Any, Any, Any]:
+    """Phone 1001 registered, and a vendor for numbers starting 44: (switch, vendor, phone)."""
     gateway = RoutingGateway.objects.create(
         name="VENDOR", host="203.0.113.5", port=5090, prefixes=["44"]
     )
@@ -56,6 +60,11 @@ def test_a_registered_phone_is_challenged_then_billed_as_the_phone(b2bua, phone)
     vendor = switch.gateway(gateway.host, gateway.port)
     handset = switch.phone(PHONE_IP)
     assert handset.register("1001", "pw-1001") == 200
+    return switch, vendor, handset
+
+
+def test_a_registered_phone_is_challenged_then_billed_as_the_phone(b2bua, phone) -> None:
+    switch, vendor, handset = registered_phone(b2bua)
     invite = handset.call("4420790000", "1001", "pw-1001")
     vendor.answer(vendor.take("INVITE"), 486)
     handset.ack(invite, handset.take(486))
@@ -220,32 +229,38 @@ def test_a_lowered_lightweight_registration_period_applies_at_once(b2bua, phone)
     assert len(handset.received("OPTIONS")) == 1
 
 
+def challenged_call(b2bua) -> tuple[Any, Any, Request, Response]:
+    """A registered phone's INVITE to a routable number, challenged and ACKed: (the vendor,
+    the phone, the INVITE, its 407)."""
+    _, vendor, handset = registered_phone(b2bua)
+    first = handset.invite("4420790000", "1001")
+    challenge = handset.take(407)
+    handset.ack(first, challenge)
+    return vendor, handset, first, challenge
+
+
+def phone_credentials(challenge: Response, uri: str) -> str:
+    """Phone 1001's Proxy-Authorization for the challenge, with `uri` as the digest's."""
+    return build_authorization(
+        parse_challenge(challenge.headers.get("proxy-authenticate")),
+        method="INVITE",
+        uri=uri,
+        username="1001",
+        password="pw-1001",
+        cnonce="c1",
+    )
+
+
 def test_credentials_for_another_realm_are_not_ours_to_refuse(b2bua, phone) -> None:
     """RFC 3261 §20.28 (and §20.7): a Proxy-Authorization value for another realm (an outbound
     proxy's, first in the INVITE) must not be consumed: the switch uses the value with its own
     realm, and without one of its own it challenges, counting no failed authentication."""
     update_parameter("SS_AUTHENTICATION_MAX_RETRY", 1)
-    gateway = RoutingGateway.objects.create(
-        name="VENDOR", host="203.0.113.5", port=5090, prefixes=["44"]
-    )
-    switch = b2bua()
-    vendor = switch.gateway(gateway.host, gateway.port)
-    handset = switch.phone(PHONE_IP)
-    assert handset.register("1001", "pw-1001") == 200
-    first = handset.invite("4420790000", "1001")
-    challenge = handset.take(407)
-    handset.ack(first, challenge)
+    vendor, handset, first, challenge = challenged_call(b2bua)
     corp = 'Digest username="alice", realm="corp", nonce="n1", uri="sip:corp", response="00"'
     alone = handset.invite("4420790000", "1001", after=first, authorization=[corp])
     handset.ack(alone, handset.take(407))  # as if it had none for this switch: no failure
-    ours = build_authorization(
-        parse_challenge(challenge.headers.get("proxy-authenticate")),
-        method="INVITE",
-        uri=str(first.uri),
-        username="1001",
-        password="pw-1001",
-        cnonce="c1",
-    )
+    ours = phone_credentials(challenge, str(first.uri))
     handset.invite("4420790000", "1001", after=alone, authorization=[corp, ours])
     assert vendor.take("INVITE")
 
@@ -253,25 +268,11 @@ def test_credentials_for_another_realm_are_not_ours_to_refuse(b2bua, phone) -> N
 def test_a_digest_uri_other_than_the_request_uri_is_accepted(b2bua, phone) -> None:
     """sipp, and many phones, answer a challenge with the server's URI (no user part) as the
     digest `uri`: the switch does not compare it with the Request-URI (README, "Phones")."""
-    gateway = RoutingGateway.objects.create(
-        name="VENDOR", host="203.0.113.5", port=5090, prefixes=["44"]
+    vendor, handset, first, challenge = challenged_call(b2bua)
+    server_uri = "sip:{}:{}".format(*SWITCH)
+    handset.invite(
+        "4420790000", "1001", after=first, authorization=phone_credentials(challenge, server_uri)
     )
-    switch = b2bua()
-    vendor = switch.gateway(gateway.host, gateway.port)
-    handset = switch.phone(PHONE_IP)
-    assert handset.register("1001", "pw-1001") == 200
-    first = handset.invite("4420790000", "1001")
-    challenge = handset.take(407)
-    handset.ack(first, challenge)
-    authorization = build_authorization(
-        parse_challenge(challenge.headers.get("proxy-authenticate")),
-        method="INVITE",
-        uri="sip:{}:{}".format(*SWITCH),
-        username="1001",
-        password="pw-1001",
-        cnonce="c1",
-    )
-    handset.invite("4420790000", "1001", after=first, authorization=authorization)
     assert vendor.take("INVITE")
 
 
