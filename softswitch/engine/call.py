@@ -228,11 +228,19 @@ class Call:
             reason = EndReason.BALANCE_EXHAUSTED if exhausted else EndReason.MAX_DURATION
         return max(seconds - CUT_MARGIN, 0), reason
 
-    def fail_to_caller(self, status: int, reason: int) -> None:
-        """Nothing (more) to try: the caller gets the last failure."""
+    def fail_to_caller(self, status: int, reason: int, source: Response | None = None) -> None:
+        """Nothing (more) to try: the caller gets the last failure, with the gateway's reason
+        phrase and Reason headers (RFC 3326: the Q.850 cause) when a gateway's response gave
+        it (`source`)."""
         if self.ended:
             return
-        self.server.respond(build_response(self.invite, status, to_tag=self.a_tag))
+        response = build_response(
+            self.invite, status, source.reason if source else None, to_tag=self.a_tag
+        )
+        if source is not None:
+            for value in source.headers.get_all("reason"):
+                response.headers.add("Reason", value)
+        self.server.respond(response)
         direction = EndDirection.CALLEE if reason > 0 else EndDirection.SERVER
         self.end(reason, direction)
 

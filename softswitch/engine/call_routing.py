@@ -52,7 +52,7 @@ class RoutedCall(Protocol):
 
     def leg_answered(self, leg: Leg, response: Response) -> None: ...
 
-    def fail_to_caller(self, status: int, reason: int) -> None: ...
+    def fail_to_caller(self, status: int, reason: int, source: Response | None = None) -> None: ...
 
     def supervise(self, step: Coroutine[Any, Any, None]) -> None: ...
 
@@ -100,7 +100,8 @@ class GatewayRouting:
         self.clock = host.clock
         self.legs: list[Leg] = []
         self.leg: Leg | None = None  # the leg in use: the last one tried
-        self.last_failure: tuple[int, int] | None = None  # (status for the caller, end reason)
+        # (status for the caller, end reason, the gateway's response if it gave that status)
+        self.last_failure: tuple[int, int, Response | None] | None = None
         self.over = False  # the call ended: what a leg still says is late (see stop())
         self._choices = iter(choices)
 
@@ -114,8 +115,7 @@ class GatewayRouting:
             if await self._try_gateway(choice) or call.ended:
                 return
         if not call.ended:
-            status, reason = self.last_failure or (503, EndReason.NO_AVAILABLE_GATEWAY)
-            call.fail_to_caller(status, reason)
+            call.fail_to_caller(*(self.last_failure or (503, EndReason.NO_AVAILABLE_GATEWAY, None)))
 
     async def _try_gateway(self, choice: RouteChoice) -> bool:
         """Try one gateway: False if it is offline, full, does not resolve, or sending to it
@@ -126,7 +126,7 @@ class GatewayRouting:
         address = await host.resolver.resolve(gateway.host)
         if address is None:
             call.record.routing_gateway = gateway.name
-            self.last_failure = (503, EndReason.GATEWAY_UNRESOLVED)
+            self.last_failure = (503, EndReason.GATEWAY_UNRESOLVED, None)
             return False
         key = f"routing_gateway:{gateway.id}"
         if call.ended or not await host.capacity.acquire(key, gateway.capacity):
@@ -142,7 +142,7 @@ class GatewayRouting:
                 "call %s: sending to routing gateway %s failed", call.invite.call_id, gateway.name
             )
             self._drop_unsent_leg(key, legs)
-            self.last_failure = (503, EndReason.INTERNAL_ERROR)
+            self.last_failure = (503, EndReason.INTERNAL_ERROR, None)
             return False
         return True
 
@@ -212,7 +212,7 @@ class GatewayRouting:
         elif code < 300:
             self.call.leg_answered(leg, response)
         else:
-            self._leg_failed(leg, code, code)
+            self._leg_failed(leg, code, code, response)
 
     def _first_response(self, leg: Leg, final: bool) -> None:
         """A response stops the leg's timer; the first one releases a CANCEL waiting for it,
@@ -242,15 +242,18 @@ class GatewayRouting:
         leg.sent_sdp = leg.sent_sdp or sdp
         self.call.progress(response, early_media=sdp)
 
-    def _leg_failed(self, leg: Leg, status: int, reason: int) -> None:
-        """A gateway failed: fail over unless 486, SDP seen (if so configured), or none left."""
+    def _leg_failed(
+        self, leg: Leg, status: int, reason: int, source: Response | None = None
+    ) -> None:
+        """A gateway failed (`source`: with that failure response): fail over unless 486, SDP
+        seen (if so configured), or none left."""
         self._release_leg(leg)
-        self.last_failure = (status, reason)
+        self.last_failure = (status, reason, source)
         stop = status == 486 or (
             leg.sent_sdp and self.switch.parameter("SS_SIP_STOP_SWITCH_AFTER_SDP")
         )
         if stop:
-            self.call.fail_to_caller(status, reason)
+            self.call.fail_to_caller(status, reason, source)
         else:
             self.call.supervise(self.try_next())
 

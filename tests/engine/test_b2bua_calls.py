@@ -27,6 +27,7 @@ from softswitch.redis_keys import (
     GATEWAY_STATUS_KEY,
     NO_ANSWER_RUN_KEY,
 )
+from softswitch.sip.message import Request, build_response
 from softswitch.sip.parser import try_parse_message
 from tests.engine.b2bua import load_config, sdp
 from vosadmin.core.parameters import update_parameter
@@ -189,6 +190,38 @@ def test_switch_limit_caps_the_gateways_tried(b2bua, customer) -> None:
     assert peers[2].inbox == []
     record = switch.cdr("8613800000005")
     assert (record["end_reason"], record["routing_gateway"]) == ("502", "G1")
+
+
+CAUSE = 'Q.850;cause=1;text="Unallocated (unassigned) number"'
+
+
+def fail_with_cause(gateway, invite: Request) -> None:
+    """The gateway refuses the INVITE with 404, its own reason phrase and a Q.850 cause."""
+    response = build_response(invite, 404, "Number Gone", to_tag="gw")
+    response.headers.add("Reason", CAUSE)
+    gateway.send(response)
+
+
+def test_the_last_failure_keeps_the_gateways_reason(b2bua, customer) -> None:
+    """The caller's upstream routes on why a call failed: the last failure reaches it with
+    the gateway's reason phrase and Reason header (RFC 3326, the Q.850 cause), not only its
+    status; an earlier gateway's failure does not."""
+    gateways = [routing_gateway(f"G{i}", ["86"], priority=i) for i in range(2)]
+    switch = b2bua()
+    first, second = (peer(switch, gateway) for gateway in gateways)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000070")
+    first.answer(first.take("INVITE"), 503)
+    fail_with_cause(second, second.take("INVITE"))
+    answer = caller.take(404)
+    caller.ack(invite, answer)
+    assert (answer.reason, answer.headers.get_all("reason")) == ("Number Gone", [CAUSE])
+    invite = caller.invite("8613800000071")
+    fail_with_cause(first, first.take("INVITE"))
+    second.answer(second.take("INVITE"), 503)
+    answer = caller.take(503)
+    caller.ack(invite, answer)
+    assert (answer.reason, answer.headers.get_all("reason")) == ("Service Unavailable", [])
 
 
 def test_longest_prefix_then_priority_with_strip_and_add(b2bua, customer) -> None:
