@@ -52,7 +52,7 @@ from softswitch.engine.transport import (
     TcpManager,
     UdpEndpoint,
 )
-from softswitch.engine.workers import Peers, WorkerSockets, call_id_tag
+from softswitch.engine.workers import NodeShare, Peers, WorkerSockets, call_id_tag
 from softswitch.sip import NATIVE_STATUS
 from softswitch.sip.digest import DigestAlgorithm, DigestAuthenticator
 from softswitch.sip.ids import IdGenerator
@@ -91,6 +91,7 @@ class EngineSettings:
     digest_algorithms: tuple[DigestAlgorithm, ...] = (DigestAlgorithm.MD5, DigestAlgorithm.SHA_256)
     overload: OverloadSettings = field(default_factory=OverloadSettings)  # SIP_OVERLOAD_*
     worker: WorkerSockets | None = None  # one of several workers behind listen (SIP_WORKERS)
+    engine: str = ""  # SIP_NODE_NAME, which a worker's node name extends; "": `node`
 
 
 def digest_secret(secret_key: str) -> bytes:
@@ -133,7 +134,7 @@ class Engine:
         self.tcp = self._tcp()
         self.udp = self._udp_endpoint()
         self.peers = self._peers()
-        self.bindings = BindingStore(settings.node, self.executor, self.peers)
+        self.bindings = BindingStore(settings.node, self.executor, self.peers, self._share())
         self.switch = Switch(
             cache=self.cache,
             layer=lambda user: SipLayer(self._send, self.clock, user),
@@ -193,8 +194,9 @@ class Engine:
                 await previous_run.forget_previous_run()
         restored = await self.bindings.restore(self.cache.config.phones)
         self.switch.calls.bill_calls_left_open()  # before the CDR writer starts
+        share = self.bindings.share
         await asyncio.get_running_loop().run_in_executor(
-            self.executor, store.clear_current_calls, self.settings.node
+            self.executor, store.clear_current_calls, self.settings.node, share.engine, share.nodes
         )
         await self._serve()
         if self.metrics and self.settings.metrics_listen:
@@ -265,6 +267,11 @@ class Engine:
             if worker
             else UdpEndpoint(on_datagram, self.probe)
         )
+
+    def _share(self) -> NodeShare:
+        """This node's place among its engine's nodes (workers.NodeShare)."""
+        worker, engine = self.settings.worker, self.settings.engine or self.settings.node
+        return NodeShare(engine, worker.index, worker.count) if worker else NodeShare(engine)
 
     def _peers(self) -> Peers:
         """The other workers behind our address (workers.py); none for a single engine."""

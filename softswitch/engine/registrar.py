@@ -13,7 +13,7 @@ from softswitch.engine import store
 from softswitch.engine.answering import Answering
 from softswitch.engine.gateways import Prober
 from softswitch.engine.transport import Flow
-from softswitch.engine.workers import Peers
+from softswitch.engine.workers import NodeShare, Peers
 from softswitch.rules.domain import PhoneAccount
 from softswitch.rules.registrar import Binding, Outcome, RegisterRequest, decide, granted_expiry
 from softswitch.sip.digest import DigestResult
@@ -57,8 +57,15 @@ class BindingStore:
     (SIP_WORKERS, workers.Peers): it tells them when an address becomes registered here or
     stops being so."""
 
-    def __init__(self, node: str, executor: Executor, peers: Peers | None = None) -> None:
+    def __init__(
+        self,
+        node: str,
+        executor: Executor,
+        peers: Peers | None = None,
+        share: NodeShare | None = None,
+    ) -> None:
         self.node = node
+        self.share = share or NodeShare(node)  # which phones' bindings it restores
         self.executor = executor
         self.peers = peers or Peers.none()
         self.bindings: dict[int, Binding] = {}
@@ -146,9 +153,11 @@ class BindingStore:
         }
 
     async def restore(self, phones: dict[int, PhoneAccount]) -> int:
-        """Load this node's unexpired bindings after a restart; returns how many."""
+        """Load the unexpired bindings this node holds after a restart (its own, and those
+        its engine's other nodes, or a different number of workers, left for its phones);
+        returns how many."""
         rows = await asyncio.get_running_loop().run_in_executor(
-            self.executor, store.load_registrations, self.node
+            self.executor, store.load_registrations, self.node, self.share
         )
         for row in rows:
             phone = phones.get(row["phone_id"])

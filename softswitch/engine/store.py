@@ -8,11 +8,13 @@ listed in docs/adr/0005-engine-database-contract.md.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import close_old_connections, connection, transaction
+from django.db.models import F, Q
 
 from billing.ingest import Inserted, rows_to_csv
 from billing.models import RATE_TERMS, Account, Rate, RateGroup
@@ -23,6 +25,7 @@ from blacklist.models import (
     DynamicBlacklistEntry,
     SystemWhitelistEntry,
 )
+from softswitch.engine.workers import NodeShare
 from softswitch.models import CurrentCall, MappingGateway, Phone, Registration, RoutingGateway
 from softswitch.rules.domain import (
     BillingAccount,
@@ -256,12 +259,28 @@ def delete_registrations(phone_ids: list[int], node: str) -> None:
         Registration.objects.filter(phone_id__in=phone_ids, node=node).delete()
 
 
+def engine_nodes(engine: str) -> Q:
+    """The rows of every node an engine has been: SIP_NODE_NAME alone (a single engine) or
+    followed by a worker's number (`<SIP_NODE_NAME>-<n>`), whatever SIP_WORKERS was then."""
+    return Q(node=engine) | Q(node__regex=rf"^{re.escape(engine)}-[0-9]+$")
+
+
 @fresh_connection
-def load_registrations(node: str) -> list[dict[str, Any]]:
-    """This node's bindings that have not expired, for a restarted engine."""
+def load_registrations(node: str, share: NodeShare) -> list[dict[str, Any]]:
+    """The bindings a (re)started node holds: those of its engine's nodes, whatever SIP_WORKERS
+    was when they were made, whose phone's requests now come to this node (`share`); it takes
+    them over. Expired ones are deleted."""
     now = datetime.now(UTC)
-    Registration.objects.filter(node=node, expires_at__lte=now).delete()
-    return [dict(row) for row in Registration.objects.filter(node=node).values()]
+    rows = Registration.objects.filter(engine_nodes(share.engine))
+    rows.filter(expires_at__lte=now).delete()
+    held = [
+        row
+        for row in rows.values(*REGISTRATION_COLUMNS, e164=F("phone__e164"))
+        if share.holds(row["e164"])
+    ]
+    taken = [row["phone_id"] for row in held if row["node"] != node]
+    Registration.objects.filter(phone_id__in=taken).update(node=node)
+    return held
 
 
 CURRENT_CALL_COLUMNS = (
@@ -306,9 +325,12 @@ def sync_current_calls(node: str, upserts: list[dict[str, Any]], ended: list[str
 
 
 @fresh_connection
-def clear_current_calls(node: str) -> None:
-    """Forget this node's calls (at start: they died with the previous process)."""
-    CurrentCall.objects.filter(node=node).delete()
+def clear_current_calls(node: str, engine: str, nodes: Iterable[str]) -> None:
+    """Forget this node's calls (at start: they died with the previous process), and those of
+    its engine's nodes that are not among `nodes`, its nodes now (a worker that SIP_WORKERS no
+    longer starts)."""
+    gone = engine_nodes(engine) & ~Q(node__in=list(nodes))
+    CurrentCall.objects.filter(Q(node=node) | gone).delete()
 
 
 def close_connection() -> None:

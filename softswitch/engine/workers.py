@@ -78,7 +78,32 @@ def worker_for(datagram: bytes, count: int) -> int:
         if tag is not None and int(tag.group(1)) < count:
             return int(tag.group(1))
     key = _caller(datagram, end) or call_id
-    return 0 if key is None else zlib.crc32(key) % count
+    return 0 if key is None else worker_of(key, count)
+
+
+def worker_of(user: bytes, count: int) -> int:
+    """The worker that a caller's (or a phone's) requests go to, by the user part of its URI."""
+    return zlib.crc32(user) % count
+
+
+@dataclass(frozen=True)
+class NodeShare:
+    """Which phones' state a node holds among the nodes of its engine (SIP_NODE_NAME): a
+    single engine all of them; worker `index` of `count` those the dispatcher sends it."""
+
+    engine: str  # SIP_NODE_NAME
+    index: int = 0
+    count: int = 1
+
+    def holds(self, e164: str) -> bool:
+        return self.count == 1 or worker_of(e164.encode(), self.count) == self.index
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """The names of the engine's nodes now (runsipengine's `node_name`)."""
+        if self.count == 1:
+            return (self.engine,)
+        return tuple(f"{self.engine}-{n}" for n in range(self.count))
 
 
 def _caller(datagram: bytes, end: int) -> bytes | None:

@@ -9,6 +9,7 @@ import re
 import signal
 import socket
 import zlib
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from unittest.mock import patch
@@ -16,12 +17,14 @@ from unittest.mock import patch
 import psutil
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from billing.flow_numbers import MAX_NODE, SEQUENCE_BITS
 from billing.models import Cdr
+from softswitch.engine import store
 from softswitch.engine.clock import Clock
 from softswitch.engine.dispatcher import NATIVE_RELAY, POLLS_PER_SECOND, Dispatcher, DropReport
 from softswitch.engine.overload import DelayProbe
@@ -36,13 +39,15 @@ from softswitch.engine.tcp_proxy import (
 from softswitch.engine.transport import DispatchedUdpEndpoint
 from softswitch.engine.workers import (
     WORKER_ENV,
+    NodeShare,
     WorkerSockets,
     call_id_tag,
     unwrap,
     worker_for,
+    worker_of,
     wrap,
 )
-from softswitch.models import MappingGateway, Phone, RoutingGateway
+from softswitch.models import CurrentCall, MappingGateway, Phone, Registration, RoutingGateway
 from softswitch.sip.ids import IdGenerator
 from softswitch.sip.stream import FrameReceived, StreamFramer
 from tests.engine.fixtures import auth_row
@@ -277,7 +282,8 @@ def test_a_worker_that_dies_stops_the_engine(engine_factory) -> None:
 @pytest.mark.sipp
 @pytest.mark.django_db(transaction=True)
 def test_phones_call_through_the_worker_that_holds_their_registration(engine_factory) -> None:
-    """A phone must be registered to call: its REGISTER and its INVITEs meet on one worker."""
+    """A phone must be registered to call: its REGISTER and its INVITEs meet on one worker,
+    and after a restart with another number of workers, on the worker that restored it."""
     phones = [f"10{n:02d}" for n in range(6)]
     for e164 in phones:
         Phone.objects.create(e164=e164, password=f"pw-{e164}")
@@ -302,6 +308,16 @@ def test_phones_call_through_the_worker_that_holds_their_registration(engine_fac
         for flow_no in Cdr.objects.values_list("flow_no", flat=True)
     }
     assert len(nodes) == 2  # the phones were spread over both workers
+    assert runner.stop() == 0
+    uas = run_sipp(
+        "uas_answer.xml", "127.0.0.1:1", local_port=vendor.port, calls=len(phones), background=True
+    )
+    single = engine_factory(env={"SIP_WORKERS": "1"})  # restarted with another SIP_WORKERS
+    for n, e164 in enumerate(phones):  # no REGISTER again: each binding was restored
+        row = f"{e164};44207901{n:04d};;[authentication username={e164} password=pw-{e164}]"
+        called = run_sipp("uac_phone_call.xml", single.address, rows=[row], extra=["-d", "100"])
+        assert called.outcome() == "ANSWERED", e164
+    sipp_finished(uas)
 
 
 def users_on_each_worker(count: int, per_worker: int) -> list[list[str]]:
@@ -617,3 +633,65 @@ def test_a_full_link_drops_and_logs_sparingly(caplog) -> None:
     assert (kind, words, len(payload)) == ("m", ["1", "127.0.0.1", "5060"], 60_000)
     ours.close()
     theirs.close()
+
+
+# What a worker takes over when SIP_WORKERS changed between runs -----------------------------
+
+FAMILY = ("edge", "edge-0", "edge-1", "edge-2")  # a single engine, then three workers, once
+
+
+def bound(e164: str, node: str, expires_in: timedelta = timedelta(hours=1)) -> None:
+    now = timezone.now()
+    Registration.objects.create(
+        phone=Phone.objects.create(e164=e164, password="pw"),
+        contact=f"sip:{e164}@198.51.100.7:5060",
+        source="198.51.100.7:5060",
+        transport="UDP",
+        registered_at=now,
+        expires_at=now + expires_in,
+        node=node,
+    )
+
+
+@pytest.mark.django_db
+def test_restarted_workers_take_over_the_bindings_of_the_engines_earlier_nodes() -> None:
+    """An engine that ran as one process or as three workers, restarted with two: each worker
+    restores, and takes over, the bindings of the phones whose REGISTERs and INVITEs the
+    dispatcher now sends it, whichever node made them. Without that a phone held by a worker
+    that no longer runs is refused as unregistered until it registers again, while "Online
+    phones" still lists it."""
+    phones = {f"10{n:02d}": FAMILY[n % 4] for n in range(24)}
+    for e164, node in phones.items():
+        bound(e164, node)
+    bound("2000", "edge-5", expires_in=-timedelta(seconds=1))  # expired: deleted
+    bound("3000", "edge9")  # other engines' bindings stay theirs
+    bound("3001", "core")
+    load = store.load_registrations.__wrapped__
+    held = [load(f"edge-{n}", NodeShare("edge", n, 2)) for n in range(2)]
+    for n, rows in enumerate(held):
+        assert {row["e164"] for row in rows} == {
+            e164 for e164 in phones if worker_of(e164.encode(), 2) == n
+        }
+    assert sum(map(len, held)) == len(phones)
+    nodes = dict(Registration.objects.values_list("phone__e164", "node"))
+    assert nodes == {
+        **{e164: f"edge-{worker_of(e164.encode(), 2)}" for e164 in phones},
+        "3000": "edge9",
+        "3001": "core",
+    }
+    single = load("edge", NodeShare("edge"))  # back to one process: it holds them all
+    assert len(single) == len(phones)
+    assert set(Registration.objects.values_list("node", flat=True)) == {"edge", "edge9", "core"}
+
+
+@pytest.mark.django_db
+def test_a_started_worker_forgets_the_calls_of_nodes_its_engine_no_longer_runs() -> None:
+    """Current calls of a worker that SIP_WORKERS no longer starts would stay on "Current
+    calls" (and in the overview and alarms) for good: nobody else clears them."""
+    for n, node in enumerate((*FAMILY, "edge9", "core")):
+        CurrentCall.objects.create(
+            call_id=f"call-{n}", node=node, caller="1", callee="2", origin="GW",
+            origin_type="mapping_gateway", state="ringing", started_at=timezone.now(),
+        )  # fmt: skip
+    store.clear_current_calls.__wrapped__("edge-0", "edge", NodeShare("edge", 0, 2).nodes)
+    assert sorted(CurrentCall.objects.values_list("node", flat=True)) == ["core", "edge-1", "edge9"]

@@ -102,6 +102,7 @@ def engine_settings(listen: str, worker: WorkerSockets | None, index: int | None
     return EngineSettings(
         listen=parse_listen(listen),
         node=node_name(index),
+        engine=settings.SIP_NODE_NAME,
         node_id=node_id(index),
         realm=settings.SIP_REALM,
         secret=settings.SECRET_KEY,
