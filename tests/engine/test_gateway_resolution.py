@@ -147,6 +147,9 @@ class FakeCall:
     def __init__(self, crash_on_end: bool = False) -> None:
         self.record = SimpleNamespace(call_id="call-1")
         self.server = SimpleNamespace(key=("invite", "call-1"))
+        self.invite = SimpleNamespace(
+            call_id="call-1", from_=SimpleNamespace(tag="a"), cseq=SimpleNamespace(number=1)
+        )
         self.routing = SimpleNamespace(legs=[])
         self.crash_on_end = crash_on_end
         self.crashes = 0
