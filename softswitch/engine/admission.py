@@ -15,7 +15,7 @@ from typing import Protocol
 from billing.choices import CdrBillingModeChoices as BillingMode
 from billing.choices import CdrEndReasonChoices as EndReason
 from softswitch.engine import store
-from softswitch.engine.answering import Answering
+from softswitch.engine.answering import Answering, unsupported_options
 from softswitch.engine.clock import Clock
 from softswitch.engine.sip_layer import ServerTransaction
 from softswitch.engine.transport import Flow
@@ -36,10 +36,6 @@ REJECTION_STATUS: dict[int, int] = {  # what the caller gets for a decision of t
     EndReason.NO_ROUTE: 503,
     EndReason.NO_AVAILABLE_GATEWAY: 503,
 }
-
-# The option tags of Require the switch supports as the caller's UAS (RFC 3261 §8.2.2.3): none,
-# neither reliable provisional responses (100rel, RFC 3262) nor session timers (timer).
-SUPPORTED_OPTIONS: frozenset[str] = frozenset()
 
 
 def user_of(uri: Uri) -> str:
@@ -75,11 +71,6 @@ class Registrations(Protocol):
     registered from, if it is."""
 
     def contact_flow(self, phone_id: int) -> tuple[Binding, Flow] | None: ...
-
-
-def unsupported_options(request: Request) -> list[str]:
-    """The option tags in the request's Require that the switch does not support."""
-    return [tag for tag in request.headers.values("require") if tag not in SUPPORTED_OPTIONS]
 
 
 class CallAdmission:

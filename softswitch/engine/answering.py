@@ -16,6 +16,15 @@ from softswitch.sip.message import Request
 if TYPE_CHECKING:
     from softswitch.engine.config import Config
 
+# The option tags of Require the switch supports as a UAS (RFC 3261 §8.2.2.3): none, neither
+# reliable provisional responses (100rel, RFC 3262) nor session timers (timer).
+SUPPORTED_OPTIONS: frozenset[str] = frozenset()
+
+
+def unsupported_options(request: Request) -> list[str]:
+    """The option tags in the request's Require that the switch does not support."""
+    return [tag for tag in request.headers.values("require") if tag not in SUPPORTED_OPTIONS]
+
 
 class Answering(Protocol):
     """The configuration, the counters, digest authentication and challenges, and answering
@@ -48,6 +57,8 @@ class Answering(Protocol):
     def respond_statelessly(
         self, request: Request, flow: Flow, status: int, headers: list[tuple[str, str]]
     ) -> None: ...
+
+    def refuses_requirements(self, request: Request, server: ServerTransaction) -> bool: ...
 
     def refuse(
         self,

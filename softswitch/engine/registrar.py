@@ -229,11 +229,13 @@ class Registrar:
 
     def _register(self, request: Request, flow: Flow, phone: PhoneAccount) -> None:
         switch = self.switch
+        server = switch.layer.server_transaction(request, flow)
+        if switch.refuses_requirements(request, server):  # §10.3 step 2
+            return
         now = switch.clock.now()
         wanted = register_request(request)
         existing = self.bindings.get(phone.id)
         outcome = decide(existing, wanted, switch.parameter("SS_ENDPOINT_REGISTER_REPLACE"), now)
-        server = switch.layer.server_transaction(request, flow)
         if outcome in REFUSALS:
             status, reason = REFUSALS[outcome]
             switch.respond(server, status, reason=reason)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from softswitch.engine.answering import unsupported_options
 from softswitch.engine.clock import Clock
 from softswitch.engine.config import Config, ConfigCache
 from softswitch.engine.counters import Counters
@@ -319,11 +320,17 @@ class Switch:
         if not self.is_known_source(flow.ip) and not in_networks(flow.ip, self.trusted_networks()):
             self.refuse(request, flow, authentication_failed=False, count_failure=False)
             return
-        self.respond(
-            self.layer.server_transaction(request, flow),
-            200,
-            [("Allow", ALLOW), ("Accept", "application/sdp")],
-        )
+        server = self.layer.server_transaction(request, flow)
+        if not self.refuses_requirements(request, server):
+            self.respond(server, 200, [("Allow", ALLOW), ("Accept", "application/sdp")])
+
+    def refuses_requirements(self, request: Request, server: ServerTransaction) -> bool:
+        """RFC 3261 §8.2.2.3: a request whose Require names an option tag the switch does not
+        support gets 420 Bad Extension, the tags listed in Unsupported; True if it did."""
+        unsupported = unsupported_options(request)
+        if unsupported:
+            self.respond(server, 420, [("Unsupported", ", ".join(unsupported))])
+        return bool(unsupported)
 
     def authenticate(
         self, header_name: str, request: Request, phone: PhoneAccount, ip: str

@@ -237,11 +237,13 @@ class Phone(Caller):
         contact: str | None = None,
         call_id: str | None = None,
         cseq: int = 1,
+        require: str | None = None,
     ) -> Response | None:
         """REGISTER at `cseq`, answer a 401 at the next CSeq; the final response (None: the
         switch kept silent). `expires` None sends no Expires header; `contact` is the Contact
-        header's value instead of this phone's address ("" sends none)."""
-        request = self._register(e164, expires, cseq, call_id, contact=contact)
+        header's value instead of this phone's address ("" sends none); `require` is a Require
+        header's value."""
+        request = self._register(e164, expires, cseq, call_id, contact=contact, require=require)
         challenge = self._final(request)
         if challenge is None or challenge.status_code != 401:
             return challenge
@@ -255,7 +257,9 @@ class Phone(Caller):
             password=password,
             cnonce=self.ids.tag(),
         )
-        retry = self._register(e164, expires, cseq + 1, request.call_id, authorization, contact)
+        retry = self._register(
+            e164, expires, cseq + 1, request.call_id, authorization, contact, require
+        )
         return self._final(retry)
 
     def _register(
@@ -266,6 +270,7 @@ class Phone(Caller):
         call_id: str | None = None,
         authorization: str | None = None,
         contact: str | None = None,
+        require: str | None = None,
     ) -> Request:
         account = SipUri(host=SWITCH[0], user=e164)
         request = new_request(
@@ -287,6 +292,8 @@ class Phone(Caller):
             request.headers.add("Expires", str(expires))
         if authorization is not None:
             request.headers.add("Authorization", authorization)
+        if require is not None:
+            request.headers.add("Require", require)
         self.send(request)
         return request
 

@@ -16,6 +16,8 @@ from softswitch.models import Phone, Registration, RoutingGateway
 from softswitch.rules.registrar import MAX_CONTACT_LENGTH
 from softswitch.sip.digest import build_authorization, parse_challenge
 from softswitch.sip.message import Request, Response
+from softswitch.sip.requests import new_request
+from softswitch.sip.uri import NameAddr, SipUri
 from tests.engine.b2bua import SWITCH
 from vosadmin.core.parameters import update_parameter
 
@@ -287,6 +289,53 @@ def test_a_contact_longer_than_the_registration_table_holds_is_refused(b2bua, ph
     assert bound_contact(switch) is None
     fits = f"<{handset.contact('1001')};pn-prid={'a' * 400}>"
     assert handset.register("1001", "pw-1001", contact=fits) == 200
+
+
+def test_a_register_requiring_an_unsupported_extension_gets_420(b2bua, phone) -> None:
+    """RFC 3261 §10.3 step 2 and §8.2.2.3: a REGISTER whose Require names an extension the
+    registrar does not support (here RFC 3327's path) is refused with 420 naming it in
+    Unsupported, and binds nothing; it used to bind as if the extension were honoured."""
+    switch = b2bua()
+    handset = switch.phone(PHONE_IP)
+    refused = handset.registration("1001", "pw-1001", require="path")
+    assert refused is not None and refused.status_code == 420
+    assert refused.headers.get("unsupported") == "path"
+    assert bound_contact(switch) is None
+    assert handset.register("1001", "pw-1001") == 200
+
+
+def test_options_requiring_an_unsupported_extension_get_420(b2bua, phone) -> None:
+    """RFC 4475 §3.3.1 (bext01): an OPTIONS with an unknown Require gets 420 with the tags in
+    Unsupported; its Proxy-Require is for proxies and ignored by the switch, a UA (§8.2.2.3).
+    It used to get 200, as if the switch supported them."""
+    switch = b2bua()
+    handset = switch.phone(PHONE_IP)
+    assert handset.register("1001", "pw-1001") == 200
+
+    def options(require: str | None) -> Response:
+        account = NameAddr(SipUri(host=PHONE_IP, user="1001"))
+        request = new_request(
+            "OPTIONS",
+            SipUri(host=SWITCH[0], port=SWITCH[1]),
+            via=handset.via,
+            from_=account,
+            to=NameAddr(SipUri(host=SWITCH[0])),
+            ids=handset.ids,
+        )
+        request.headers.add("Proxy-Require", "sillyother")
+        if require is not None:
+            request.headers.add("Require", require)
+        handset.send(request)
+        answer = handset.inbox.pop()
+        assert isinstance(answer, Response) and answer.call_id == request.call_id
+        return answer
+
+    refused = options("nothingyetdefined, alsonot")
+    assert (refused.status_code, refused.headers.get("unsupported")) == (
+        420,
+        "nothingyetdefined, alsonot",
+    )
+    assert options(None).status_code == 200
 
 
 def test_the_contact_limit_is_the_registration_tables() -> None:
