@@ -343,6 +343,8 @@ class Switch:
             return credentials
         if credentials.username != phone.e164:
             return DigestResult.MALFORMED
+        if (credentials.algorithm or DigestAlgorithm.MD5) not in self.digest_algorithms:
+            return DigestResult.MALFORMED  # not offered (SIP_DIGEST_ALGORITHMS): refused
         verdict = self.authenticator.verify(
             credentials,
             method=request.method,

@@ -45,6 +45,7 @@ from softswitch.sip.dialog import Dialog, build_cancel
 from softswitch.sip.digest import (
     DigestAlgorithm,
     DigestAuthenticator,
+    DigestChallenge,
     build_authorization,
     parse_challenge,
 )
@@ -238,17 +239,22 @@ class Phone(Caller):
         call_id: str | None = None,
         cseq: int = 1,
         require: str | None = None,
+        algorithm: DigestAlgorithm | None = None,
     ) -> Response | None:
         """REGISTER at `cseq`, answer a 401 at the next CSeq; the final response (None: the
         switch kept silent). `expires` None sends no Expires header; `contact` is the Contact
         header's value instead of this phone's address ("" sends none); `require` is a Require
-        header's value."""
+        header's value; `algorithm` answers the challenge with that one instead of its own."""
         request = self._register(e164, expires, cseq, call_id, contact=contact, require=require)
         challenge = self._final(request)
         if challenge is None or challenge.status_code != 401:
             return challenge
         parsed = parse_challenge(challenge.headers.get_all("www-authenticate")[0])
         assert parsed is not None
+        if algorithm is not None:
+            parsed = DigestChallenge(
+                parsed.realm, parsed.nonce, algorithm, parsed.qop, parsed.opaque, parsed.stale
+            )
         authorization = build_authorization(
             parsed,
             method="REGISTER",

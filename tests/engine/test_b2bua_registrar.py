@@ -14,7 +14,7 @@ from billing.choices import CdrBillingModeChoices as Mode
 from billing.choices import CdrEndReasonChoices as Reason
 from softswitch.models import Phone, Registration, RoutingGateway
 from softswitch.rules.registrar import MAX_CONTACT_LENGTH
-from softswitch.sip.digest import build_authorization, parse_challenge
+from softswitch.sip.digest import DigestAlgorithm, build_authorization, parse_challenge
 from softswitch.sip.message import Request, Response
 from softswitch.sip.requests import new_request
 from softswitch.sip.uri import NameAddr, SipUri
@@ -336,6 +336,19 @@ def test_options_requiring_an_unsupported_extension_get_420(b2bua, phone) -> Non
         "nothingyetdefined, alsonot",
     )
     assert options(None).status_code == 200
+
+
+def test_an_answer_with_an_algorithm_not_offered_is_refused(b2bua, phone) -> None:
+    """SIP_DIGEST_ALGORITHMS=SHA-256: an operator who stops offering MD5 wants no MD5 digest
+    on the wire (the weaker one to crack from a capture). A response computed with MD5 to the
+    SHA-256 challenge (the nonce is the same) was accepted all the same; it is refused and
+    counted as a failed authentication."""
+    switch = b2bua()
+    switch.switch.digest_algorithms = (DigestAlgorithm.SHA_256,)
+    handset = switch.phone(PHONE_IP)
+    assert handset.register("1001", "pw-1001", algorithm=DigestAlgorithm.MD5) == 403
+    assert bound_contact(switch) is None
+    assert handset.register("1001", "pw-1001") == 200  # SHA-256, as offered
 
 
 def test_the_contact_limit_is_the_registration_tables() -> None:
