@@ -27,6 +27,7 @@ from types import ModuleType
 from typing import Protocol
 
 from softswitch.engine.tcp_proxy import TcpProxy, link_pair
+from softswitch.engine.transport import tcp_socket, udp_socket, unmapped, with_buffers
 from softswitch.engine.workers import (
     LOOPBACK,
     WORKER_ENV,
@@ -43,7 +44,6 @@ logger = logging.getLogger(__name__)
 # USR2 counts the cyclic garbage (runsipengine).
 PASSED_ON = (signal.SIGUSR1, signal.SIGUSR2)
 MAX_DATAGRAM = 65535
-SOCKET_BUFFER_BYTES = 8 * 1024 * 1024
 POLLS_PER_SECOND = 5  # how often the parent looks at its workers
 
 
@@ -69,7 +69,8 @@ class PythonRelay:
         if remote is None:  # woken by `Dispatcher.stop`
             return None
         try:
-            self.send(wrap(datagram, remote), self.inboxes[worker_for(datagram, len(self.inboxes))])
+            source = (unmapped(remote[0]), remote[1])
+            self.send(wrap(datagram, source), self.inboxes[worker_for(datagram, len(self.inboxes))])
         except (BlockingIOError, InterruptedError):
             return 1, []
         except OSError as error:
@@ -103,8 +104,7 @@ class Dispatcher:
     ) -> None:
         self.public = public
         self.inboxes = list(inboxes)
-        self.sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
+        self.sender = with_buffers(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
         self.sender.setblocking(False)
         self.sender.bind((LOOPBACK, 0))  # the one address a worker's inbox takes datagrams from
         self.relay: Relay = (
@@ -177,35 +177,8 @@ class DropReport:
             self.reported = dropped
 
 
-def _family(listen: Address) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
-
-
-def _public_socket(listen: Address) -> socket.socket:
-    public = socket.socket(_family(listen), socket.SOCK_DGRAM)
-    public.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    with contextlib.suppress(OSError):
-        public.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
-        public.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
-    public.bind(listen)
-    return public
-
-
-def _listening_socket(listen: Address) -> socket.socket:
-    """The SIP address for TCP, listening before any worker starts (a port in use fails the
-    start at once)."""
-    listening = socket.socket(_family(listen), socket.SOCK_STREAM)
-    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listening.bind(listen)
-    listening.listen(1024)
-    listening.setblocking(False)
-    return listening
-
-
 def _inbox() -> socket.socket:
-    inbox = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    with contextlib.suppress(OSError):
-        inbox.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+    inbox = with_buffers(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
     inbox.bind((LOOPBACK, 0))
     return inbox
 
@@ -215,7 +188,8 @@ def run_workers(count: int, listen: Address, command: Sequence[str]) -> int:
     dispatch until SIGTERM or SIGINT (passed on to the workers) or until a worker exits (the
     others are then stopped too, so that a supervisor restarts the whole engine). Returns the
     exit status."""
-    public, listening = _public_socket(listen), _listening_socket(listen)
+    public, listening = udp_socket(listen), tcp_socket(listen)
+    listening.setblocking(False)
     inboxes = [_inbox() for _ in range(count)]
     links = [link_pair() for _ in range(count)]
     dispatcher = Dispatcher(public, [inbox.getsockname() for inbox in inboxes])

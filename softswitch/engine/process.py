@@ -46,11 +46,15 @@ from softswitch.engine.sip_layer import SipLayer
 from softswitch.engine.switch import Switch
 from softswitch.engine.tcp_proxy import ProxiedConnection, ProxiedTcp
 from softswitch.engine.transport import (
+    TCP_BACKLOG,
     DispatchedUdpEndpoint,
     Flow,
     TcpConnection,
     TcpManager,
     UdpEndpoint,
+    tcp_socket,
+    udp_socket,
+    with_buffers,
 )
 from softswitch.engine.workers import NodeShare, Peers, WorkerSockets, call_id_tag
 from softswitch.sip import NATIVE_STATUS
@@ -63,7 +67,6 @@ logger = logging.getLogger(__name__)
 
 TCP_IDLE_SECONDS = 64.0  # a connection without binding or call is closed after this idle time
 FULL_REFRESH_SECONDS = 120.0  # the safety net behind NOTIFY
-UDP_BUFFER_BYTES = 8 * 1024 * 1024
 # Redis is on the call path (capacity): a Redis that stops answering must cost a call at most
 # this long before the engine falls back to per-node limits, and must not hold up shutdown.
 REDIS_TIMEOUT_SECONDS = 1.0
@@ -284,18 +287,9 @@ class Engine:
         loop = asyncio.get_running_loop()
         host, port = self.settings.listen
         worker = self.settings.worker
-        if worker is None:
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: self.udp, local_addr=(host, port)
-            )
-        else:  # datagrams come from the dispatcher (workers.py)
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: self.udp, sock=worker.inbox()
-            )
-        with contextlib.suppress(OSError):
-            sock = transport.get_extra_info("socket")
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER_BYTES)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UDP_BUFFER_BYTES)
+        # a worker's datagrams come from the dispatcher, on its inbox (workers.py)
+        sock = udp_socket((host, port)) if worker is None else with_buffers(worker.inbox())
+        transport, _ = await loop.create_datagram_endpoint(lambda: self.udp, sock=sock)
         logger.info(self.overload.describe())
         self._servers = [transport]
         tcp = self.tcp
@@ -303,7 +297,7 @@ class Engine:
             tcp.start()
         else:
             server = await loop.create_server(
-                lambda: TcpConnection(tcp), host, port, reuse_address=True, backlog=1024
+                lambda: TcpConnection(tcp), sock=tcp_socket((host, port)), backlog=TCP_BACKLOG
             )
             self._servers.append(server)
 

@@ -259,7 +259,8 @@ static int Relay_init(Relay *self, PyObject *args, PyObject *kwargs) {
     return 0;
 }
 
-/* The source's "<host> <port>\n", as Python's recvfrom and workers.wrap would write it. */
+/* The source's "<host> <port>\n", as workers.wrap writes it: an IPv4 peer of a dual-stack
+ * socket as plain IPv4 (transport.unmapped). */
 static size_t write_prefix(char *prefix, const struct sockaddr_storage *source, socklen_t size) {
     char host[NI_MAXHOST];
     int port;
@@ -268,10 +269,13 @@ static size_t write_prefix(char *prefix, const struct sockaddr_storage *source, 
         inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
         port = ntohs(v4->sin_port);
     } else {
-        if (getnameinfo((const struct sockaddr *)source, size, host, sizeof(host), NULL, 0,
-                        NI_NUMERICHOST) != 0)
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)source;
+        if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr))
+            inet_ntop(AF_INET, &v6->sin6_addr.s6_addr[12], host, sizeof(host));
+        else if (getnameinfo((const struct sockaddr *)source, size, host, sizeof(host), NULL, 0,
+                             NI_NUMERICHOST) != 0)
             host[0] = '\0';
-        port = ntohs(((const struct sockaddr_in6 *)source)->sin6_port);
+        port = ntohs(v6->sin6_port);
     }
     return (size_t)snprintf(prefix, PREFIX_SIZE, "%s %d\n", host, port);
 }

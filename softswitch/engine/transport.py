@@ -10,6 +10,7 @@ and close them with FIN or RST (SS_TCP_CLOSE_RESET).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import logging
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 MAX_DATAGRAM = 65535
+UDP_BUFFER_BYTES = 8 * 1024 * 1024
+TCP_BACKLOG = 1024  # connections not yet accepted
 LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # a wildcard's own address
 _connection_ids = itertools.count(1)
 
@@ -64,6 +67,60 @@ def flow_to(transport: str, remote: Address, connection_id: int | None = None) -
 
 MessageHandler = Callable[["Message | Malformed", Flow], None]
 
+MAPPED = "::ffff:"  # an IPv4 address as a dual-stack socket sees it (RFC 4291 §2.5.5.2)
+
+
+def unmapped(host: str) -> str:
+    """An IPv4 peer of a dual-stack socket (listening on `::`) as itself, "::ffff:192.0.2.1"
+    → "192.0.2.1", so that it matches gateway IPs, trusted networks and bindings."""
+    return host[len(MAPPED) :] if host.startswith(MAPPED) and "." in host else host
+
+
+def mapped(remote: Address) -> Address:
+    """A destination as a dual-stack socket addresses it: IPv4 as "::ffff:a.b.c.d"."""
+    return remote if ":" in remote[0] else (MAPPED + remote[0], remote[1])
+
+
+def is_dual_stack(sock: socket.socket) -> bool:
+    """An IPv6 socket that serves IPv4 too (`_socket` makes every IPv6 one so)."""
+    return sock.family == socket.AF_INET6 and not sock.getsockopt(
+        socket.IPPROTO_IPV6, socket.IPV6_V6ONLY
+    )
+
+
+def with_buffers(sock: socket.socket) -> socket.socket:
+    """A UDP socket with UDP_BUFFER_BYTES to receive and to send (as far as the kernel's
+    net.core.rmem_max and wmem_max let it): a burst waits there instead of being dropped."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER_BYTES)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UDP_BUFFER_BYTES)
+    return sock
+
+
+def udp_socket(listen: Address) -> socket.socket:
+    """The SIP address for UDP, bound; an IPv6 address such as `::` serves IPv4 too."""
+    sock = with_buffers(_socket(listen, socket.SOCK_DGRAM))
+    sock.bind(listen)
+    return sock
+
+
+def tcp_socket(listen: Address) -> socket.socket:
+    """The SIP address for TCP, bound and listening (a port in use fails the start at once);
+    an IPv6 address such as `::` serves IPv4 too."""
+    sock = _socket(listen, socket.SOCK_STREAM)
+    sock.bind(listen)
+    sock.listen(TCP_BACKLOG)
+    return sock
+
+
+def _socket(listen: Address, kind: socket.SocketKind) -> socket.socket:
+    family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
+    sock = socket.socket(family, kind)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:  # whatever net.ipv6.bindv6only says (asyncio sets it for TCP)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    return sock
+
 
 class UdpEndpoint(asyncio.DatagramProtocol):
     """The UDP socket: datagrams in, datagrams out, and the probes that time its queue
@@ -74,23 +131,26 @@ class UdpEndpoint(asyncio.DatagramProtocol):
         self.probe = probe
         self.transport: asyncio.DatagramTransport | None = None
         self.itself: Address | None = None  # where a datagram to this socket goes
+        self.dual_stack = False  # IPv4 peers come and go as "::ffff:a.b.c.d"
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
         host, port = transport.get_extra_info("sockname")[:2]
         self.itself = (LOOPBACK.get(host, host), port)
+        self.dual_stack = is_dual_stack(transport.get_extra_info("socket"))
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         if self.probe.read(data):
             return
-        self.on_datagram(data, (addr[0], addr[1]))
+        host = unmapped(addr[0]) if self.dual_stack else addr[0]
+        self.on_datagram(data, (host, addr[1]))
 
     def error_received(self, exc: Exception) -> None:
         logger.debug("UDP error: %s", exc)
 
     def send(self, data: bytes, remote: Address) -> None:
         if self.transport is not None:
-            self.transport.sendto(data, remote)
+            self.transport.sendto(data, mapped(remote) if self.dual_stack else remote)
 
     def send_probe(self) -> None:
         """A probe into this socket's own queue."""
@@ -114,6 +174,7 @@ class DispatchedUdpEndpoint(UdpEndpoint):
         super().__init__(on_datagram, probe)
         self.on_peer = on_peer
         self.public = worker.public()
+        self.public_dual_stack = is_dual_stack(self.public)
         self.dispatcher = worker.dispatcher
         self.peers = frozenset(worker.peers)
 
@@ -130,6 +191,8 @@ class DispatchedUdpEndpoint(UdpEndpoint):
         """As the single engine's socket sends: a destination of another address family
         raises, for the caller to take as a transport error (the SIP layer only ever sends to
         addresses, never to names)."""
+        if self.public_dual_stack:
+            remote = mapped(remote)
         try:
             self.public.sendto(data, socket.MSG_DONTWAIT, remote)
         except (BlockingIOError, InterruptedError):
@@ -164,7 +227,7 @@ class TcpConnection(asyncio.Protocol):
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
         peer = transport.get_extra_info("peername")
-        self.remote = (peer[0], peer[1])
+        self.remote = (unmapped(peer[0]), peer[1])
         self.manager.opened(self)
 
     def data_received(self, data: bytes) -> None:

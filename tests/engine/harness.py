@@ -78,9 +78,12 @@ class EngineRunner:
     """The SIP engine as a subprocess of the test: one process, or as many workers as the
     test's `env` or the environment of the test run say (SIP_WORKERS; `make test-workers`)."""
 
-    def __init__(self, node: str = "test-node", env: dict[str, str] | None = None) -> None:
-        self.host = "127.0.0.1"
+    def __init__(
+        self, node: str = "test-node", env: dict[str, str] | None = None, listen_host: str = ""
+    ) -> None:
+        self.host = "127.0.0.1"  # where the test's peers send to
         self.port = free_port()
+        self.listen_host = listen_host  # SIP_LISTEN's host, when not `host` ("::": every address)
         self.node = node
         self.spool = Path(tempfile.mkdtemp(prefix="vosadmin-spool-"))
         self.extra_env = env or {}
@@ -92,6 +95,10 @@ class EngineRunner:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def listen(self) -> str:
+        return f"[{self.listen_host}]:{self.port}" if self.listen_host else self.address
 
     @property
     def nodes(self) -> list[str]:
@@ -115,7 +122,7 @@ class EngineRunner:
         self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "a")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runsipengine", "--listen", self.address],
+            [sys.executable, "manage.py", "runsipengine", "--listen", self.listen],
             cwd=BASE_DIR,
             env=env,
             stdout=log,

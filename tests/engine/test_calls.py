@@ -17,7 +17,7 @@ from billing.choices import CdrEndDirectionChoices as Direction
 from billing.choices import CdrEndReasonChoices as Reason
 from billing.models import Cdr, PendingReportHour
 from softswitch.engine.capacity import chunk_for
-from softswitch.models import MappingGateway, Phone, RoutingGateway
+from softswitch.models import MappingGateway, Phone, Registration, RoutingGateway
 from softswitch.redis_keys import CAPACITY_IN_USE_KEY
 from tests.engine.fixtures import auth_row
 from tests.engine.harness import (
@@ -28,6 +28,7 @@ from tests.engine.harness import (
     wait_for,
     workers_of_this_run,
 )
+from tests.engine.sip_client import SipSocketClient
 
 pytestmark = [requires_sipp, pytest.mark.sipp, pytest.mark.django_db(transaction=True)]
 
@@ -104,6 +105,32 @@ def test_answered_call_and_its_cdr_field_by_field(engine, customer) -> None:
     assert record.pdd_ms is not None and 0 <= record.pdd_ms <= ringing_within + 1  # the 180
     hour = record.start_time.replace(minute=0, second=0, microsecond=0)
     assert PendingReportHour.objects.filter(hour=hour).exists()  # for the gateway reports
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_engine_listening_on_every_address_serves_ipv4_peers_as_themselves(
+    engine_factory, customer, workers
+) -> None:
+    """SIP_LISTEN `[::]:port`: the dual-stack socket sees IPv4 peers as "::ffff:a.b.c.d". That
+    address matched no gateway IP (the customer's calls were refused as from an unknown
+    source), an IPv4 gateway could not be sent to from the IPv6 socket, and TCP listened on
+    IPv6 alone. IPv4 peers are now themselves, over UDP and TCP, with one engine or workers."""
+    Phone.objects.create(e164="1001", password="pw-1001")
+    vendor = routing_gateway("VENDOR", ["86"])
+    uas = gateway_uas(vendor)
+    runner = engine_factory(
+        listen_host="::", env={"SIP_WORKERS": workers, "SIP_ADVERTISED_HOST": "127.0.0.1"}
+    )
+    assert call(runner, "8613800000001").outcome() == "ANSWERED"
+    assert sipp_finished(uas).logged[-1] == "BYE"
+    record = cdr(callee="8613800000001")
+    assert record.mapping_gateway == "GW-CUSTOMER" and record.caller_ip.startswith(CUSTOMER_IP)
+    assert record.callee_ip == f"127.0.0.1:{vendor.port}"
+    phone = SipSocketClient((runner.host, runner.port), "tcp")
+    assert phone.register("1001", "pw-1001").status_code == 200
+    registration = wait_for(lambda: Registration.objects.first())
+    assert (registration.source.split(":")[0], registration.transport) == ("127.0.0.1", "tcp")
+    phone.close()
 
 
 def test_phone_call_is_challenged_and_billed_to_the_phone(engine) -> None:

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from billing.flow_numbers import MAX_NODE, SEQUENCE_BITS
 from billing.models import Cdr
-from softswitch.engine import store
+from softswitch.engine import store, transport
 from softswitch.engine.clock import Clock
 from softswitch.engine.dispatcher import NATIVE_RELAY, POLLS_PER_SECOND, Dispatcher, DropReport
 from softswitch.engine.overload import DelayProbe
@@ -215,6 +215,49 @@ def test_the_dispatcher_outlives_a_datagram_it_cannot_hand_over(caplog, native) 
     dispatcher.stop()
     assert not dispatcher.thread.is_alive()
     for sock in (public, inbox, peer):
+        sock.close()
+
+
+def ipv6_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    sock.bind(("::1", 0))
+    sock.settimeout(5)
+    return sock
+
+
+@pytest.mark.parametrize(
+    "native", [pytest.param(True, marks=requires_native_relay, id="relay.c"), False]
+)
+def test_the_dispatcher_hands_over_an_ipv4_peer_of_a_dual_stack_socket_as_ipv4(native) -> None:
+    """SIP_LISTEN on `::` sees IPv4 peers as "::ffff:a.b.c.d"; a worker gets them as
+    themselves, which gateway IPs and trusted networks match (IPv6 peers stay IPv6)."""
+    public, inbox = transport.udp_socket(("::", 0)), udp_socket()
+    dispatcher = Dispatcher(public, [inbox.getsockname()], native=native)
+    dispatcher.start()
+    payload = message()
+    for peer in (udp_socket(), ipv6_socket()):
+        peer.sendto(payload, (peer.getsockname()[0], public.getsockname()[1]))
+        assert unwrap(inbox.recv(65535)) == (payload, peer.getsockname()[:2])
+        peer.close()
+    dispatcher.stop()
+    for sock in (public, inbox):
+        sock.close()
+
+
+def test_a_worker_on_a_dual_stack_socket_sends_to_ipv4_and_ipv6_peers() -> None:
+    """An IPv6 socket cannot be given an IPv4 address (gaierror): the worker maps it."""
+    public = transport.udp_socket(("::", 0))
+    sockets = WorkerSockets(
+        0, 1, os.dup(public.fileno()), -1, -1, os.getpid(), ("127.0.0.1", 1), ()
+    )
+    endpoint = DispatchedUdpEndpoint(
+        lambda data, remote: None, lambda data: None, sockets, DelayProbe(Clock())
+    )
+    for peer in (udp_socket(), ipv6_socket()):
+        endpoint.send(b"OPTIONS", peer.getsockname()[:2])
+        assert peer.recvfrom(65535)[0] == b"OPTIONS"
+        peer.close()
+    for sock in (public, endpoint.public):
         sock.close()
 
 
