@@ -98,7 +98,8 @@ def with_buffers(sock: socket.socket) -> socket.socket:
 
 
 def udp_socket(listen: Address) -> socket.socket:
-    """The SIP address for UDP, bound; an IPv6 address such as `::` serves IPv4 too."""
+    """The SIP address for UDP, bound (a port in use fails the start at once, even if its
+    holder allows sharing it); an IPv6 address such as `::` serves IPv4 too."""
     sock = with_buffers(_socket(listen, socket.SOCK_DGRAM))
     sock.bind(listen)
     return sock
@@ -116,7 +117,10 @@ def tcp_socket(listen: Address) -> socket.socket:
 def _socket(listen: Address, kind: socket.SocketKind) -> socket.socket:
     family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
     sock = socket.socket(family, kind)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if kind == socket.SOCK_STREAM:
+        # A restart need not wait for the old connections' TIME_WAIT. Not on UDP, where it lets
+        # two sockets that both ask for it share a port, each getting part of the datagrams.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if family == socket.AF_INET6:  # whatever net.ipv6.bindv6only says (asyncio sets it for TCP)
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     return sock

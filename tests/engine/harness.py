@@ -79,10 +79,14 @@ class EngineRunner:
     test's `env` or the environment of the test run say (SIP_WORKERS; `make test-workers`)."""
 
     def __init__(
-        self, node: str = "test-node", env: dict[str, str] | None = None, listen_host: str = ""
+        self,
+        node: str = "test-node",
+        env: dict[str, str] | None = None,
+        listen_host: str = "",
+        port: int | None = None,
     ) -> None:
         self.host = "127.0.0.1"  # where the test's peers send to
-        self.port = free_port()
+        self.port = port or free_port()
         self.listen_host = listen_host  # SIP_LISTEN's host, when not `host` ("::": every address)
         self.node = node
         self.spool = Path(tempfile.mkdtemp(prefix="vosadmin-spool-"))

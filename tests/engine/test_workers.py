@@ -464,6 +464,19 @@ def test_a_worker_inbox_takes_datagrams_from_the_dispatcher_only(engine_factory)
     assert victim.recv(65535).startswith(b"SIP/2.0 403 ")
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_engine_does_not_share_its_udp_port(engine_factory, workers) -> None:
+    """Another SIP server holding the port with SO_REUSEADDR (as many do on UDP) makes the
+    start fail. The dispatcher used to ask for SO_REUSEADDR too, which on UDP let both bind
+    one port and the kernel split the datagrams between them."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", 0))
+    with pytest.raises(AssertionError, match="Address already in use"):
+        engine_factory(env={"SIP_WORKERS": workers}, port=holder.getsockname()[1])
+    holder.close()
+
+
 @requires_sipp
 @pytest.mark.django_db(transaction=True)
 def test_workers_stop_when_the_dispatcher_dies(engine_factory) -> None:
