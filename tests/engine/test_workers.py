@@ -173,9 +173,9 @@ def test_the_source_travels_with_the_datagram() -> None:
         assert unwrap(wrap(payload, remote)) == (payload, remote)
 
 
-def udp_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
+def udp_socket(host: str = "127.0.0.1") -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((host, 0))
     sock.settimeout(5)
     return sock
 
@@ -218,13 +218,6 @@ def test_the_dispatcher_outlives_a_datagram_it_cannot_hand_over(caplog, native) 
         sock.close()
 
 
-def ipv6_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    sock.bind(("::1", 0))
-    sock.settimeout(5)
-    return sock
-
-
 @pytest.mark.parametrize(
     "native", [pytest.param(True, marks=requires_native_relay, id="relay.c"), False]
 )
@@ -235,7 +228,7 @@ def test_the_dispatcher_hands_over_an_ipv4_peer_of_a_dual_stack_socket_as_ipv4(n
     dispatcher = Dispatcher(public, [inbox.getsockname()], native=native)
     dispatcher.start()
     payload = message()
-    for peer in (udp_socket(), ipv6_socket()):
+    for peer in (udp_socket(), udp_socket("::1")):
         peer.sendto(payload, (peer.getsockname()[0], public.getsockname()[1]))
         assert unwrap(inbox.recv(65535)) == (payload, peer.getsockname()[:2])
         peer.close()
@@ -253,7 +246,7 @@ def test_a_worker_on_a_dual_stack_socket_sends_to_ipv4_and_ipv6_peers() -> None:
     endpoint = DispatchedUdpEndpoint(
         lambda data, remote: None, lambda data: None, sockets, DelayProbe(Clock())
     )
-    for peer in (udp_socket(), ipv6_socket()):
+    for peer in (udp_socket(), udp_socket("::1")):
         endpoint.send(b"OPTIONS", peer.getsockname()[:2])
         assert peer.recvfrom(65535)[0] == b"OPTIONS"
         peer.close()
