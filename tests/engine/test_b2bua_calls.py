@@ -54,6 +54,22 @@ def peer(switch, gateway: RoutingGateway):
     return switch.gateway(gateway.host, gateway.port)
 
 
+def switch_and_vendor(b2bua):
+    """A new switch and its one vendor, VENDOR for numbers starting 86: (switch, vendor)."""
+    gateway = routing_gateway("VENDOR", ["86"])  # before the switch loads its configuration
+    switch = b2bua()
+    return switch, peer(switch, gateway)
+
+
+def offered_call(b2bua, callee: str, **options):
+    """A customer's INVITE to `callee` (86…), taken by the one vendor of a new switch:
+    (switch, vendor, caller, invite, gateway's INVITE)."""
+    switch, vendor = switch_and_vendor(b2bua)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite(callee, **options)
+    return switch, vendor, caller, invite, vendor.take("INVITE")
+
+
 def connected_call(switch, vendor, callee: str):
     """A call from the customer answered by `vendor` and ACKed: (caller, invite, gateway's)."""
     caller = switch.caller(CUSTOMER_IP)
@@ -250,9 +266,7 @@ def test_no_route_is_503_with_its_end_reason(b2bua, customer) -> None:
 
 
 def test_cancel_while_ringing(b2bua, customer) -> None:
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller, invite, forwarded = ringing_call(switch, vendor, "8613800000007")
     assert caller.take(180)
     caller.cancel(invite)
@@ -270,12 +284,7 @@ def test_cancel_while_ringing(b2bua, customer) -> None:
 
 def test_cancel_before_the_gateway_said_anything_is_sent_once_it_does(b2bua, customer) -> None:
     """RFC 3261 §9.1: no CANCEL before a provisional response; it follows the first one."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
-    caller = switch.caller(CUSTOMER_IP)
-    invite = caller.invite("8613800000021")
-    forwarded = vendor.take("INVITE")
+    _, vendor, caller, invite, forwarded = offered_call(b2bua, "8613800000021")
     caller.cancel(invite)
     caller.ack(invite, caller.take(487))
     assert vendor.received("CANCEL") == []
@@ -321,9 +330,7 @@ def test_a_finished_call_is_let_go_when_it_ends(b2bua, customer) -> None:
 
 
 def test_callee_hangs_up(b2bua, customer) -> None:
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller, invite, forwarded = connected_call(switch, vendor, "8613800000008")
     switch.advance(0.8)
     vendor.bye(forwarded.call_id)
@@ -427,9 +434,7 @@ def test_dynamic_entry_blocks_until_its_expiry_to_the_second(b2bua, customer) ->
 def test_full_mapping_gateway_gets_503(b2bua, customer) -> None:
     customer.capacity = 1
     customer.save()
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller, invite, _ = connected_call(switch, vendor, "8613800000013")
     second = caller.invite("8613800000014")
     caller.ack(second, caller.take(503))
@@ -462,9 +467,7 @@ def test_lines_of_large_limits_are_leased_in_chunks_and_go_back(
 
 
 def test_counters_in_redis_match_the_calls(b2bua, customer, redis_client) -> None:
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller = switch.caller(CUSTOMER_IP)
     for _ in range(3):
         invite = caller.invite("8613800000015", caller="2125550155")
@@ -480,9 +483,7 @@ def test_counters_in_redis_match_the_calls(b2bua, customer, redis_client) -> Non
 
 
 def test_hold_with_a_reinvite_is_relayed_with_sdp_unchanged(b2bua, customer) -> None:
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller, invite, forwarded = connected_call(switch, vendor, "8613800000016")
     hold = caller.reinvite(invite.call_id, "sendonly")
     relayed = vendor.take("INVITE")
@@ -498,9 +499,7 @@ def test_hold_with_a_reinvite_is_relayed_with_sdp_unchanged(b2bua, customer) -> 
 
 def test_max_duration_is_ended_by_the_switch(b2bua, customer) -> None:
     update_parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL", 60)  # the smallest allowed
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller, invite, forwarded = connected_call(switch, vendor, "8613800000018")
     switch.advance(59.7)
     assert caller.received("BYE") == [] and vendor.received("BYE") == []
@@ -550,9 +549,7 @@ def test_a_ringing_call_the_switch_ends_has_no_cdr_without_zero_hold_time_cdrs(
     """SERVER_BILLING_RECORD_ZERO_HOLD_TIME = 0 (the DDoS switch) drops every unanswered
     call's CDR, those the switch ends too (here an operator's disconnect while it rings)."""
     update_parameter("SERVER_BILLING_RECORD_ZERO_HOLD_TIME", 0)
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller = switch.caller(CUSTOMER_IP)
     invite = caller.invite("8613800000031")
     vendor.answer(vendor.take("INVITE"), 180)
@@ -566,12 +563,7 @@ def test_a_longer_max_duration_set_while_a_call_rings_keeps_it_within_its_reserv
     """The reservation pays for the maximum duration as it was at admission: raising it
     before the answer must not let the call run, and be charged, past that."""
     update_parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL", 60)
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
-    caller = switch.caller(CUSTOMER_IP)
-    invite = caller.invite("8613800000033")
-    forwarded = vendor.take("INVITE")
+    switch, vendor, caller, invite, forwarded = offered_call(b2bua, "8613800000033")
     (call,) = switch.switch.calls.calls
     assert call.reservation.amount == Decimal("0.06")
     update_parameter("SS_SIP_NO_TIMER_REINVITE_INTERVAL", 7200)
@@ -585,15 +577,16 @@ def test_a_longer_max_duration_set_while_a_call_rings_keeps_it_within_its_reserv
 
 
 def test_a_caller_that_never_acks_the_answer_is_hung_up(b2bua, customer) -> None:
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
-    caller = switch.caller(CUSTOMER_IP)
-    caller.invite("8613800000023")
-    forwarded = vendor.take("INVITE")
+    """RFC 3261 §13.3.1.4: the 200 is retransmitted for 64 × T1, then the call is hung up.
+    §13.2.2.4: the switch, UAC of the gateway's INVITE, ACKs its 2xx whatever happens to the
+    caller, so a call hung up before the caller's ACK came sends the gateway the ACK first."""
+    switch, vendor, caller, _, forwarded = offered_call(b2bua, "8613800000023")
     vendor.answer(forwarded, 200)
-    switch.advance(32)  # 64 × T1 of retransmitted 200s (RFC 3261 §13.3.1.4)
+    switch.advance(32)
     assert len(caller.received(200)) > 5
+    assert vendor.summary()[:2] == ["ACK", "BYE"]
+    ack = vendor.take("ACK")
+    assert (ack.cseq.number, ack.to.tag) == (forwarded.cseq.number, "gw")
     assert vendor.take("BYE").call_id == forwarded.call_id
     assert switch.cdr("8613800000023")["end_reason"] == str(Reason.NO_ACK)
 
@@ -647,12 +640,7 @@ def test_a_gateway_that_rings_and_never_answers_is_given_up_on(
     is over, but a gateway that then never sends a final response must not hold the caller
     and the lines for ever: after more than 3 minutes without a response it is CANCELled,
     and the call fails (over) as on a 408."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
-    caller = switch.caller(CUSTOMER_IP)
-    invite = caller.invite("8613800000041")
-    forwarded = vendor.take("INVITE")
+    switch, vendor, caller, invite, forwarded = offered_call(b2bua, "8613800000041")
     vendor.answer(forwarded, 100)
     switch.advance(120)
     vendor.answer(forwarded, 180)  # a provisional response starts Timer C again
@@ -677,9 +665,7 @@ def test_a_gateway_that_rings_and_never_answers_is_given_up_on(
 def test_a_second_2xx_of_another_dialog_is_acked_and_hung_up(b2bua, customer) -> None:
     """RFC 3261 §13.2.2.4: a 2xx to the INVITE from a second dialog (forked behind the
     gateway: another To tag) is ACKed and ended with a BYE; the call goes on on the first."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller, invite, forwarded = connected_call(switch, vendor, "8613800000042")
     vendor.answer(forwarded, 200, tag="fork")
     ack, bye = vendor.take("ACK"), vendor.take("BYE")
@@ -697,9 +683,7 @@ def test_an_invite_requiring_an_unsupported_extension_gets_420(b2bua, customer) 
     """RFC 3261 §8.2.2.3 (and RFC 3262 §3 for 100rel): an option tag in Require the switch does
     not support is refused with 420 naming it in Unsupported, before any gateway is tried;
     Supported only offers it, and the call proceeds."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller = switch.caller(CUSTOMER_IP)
     invite = caller.invite("8613800000043", headers=(("Require", "100rel"),))
     refusal = caller.take(420)
@@ -715,13 +699,10 @@ def test_the_callers_record_route_is_copied_into_the_dialog_responses(b2bua, cus
     """RFC 3261 §12.1.1: a response that makes a dialog (18x with a To tag, 2xx) carries the
     INVITE's Record-Route values in order, so that the proxy in front of the switch stays on
     the caller's in-dialog path."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
-    caller = switch.caller(CUSTOMER_IP)
     routes = ("<sip:edge1.example.net;lr>", "<sip:edge2.example.net;lr;ftag=x>")
-    caller.invite("8613800000045", headers=tuple(("Record-Route", route) for route in routes))
-    forwarded = vendor.take("INVITE")
+    _, vendor, caller, _, forwarded = offered_call(
+        b2bua, "8613800000045", headers=tuple(("Record-Route", route) for route in routes)
+    )
     assert forwarded.headers.get_all("record-route") == []  # a new dialog towards the gateway
     vendor.answer(forwarded, 180)
     vendor.answer(forwarded, 200)
@@ -729,31 +710,11 @@ def test_the_callers_record_route_is_copied_into_the_dialog_responses(b2bua, cus
         assert tuple(caller.take(status).headers.get_all("record-route")) == routes
 
 
-def test_the_gateways_2xx_is_acked_before_the_bye_when_the_caller_never_acks(
-    b2bua, customer
-) -> None:
-    """RFC 3261 §13.2.2.4: the switch, UAC of the gateway's INVITE, ACKs its 2xx whatever
-    happens to the caller; a call hung up before the caller's ACK came sends the ACK first."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
-    caller = switch.caller(CUSTOMER_IP)
-    caller.invite("8613800000046")
-    forwarded = vendor.take("INVITE")
-    vendor.answer(forwarded, 200)
-    switch.advance(32)
-    assert vendor.summary()[:2] == ["ACK", "BYE"]
-    ack = vendor.take("ACK")
-    assert (ack.cseq.number, ack.to.tag) == (forwarded.cseq.number, "gw")
-
-
 def test_a_cancel_crossing_the_final_response_gets_200(b2bua, customer) -> None:
     """RFC 3261 §9.2: a CANCEL that matches an INVITE transaction still there is answered 200
     even when the final response was sent already (it has no effect); 481 is for a CANCEL
     that matches no transaction."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller = switch.caller(CUSTOMER_IP)
     invite = caller.invite("8613800000047")
     vendor.answer(vendor.take("INVITE"), 486)
@@ -768,9 +729,7 @@ def test_a_cancel_crossing_the_final_response_gets_200(b2bua, customer) -> None:
 def test_no_cancel_follows_a_final_response(b2bua, customer) -> None:
     """RFC 3261 §9.1: a CANCEL waiting for the gateway's first response is not sent when that
     response is final: a failure is only ACKed (by its transaction), a 2xx ACKed and BYEd."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller = switch.caller(CUSTOMER_IP)
     for callee, status in (("8613800000048", 486), ("8613800000049", 200)):
         invite = caller.invite(callee)
@@ -790,9 +749,7 @@ def test_a_cancelled_invite_the_gateway_never_ends_is_dropped_after_64_t1(
     """RFC 3261 §9.1: a gateway that answers the CANCEL but never sends its INVITE's final
     response (no 487) does not keep the INVITE's client transaction for ever: it is destroyed
     64 × T1 after the CANCEL."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller, invite, forwarded = ringing_call(switch, vendor, "8613800000050")
     caller.cancel(invite)
     caller.ack(invite, caller.take(487))
@@ -805,9 +762,7 @@ def test_an_ack_of_an_earlier_2xx_does_not_ack_the_reinvites_answer(b2bua, custo
     """RFC 3261 §13.3.1.4, §17.2.3: the ACK of a 2xx is the one with its CSeq. A late ACK of
     the first answer (a retransmission) must neither stop retransmitting the re-INVITE's 2xx
     to the caller nor ACK the gateway's 2xx to it in the caller's name."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller, invite, _ = connected_call(switch, vendor, "8613800000051")
     hold = caller.reinvite(invite.call_id, "sendonly")
     relayed = vendor.take("INVITE")
@@ -827,9 +782,7 @@ def test_overlapping_reinvites_get_491_or_500(b2bua, customer) -> None:
     """RFC 3261 §14.2: a re-INVITE on a dialog where the switch's own (relayed) INVITE is in
     progress gets 491 (glare); a second re-INVITE of the side whose first one is not answered
     yet gets 500 with Retry-After. Neither is relayed; the first goes on."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller, invite, forwarded = connected_call(switch, vendor, "8613800000052")
     hold = caller.reinvite(invite.call_id, "sendonly")
     relayed = vendor.take("INVITE")
@@ -863,9 +816,7 @@ def test_in_dialog_requests_are_relayed_with_the_headers_their_method_needs(
     """A relayed NOTIFY keeps Event and Subscription-State (RFC 6665 §8.2.1, §4.1.3), a REFER
     its Refer-To (RFC 3515 §2.4.1), an INFO its Info-Package (RFC 6086): without them the
     other side gets a malformed request."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller, invite, _ = connected_call(switch, vendor, "8613800000053")
     dialog = caller.dialogs[invite.call_id]
     sent = {
@@ -888,9 +839,7 @@ def test_a_relayed_reinvite_the_other_side_never_ends_is_given_up_on(
     """A re-INVITE the gateway took (100 Trying) but never answers does not hang for ever (nor
     its transaction, nor the dialog's next re-INVITEs): Timer C CANCELs it and the caller
     gets 408. One still pending when the call ends is CANCELled with the BYE."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller, invite, _ = connected_call(switch, vendor, "8613800000054")
     hold = caller.reinvite(invite.call_id, "sendonly")
     relayed = vendor.take("INVITE")
@@ -915,9 +864,7 @@ def test_a_relayed_reinvite_the_other_side_never_ends_is_given_up_on(
 def test_a_cancelled_reinvite_is_cancelled_on_the_other_side(b2bua, customer) -> None:
     """RFC 3261 §9.2: the CANCEL of a re-INVITE in progress is answered 200, the re-INVITE 487
     at once, and the re-INVITE relayed to the other side is CANCELled (not the call)."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
+    switch, vendor = switch_and_vendor(b2bua)
     caller, invite, _ = connected_call(switch, vendor, "8613800000055")
     hold = caller.reinvite(invite.call_id, "sendonly")
     relayed = vendor.take("INVITE")
@@ -941,12 +888,7 @@ def test_a_merged_invite_gets_482_and_is_not_a_second_call(b2bua, customer) -> N
     """RFC 3261 §8.2.2.2: the same INVITE (Call-ID, From tag, CSeq) on another branch, forked
     upstream and merged here (or a caller that changes the branch of a retransmission), is
     refused with 482 Loop Detected, not routed, and billed, as a second call."""
-    gateway = routing_gateway("VENDOR", ["86"])
-    switch = b2bua()
-    vendor = peer(switch, gateway)
-    caller = switch.caller(CUSTOMER_IP)
-    invite = caller.invite("8613800000056")
-    forwarded = vendor.take("INVITE")
+    switch, vendor, caller, invite, forwarded = offered_call(b2bua, "8613800000056")
     merged = try_parse_message(invite.to_bytes())
     merged.replace_top_via(merged.via.with_param("branch", "z9hG4bK-merged-branch"))
     caller.send(merged)
