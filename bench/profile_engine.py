@@ -15,6 +15,11 @@ the run (the dispatcher's loop is the parent's `sip-dispatcher` thread; docs/adr
 
     .venv/bin/python -m vosadmin.stack exec -- \\
       .venv/bin/python -m bench.profile_engine 800 20 --lines 10000 --workers 2
+
+`--one-core` puts the workers and the dispatcher on core 1 too, beside nothing but each
+other (sipp on core 0, as for one process): what splitting the engine costs a call, apart
+from sharing cores with the load. Every run prints the engine's CPU and context switches a
+call.
 """
 
 from __future__ import annotations
@@ -44,6 +49,11 @@ def thread_seconds(engine: psutil.Process) -> dict[str, float]:
     return seconds
 
 
+def context_switches(engine: psutil.Process) -> int:
+    """Voluntary and involuntary, of the engine and its workers so far."""
+    return sum(sum(p.num_ctx_switches()) for p in (engine, *engine.children(recursive=True)))
+
+
 def thread_shares(engine: psutil.Process, shares: dict[str, float]) -> None:
     """Fill `shares` with each thread's share of a core over STEADY."""
     time.sleep(STEADY[0])
@@ -60,11 +70,17 @@ def main() -> None:
     parser.add_argument("--py-spy", dest="output", help="record with py-spy into this file")
     parser.add_argument("--format", default="raw", choices=["raw", "flamegraph"])
     parser.add_argument("--lines", type=int, default=0, help="both gateways' line limit")
-    parser.add_argument("--workers", type=int, default=1, help="more than 1: unpinned")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="more than 1: unpinned (but --one-core)"
+    )
+    parser.add_argument(
+        "--one-core", action="store_true", help="the workers too on core 1, sipp on core 0"
+    )
     args = parser.parse_args()
-    pinned = args.workers == 1  # one process on core 1; workers anywhere
+    pinned = args.workers == 1 or args.one_core  # one process on core 1; workers anywhere
     engine, _ = vosadmin(bench_environment(), pinned, args.workers, args.lines)()  # rated
     shares: dict[str, float] = {}
+    switches = context_switches(engine.ps)
     measuring = threading.Thread(target=thread_shares, args=(engine.ps, shares))
     try:
         spy = args.output and subprocess.Popen(
@@ -72,6 +88,7 @@ def main() -> None:
                 "taskset", "-c", SIPP_CORE,  # the sampler must not share the engine's core
                 ".venv/bin/py-spy", "record", "--nonblocking", "-p", str(engine.process.pid),
                 "-o", args.output, "-f", args.format, "-d", str(args.seconds + 3), "-r", "200",
+                *(["--subprocesses"] if args.workers > 1 else []),
             ],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
@@ -80,9 +97,12 @@ def main() -> None:
         measuring.join()
         if spy:
             spy.wait()
+        switches = context_switches(engine.ps) - switches
     finally:
         engine.stop()
     print(step.row())
+    cpu_ms, calls = step.cpu_percent / args.rate * 10, args.rate * args.seconds
+    print(f"{cpu_ms:.3f} ms of CPU and {switches / calls:.1f} context switches a call")
     for name, share in sorted(shares.items(), key=lambda item: -item[1]):
         if share >= 0.5:
             print(f"{share:5.1f} % of a core: {name}")
