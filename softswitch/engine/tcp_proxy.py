@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 
 LINK_BUFFER_BYTES = 4 * 1024 * 1024
 LINK_RECORD_BYTES = 256 * 1024  # a framed message is at most 128 KiB (stream.py's limits)
+# A send the dispatcher has not answered by then never will be (its `k` or `f` was dropped on
+# a full link); twice Timer B, so the send's transaction has ended either way.
+UNANSWERED_SECONDS = 64.0
 
 
 def link_pair() -> tuple[socket.socket, socket.socket]:
@@ -84,9 +87,11 @@ class Link:
         self.name = name
         self.dropped = 0
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes) -> bool:
+        """Whether the record went (else it was dropped)."""
         try:
             self.sock.send(data)
+            return True
         except (BlockingIOError, InterruptedError):
             self.dropped += 1
             if self.dropped & (self.dropped - 1) == 0:
@@ -95,6 +100,7 @@ class Link:
                 )
         except OSError as error:  # the other end is gone: the engine is stopping
             logger.debug("TCP link to %s: %s", self.name, error)
+        return False
 
     def listen(self, on_record: Callable[[str, list[str], bytes], None]) -> None:
         """Call `on_record` with each record received, on the running loop."""
@@ -292,7 +298,8 @@ class ProxiedTcp:
         self.on_opened = on_opened
         self.clock = clock
         self.by_id: dict[int, ProxiedConnection] = {}
-        self._waiting: dict[int, Callable[[], None]] = {}  # token: on_error of a send
+        # token: when a send to a new connection was made, and its on_error
+        self._waiting: dict[int, tuple[float, Callable[[], None]]] = {}
         self._tokens = itertools.count(1)
 
     def start(self) -> None:
@@ -320,22 +327,36 @@ class ProxiedTcp:
             self._waiting.pop(int(words[0]), None)
             self._claim(int(words[1]), (words[2], int(words[3])))
         elif kind == "f":
-            on_error = self._waiting.pop(int(words[0]), None)
-            if on_error is not None:
-                on_error()
+            waiting = self._waiting.pop(int(words[0]), None)
+            if waiting is not None:
+                waiting[1]()
 
     def send(self, flow: Flow, data: bytes, on_error: Callable[[], None]) -> None:
         """On the flow's connection if this worker knows it open, else on whichever the
-        dispatcher finds or opens to the flow's address (then told back: `k` or `f`)."""
+        dispatcher finds or opens to the flow's address (then told back: `k` or `f`). A
+        message the link drops (the dispatcher far behind) is a transport error, reported
+        from the loop as the dispatcher's `f` would be: over TCP nothing retransmits it."""
         connection = self.by_id.get(flow.connection_id) if flow.connection_id else None
         token = 0
         if connection is not None:
             connection.last_activity = self.clock.monotonic()
         else:
             token = next(self._tokens)
-            self._waiting[token] = on_error
+            self._waiting[token] = (self.clock.monotonic(), on_error)
+            self._forget_unanswered()
         words = (flow.connection_id or 0, *flow.remote, token)
-        self.link.send(record("s", *words, payload=data))
+        if not self.link.send(record("s", *words, payload=data)):
+            self._waiting.pop(token, None)
+            self.clock.call_later(0, on_error)
+
+    def _forget_unanswered(self) -> None:
+        """Drop the sends older than UNANSWERED_SECONDS (the oldest come first)."""
+        horizon = self.clock.monotonic() - UNANSWERED_SECONDS
+        while self._waiting:
+            oldest = next(iter(self._waiting))
+            if self._waiting[oldest][0] > horizon:
+                return
+            del self._waiting[oldest]
 
     def close(self, connection_id: int | None, reset: bool) -> None:
         if connection_id:

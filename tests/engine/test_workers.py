@@ -3,6 +3,7 @@ how the dispatcher picks a datagram's worker, and calls through two real workers
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -30,13 +31,16 @@ from softswitch.engine.dispatcher import NATIVE_RELAY, POLLS_PER_SECOND, Dispatc
 from softswitch.engine.overload import DelayProbe
 from softswitch.engine.tcp_proxy import (
     LINK_RECORD_BYTES,
+    UNANSWERED_SECONDS,
     Link,
+    ProxiedConnection,
+    ProxiedTcp,
     TcpProxy,
     link_pair,
     parse_record,
     record,
 )
-from softswitch.engine.transport import DispatchedUdpEndpoint
+from softswitch.engine.transport import DispatchedUdpEndpoint, flow_to
 from softswitch.engine.workers import (
     WORKER_ENV,
     NodeShare,
@@ -680,6 +684,77 @@ def test_a_full_link_drops_and_logs_sparingly(caplog) -> None:
     assert logged == [f"TCP link to worker 1 full: {n} records dropped in all" for n in (1, 2, 4)]
     kind, words, payload = parse_record(theirs.recv(LINK_RECORD_BYTES))  # what fitted is whole
     assert (kind, words, len(payload)) == ("m", ["1", "127.0.0.1", "5060"], 60_000)
+    ours.close()
+    theirs.close()
+
+
+class SteppedClock(Clock):
+    """The loop's timers, and a monotonic time that a test moves on."""
+
+    def __init__(self) -> None:
+        self.time = 1000.0
+
+    def monotonic(self) -> float:
+        return self.time
+
+
+def worker_tcp(link: socket.socket, clock: Clock) -> ProxiedTcp:
+    ignore = lambda *args: None  # noqa: E731
+    return ProxiedTcp(link, ignore, ignore, ignore, clock)
+
+
+def test_a_tcp_message_the_link_drops_is_a_transport_error() -> None:
+    """A worker's message that its full link to the dispatcher drops never reaches the peer,
+    and over TCP nothing retransmits it: the SIP layer hears of it from the loop, as when the
+    dispatcher cannot connect (`f`), and fails over at once instead of waiting for Timer B."""
+    ours, theirs = link_pair()
+    errors: list[str] = []
+
+    async def send_on_a_full_link() -> None:
+        tcp = worker_tcp(ours, Clock())
+        while not tcp.link.dropped:
+            tcp.link.send(record("s", 0, "192.0.2.1", 5060, 0, payload=b"x" * 60_000))
+        gateway = flow_to("tcp", ("192.0.2.7", 5060))
+        tcp.send(gateway, b"INVITE", lambda: errors.append("new connection"))
+        tcp.by_id[7] = ProxiedConnection(7, ("192.0.2.8", 5060))
+        tcp.send(flow_to("tcp", ("192.0.2.8", 5060), 7), b"BYE", lambda: errors.append("open"))
+        assert errors == []  # not from within the send: from the loop
+        await asyncio.sleep(0.01)
+        assert tcp._waiting == {}
+
+    asyncio.run(send_on_a_full_link())
+    assert errors == ["new connection", "open"]
+    ours.close()
+    theirs.close()
+
+
+def test_sends_the_dispatcher_never_answered_are_forgotten() -> None:
+    """A send to a new connection waits for the dispatcher's `k` or `f`; one whose answer was
+    dropped on a full link (the worker far behind) is forgotten after UNANSWERED_SECONDS, so
+    that a worker's memory does not grow with every such send."""
+    ours, theirs = link_pair()
+    clock = SteppedClock()
+    errors: list[int] = []
+
+    async def send_unanswered() -> None:
+        tcp = worker_tcp(ours, clock)
+        tcp.send(flow_to("tcp", ("192.0.2.7", 5060)), b"INVITE", lambda: errors.append(1))
+        clock.time += UNANSWERED_SECONDS - 1
+        tcp.send(flow_to("tcp", ("192.0.2.7", 5060)), b"INVITE", lambda: errors.append(2))
+        assert len(tcp._waiting) == 2
+        clock.time += 2
+        tcp.send(flow_to("tcp", ("192.0.2.7", 5060)), b"INVITE", lambda: errors.append(3))
+        assert len(tcp._waiting) == 2  # the first is forgotten
+        tcp._record("f", ["2"], b"")  # the dispatcher could not connect: the second send
+        tcp._record("f", ["1"], b"")  # forgotten: nothing to report
+        assert errors == [2]
+
+    asyncio.run(send_unanswered())
+    assert [parse_record(theirs.recv(LINK_RECORD_BYTES))[1][-1] for _ in range(3)] == [
+        "1",
+        "2",
+        "3",
+    ]
     ours.close()
     theirs.close()
 
