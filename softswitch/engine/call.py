@@ -114,6 +114,7 @@ class Call:
         self.disposed = False
         self.started_concurrency = False
         self.max_duration_timer: Timer | None = None
+        self.expiry_timer: Timer | None = None  # the INVITE's Expires
         self.money = money
         self.reservation: Reservation | None = None
         self.paid_seconds: int | None = None  # what the reserved money buys, at most the longest
@@ -122,7 +123,13 @@ class Call:
     # Starting ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Take a line of the origin, then try the first gateway."""
+        """Take a line of the origin, then try the first gateway. An INVITE with Expires that
+        is still unanswered when it expires is given up on as if CANCELled (RFC 3261
+        §13.3.1.1, §13.3.1.4): 487 to the caller, CANCEL to the gateway, whichever it is by
+        then."""
+        expires = self.invite.expires
+        if expires is not None:
+            self.expiry_timer = self.clock.call_later(expires, self.cancel_from_caller)
         kind = "phone" if isinstance(self.origin, PhoneAccount) else "mapping_gateway"
         key = f"{kind}:{self.origin.id}"
         if not await self.manager.capacity.acquire(key, self.origin.capacity):
@@ -247,7 +254,8 @@ class Call:
     # Requests from the sides ------------------------------------------------------------
 
     def cancel_from_caller(self) -> None:
-        """CANCEL while ringing: 487 to the caller, CANCEL to the gateway, the call ends."""
+        """CANCEL while ringing (or the INVITE expired): 487 to the caller, CANCEL to the
+        gateway, the call ends."""
         if self.state == State.CONNECTED or self.ended:
             return
         self.cancelled = True
@@ -301,8 +309,9 @@ class Call:
         record.stop_time = self.clock.now()
         record.end_reason, record.end_direction = int(reason), int(direction)
         record.ended_by_switch = by_switch
-        if self.max_duration_timer is not None:
-            self.max_duration_timer.cancel()
+        for timer in (self.max_duration_timer, self.expiry_timer):
+            if timer is not None:
+                timer.cancel()
         self.routing.stop(connected=self.connected)
         if self.relay is not None:
             self.relay.stop()

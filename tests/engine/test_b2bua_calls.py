@@ -282,6 +282,44 @@ def test_cancel_while_ringing(b2bua, customer) -> None:
     )
 
 
+def test_an_invite_unanswered_when_it_expires_is_cancelled(b2bua, customer) -> None:
+    """RFC 3261 §13.3.1.1: an INVITE's Expires bounds how long the caller waits for an answer;
+    unanswered by then, the caller gets 487 and the gateway a CANCEL, as if it had hung up."""
+    switch, vendor, caller, invite, forwarded = offered_call(
+        b2bua, "8613800000023", headers=(("Expires", "20"),)
+    )
+    vendor.answer(forwarded, 180)
+    assert caller.take(180)
+    switch.advance(19.9)
+    assert caller.received(487) == [] and vendor.received("CANCEL") == []
+    switch.advance(0.1)
+    caller.ack(invite, caller.take(487))
+    assert vendor.take("CANCEL").via.branch == forwarded.via.branch
+    record = switch.cdr("8613800000023")
+    assert (record["end_reason"], record["end_direction"], record["connect_time"]) == (
+        "487",
+        str(Direction.CALLER),
+        r"\N",
+    )
+
+
+def test_an_invite_answered_before_it_expires_is_not_ended_by_its_expiry(b2bua, customer) -> None:
+    switch, vendor, caller, invite, forwarded = offered_call(
+        b2bua, "8613800000024", headers=(("Expires", "20"),)
+    )
+    vendor.answer(forwarded, 180)
+    switch.advance(10)
+    vendor.answer(forwarded, 200)
+    caller.ack(invite, caller.take(200))
+    switch.advance(60)
+    assert caller.received("BYE") == [] and vendor.received("BYE") == []
+    assert vendor.received("CANCEL") == [] and caller.received(487) == []
+    caller.bye(invite.call_id)
+    vendor.answer(vendor.take("BYE"), 200)
+    assert caller.take(200).cseq.method == "BYE"
+    assert switch.cdr("8613800000024")["end_reason"] == "200"
+
+
 def test_cancel_before_the_gateway_said_anything_is_sent_once_it_does(b2bua, customer) -> None:
     """RFC 3261 §9.1: no CANCEL before a provisional response; it follows the first one."""
     _, vendor, caller, invite, forwarded = offered_call(b2bua, "8613800000021")
