@@ -125,8 +125,7 @@ class Call:
     async def start(self) -> None:
         """Take a line of the origin, then try the first gateway. An INVITE with Expires that
         is still unanswered when it expires is given up on as if CANCELled (RFC 3261
-        §13.3.1.1, §13.3.1.4): 487 to the caller, CANCEL to the gateway, whichever it is by
-        then."""
+        §13.3.1): 487 to the caller, CANCEL to the gateway, whichever it is by then."""
         expires = self.invite.expires
         if expires is not None:
             self.expiry_timer = self.clock.call_later(expires, self.cancel_from_caller)

@@ -283,24 +283,35 @@ def test_cancel_while_ringing(b2bua, customer) -> None:
 
 
 def test_an_invite_unanswered_when_it_expires_is_cancelled(b2bua, customer) -> None:
-    """RFC 3261 §13.3.1.1: an INVITE's Expires bounds how long the caller waits for an answer;
-    unanswered by then, the caller gets 487 and the gateway a CANCEL, as if it had hung up."""
-    switch, vendor, caller, invite, forwarded = offered_call(
-        b2bua, "8613800000023", headers=(("Expires", "20"),)
-    )
-    vendor.answer(forwarded, 180)
-    assert caller.take(180)
-    switch.advance(19.9)
-    assert caller.received(487) == [] and vendor.received("CANCEL") == []
+    """RFC 3261 §13.3.1: an INVITE's Expires bounds how long the caller waits for an answer,
+    whichever gateways are tried meanwhile; unanswered by then, the caller gets 487 and the
+    gateway ringing then a CANCEL, as if the caller had hung up."""
+    first = routing_gateway("FIRST", ["86"], priority=1)
+    second = routing_gateway("SECOND", ["86"], priority=2)
+    switch = b2bua()
+    failing, ringing = peer(switch, first), peer(switch, second)
+    caller = switch.caller(CUSTOMER_IP)
+    invite = caller.invite("8613800000023", headers=(("Expires", "20"),))
+    failed = failing.take("INVITE")
+    failing.answer(failed, 180)
+    switch.advance(12)
+    failing.answer(failed, 503)
+    assert failing.take("ACK")
+    forwarded = ringing.take("INVITE")
+    ringing.answer(forwarded, 180)
+    switch.advance(7.9)
+    assert caller.received(487) == [] and ringing.received("CANCEL") == []
     switch.advance(0.1)
     caller.ack(invite, caller.take(487))
-    assert vendor.take("CANCEL").via.branch == forwarded.via.branch
+    assert ringing.take("CANCEL").via.branch == forwarded.via.branch
+    assert failing.received("CANCEL") == []
     record = switch.cdr("8613800000023")
-    assert (record["end_reason"], record["end_direction"], record["connect_time"]) == (
+    assert (record["end_reason"], record["end_direction"], record["routing_gateway"]) == (
         "487",
         str(Direction.CALLER),
-        r"\N",
+        "SECOND",
     )
+    assert record["connect_time"] == r"\N"
 
 
 def test_an_invite_answered_before_it_expires_is_not_ended_by_its_expiry(b2bua, customer) -> None:
