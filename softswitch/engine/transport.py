@@ -82,7 +82,8 @@ def mapped(remote: Address) -> Address:
 
 
 def is_dual_stack(sock: socket.socket) -> bool:
-    """An IPv6 socket that serves IPv4 too (`_socket` makes every IPv6 one so)."""
+    """An IPv6 socket that serves IPv4 too: one bound to `::` (`_socket` turns IPV6_V6ONLY
+    off, and Linux turns it back on for a socket bound to one IPv6 address, such as `::1`)."""
     return sock.family == socket.AF_INET6 and not sock.getsockopt(
         socket.IPPROTO_IPV6, socket.IPV6_V6ONLY
     )
